@@ -1,0 +1,1 @@
+"""Colour science on torch tensors: transfer functions, primaries, YCbCr and luminance."""

@@ -1,0 +1,77 @@
+"""Y'CbCr matrices and quantisation for BT.601, BT.709 and BT.2020 non-constant luminance.
+
+The equations are ITU-R BT.601-7, BT.709-6 and BT.2020-2 (section 4); quantisation follows
+BT.2100-2 Table 9: narrow ("limited") range puts Y' in [16, 235] * 2^(n-8) and Cb/Cr in
+[16, 240] * 2^(n-8); full range puts Y' in [0, 2^n - 1] and Cb/Cr around 2^(n-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class YCbCrMatrix:
+    """Luma coefficients Kr and Kb of a non-constant-luminance Y'CbCr matrix."""
+
+    name: str
+    kr: float
+    kb: float
+
+    @property
+    def kg(self) -> float:
+        return 1.0 - self.kr - self.kb
+
+
+BT601 = YCbCrMatrix("bt601", 0.299, 0.114)
+BT709 = YCbCrMatrix("bt709", 0.2126, 0.0722)
+BT2020_NCL = YCbCrMatrix("bt2020nc", 0.2627, 0.0593)
+
+MATRICES: dict[str, YCbCrMatrix] = {m.name: m for m in (BT601, BT709, BT2020_NCL)}
+
+
+def rgb_to_ycbcr(rgb: Tensor, matrix: YCbCrMatrix) -> Tensor:
+    """Non-linear R'G'B' (3, ...) in [0, 1] -> Y' in [0, 1] and Cb, Cr in [-0.5, 0.5]."""
+    r, g, b = rgb[0], rgb[1], rgb[2]
+    y = matrix.kr * r + matrix.kg * g + matrix.kb * b
+    cb = (b - y) / (2.0 * (1.0 - matrix.kb))
+    cr = (r - y) / (2.0 * (1.0 - matrix.kr))
+    return torch.stack([y, cb, cr])
+
+
+def ycbcr_to_rgb(ycc: Tensor, matrix: YCbCrMatrix) -> Tensor:
+    """Y' in [0, 1] and Cb, Cr in [-0.5, 0.5] (3, ...) -> non-linear R'G'B'."""
+    y, cb, cr = ycc[0], ycc[1], ycc[2]
+    r = y + 2.0 * (1.0 - matrix.kr) * cr
+    b = y + 2.0 * (1.0 - matrix.kb) * cb
+    g = (y - matrix.kr * r - matrix.kb * b) / matrix.kg
+    return torch.stack([r, g, b])
+
+
+def _range_scale(bits: int, full_range: bool) -> tuple[float, float, float, float]:
+    """(luma scale, luma offset, chroma scale, chroma offset) for n-bit code values."""
+    if full_range:
+        peak = float(2**bits - 1)
+        return peak, 0.0, peak, float(2 ** (bits - 1))
+    k = float(2 ** (bits - 8))
+    return 219.0 * k, 16.0 * k, 224.0 * k, 128.0 * k
+
+
+def quantize_ycbcr(ycc: Tensor, bits: int, full_range: bool) -> Tensor:
+    """Float Y'CbCr -> integer code values (as int32), clipped to the n-bit range."""
+    ys, yo, cs, co = _range_scale(bits, full_range)
+    scale = torch.tensor([ys, cs, cs], dtype=ycc.dtype, device=ycc.device)
+    offset = torch.tensor([yo, co, co], dtype=ycc.dtype, device=ycc.device)
+    shape = (3,) + (1,) * (ycc.ndim - 1)
+    codes = torch.round(ycc * scale.view(shape) + offset.view(shape))
+    return codes.clamp(0, 2**bits - 1).to(torch.int32)
+
+
+def dequantize_ycbcr(codes: Tensor, bits: int, full_range: bool) -> Tensor:
+    """Integer n-bit Y'CbCr code values (3, ...) -> float Y' in [0, 1], Cb/Cr around 0."""
+    ys, yo, cs, co = _range_scale(bits, full_range)
+    c = codes.to(torch.float32)
+    return torch.stack([(c[0] - yo) / ys, (c[1] - co) / cs, (c[2] - co) / cs])
