@@ -126,6 +126,36 @@ class StageContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def param_specs(params_cls: type) -> list[ParamSpec]:
+    """The ParamSpec of every field of a parameter dataclass built with `param(...)`."""
+    return [
+        ParamSpec(
+            name=f.name,
+            default=f.default,
+            type=type(f.default).__name__,
+            minimum=f.metadata.get("minimum"),
+            maximum=f.metadata.get("maximum"),
+            unit=f.metadata.get("unit", ""),
+            help=f.metadata.get("help", ""),
+            choices=tuple(f.metadata.get("choices", ())),
+        )
+        for f in dataclasses.fields(params_cls)
+    ]
+
+
+def build_params(params_cls: type, values: Mapping[str, Any], owner: str) -> Any:
+    """A validated parameter dataclass from JSON values or CLI strings; GradeError otherwise."""
+    specs = {s.name: s for s in param_specs(params_cls)}
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise GradeError(f"{owner} has no parameter {unknown[0]!r}")
+    parsed = {
+        k: specs[k].parse(v) if isinstance(v, str) and specs[k].type != "str" else specs[k].check(v)
+        for k, v in values.items()
+    }
+    return params_cls(**parsed)
+
+
 class Operator(ABC):
     """Base of every ITM and TMO operator. Subclasses set name, kind, title and Params."""
 
@@ -140,35 +170,12 @@ class Operator(ABC):
 
     @classmethod
     def param_specs(cls) -> list[ParamSpec]:
-        specs = []
-        for f in dataclasses.fields(cls.Params):
-            kind = type(f.default).__name__
-            specs.append(
-                ParamSpec(
-                    name=f.name,
-                    default=f.default,
-                    type=kind,
-                    minimum=f.metadata.get("minimum"),
-                    maximum=f.metadata.get("maximum"),
-                    unit=f.metadata.get("unit", ""),
-                    help=f.metadata.get("help", ""),
-                    choices=tuple(f.metadata.get("choices", ())),
-                )
-            )
-        return specs
+        return param_specs(cls.Params)
 
     @classmethod
     def make_params(cls, values: Mapping[str, Any]) -> Any:
         """Build a validated Params instance from a mapping (JSON values or CLI strings)."""
-        specs = {s.name: s for s in cls.param_specs()}
-        unknown = sorted(set(values) - set(specs))
-        if unknown:
-            raise GradeError(f"operator {cls.name} has no parameter {unknown[0]!r}")
-        parsed = {
-            k: specs[k].parse(v) if isinstance(v, str) and specs[k].type != "str" else specs[k].check(v)
-            for k, v in values.items()
-        }
-        return cls.Params(**parsed)
+        return build_params(cls.Params, values, f"operator {cls.name}")
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

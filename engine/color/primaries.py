@@ -30,10 +30,14 @@ class Primaries:
 BT709 = Primaries("bt709", (0.640, 0.330), (0.300, 0.600), (0.150, 0.060), D65)
 BT2020 = Primaries("bt2020", (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65)
 P3_D65 = Primaries("p3-d65", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65)
+BT601_625 = Primaries("bt601-625", (0.640, 0.330), (0.290, 0.600), (0.150, 0.060), D65)
+BT601_525 = Primaries("bt601-525", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65)
 ACES_AP0 = Primaries("aces-ap0", (0.7347, 0.2653), (0.0, 1.0), (0.0001, -0.0770), ACES_WHITE)
 ACES_AP1 = Primaries("aces-ap1", (0.713, 0.293), (0.165, 0.830), (0.128, 0.044), ACES_WHITE)
 
-PRIMARIES: dict[str, Primaries] = {p.name: p for p in (BT709, BT2020, P3_D65, ACES_AP0, ACES_AP1)}
+PRIMARIES: dict[str, Primaries] = {
+    p.name: p for p in (BT709, BT2020, P3_D65, BT601_625, BT601_525, ACES_AP0, ACES_AP1)
+}
 
 # Bradford cone response matrix (Lam 1985, as used by ICC.1 Annex E).
 _BRADFORD = np.array(

@@ -1,0 +1,98 @@
+"""`lumigrade render INPUT -o OUTPUT`: a graded deliverable from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.errors import GradeError
+from engine.grade import OUTPUT_FORMATS, Grade, OperatorChoice
+from engine.io.clip import open_clip
+from engine.operators import build_params, operator_class
+from engine.render import parse_frame_range, render
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("render", help="render a clip to HDR10, HLG, ProRes 4444, OpenEXR or SDR")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file; for --format exr a directory or a frame pattern")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, help="deliverable (default: hdr10, or the grade's)")
+    p.add_argument("--itm", help="SDR->HDR operator (see `lumigrade operators`)")
+    p.add_argument("--tmo", help="HDR->SDR operator for --format sdr")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="operator parameter (ITM, or temporal with --temporal); repeatable")
+    p.add_argument("--temporal", action="store_true",
+                   help="reconstruct highlights from other frames of the shot")
+    p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
+    p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
+    p.add_argument("--grade", type=Path, metavar="FILE.json", help="a saved grade")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(run=run)
+
+
+def _split_params(items: list[str]) -> dict[str, str]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GradeError(f"--param {item!r} is not KEY=VALUE")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def build_grade(args: argparse.Namespace) -> Grade:
+    grade = Grade.load(args.grade) if args.grade else Grade()
+    params = _split_params(args.param)
+    changes: dict[str, Any] = {}
+    if args.temporal:
+        changes["temporal"] = True
+        changes["temporal_params"] = _temporal_params(params)
+        params = {}
+    if args.itm or params:
+        name = args.itm or grade.itm.name
+        merged = {**grade.itm.params, **params} if name == grade.itm.name else params
+        cls = operator_class("itm", name)
+        cls.make_params(merged)  # validates names, types and ranges now, before any decoding
+        changes["itm"] = OperatorChoice(name, merged)
+    if args.tmo:
+        operator_class("tmo", args.tmo)
+        changes["tmo"] = OperatorChoice(args.tmo, {})
+    if args.peak_nits is not None:
+        changes["peak_nits"] = args.peak_nits
+    if args.format:
+        changes["output"] = grade.output.__class__(**{**grade.output.__dict__, "format": args.format})
+    return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
+
+
+def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
+    from engine.temporal import TemporalParams
+
+    parsed = build_params(TemporalParams, params, "--temporal")
+    return {k: getattr(parsed, k) for k in params}
+
+
+def _progress_bar(stage: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r{stage:>12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    grade = build_grade(args)
+    with open_clip(args.input) as clip:
+        frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
+        progress = _progress_bar if sys.stderr.isatty() else None
+        summary = render(clip, args.output, grade, frames=frames, progress=progress)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(f"wrote {summary.output}: {summary.frames} frames in {summary.seconds:.1f} s, "
+              f"MaxCLL {summary.max_cll:.0f} nits, MaxFALL {summary.max_fall:.0f} nits")
+    return 0

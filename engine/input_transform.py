@@ -1,0 +1,79 @@
+"""The input transform: decoded code values -> linear light in BT.2020.
+
+SDR sources come out display-linear and relative (1.0 = the SDR display's peak), which is what
+ITM operators take. HDR sources (PQ, HLG, linear EXR) come out in absolute cd/m² and skip the
+ITM stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from engine.color import transfer as tf
+from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
+from engine.errors import FormatError
+from engine.grade import SourceTransform
+from engine.io.clip import ClipInfo
+
+# Stream transfer tags (FFmpeg's names) -> our transfer families.
+_TRANSFER_ALIASES = {
+    "bt709": "bt1886", "bt601": "bt1886", "smpte170m": "bt1886", "bt470bg": "bt1886",
+    "bt2020-10": "bt1886", "bt2020-12": "bt1886", "bt1886": "bt1886", "smpte240m": "bt1886",
+    "srgb": "srgb", "iec61966-2-1": "srgb", "gamma22": "gamma22", "bt470m": "gamma22",
+    "gamma28": "gamma28", "smpte2084": "pq", "pq": "pq", "arib-std-b67": "hlg", "hlg": "hlg",
+    "linear": "linear",
+}
+_PRIMARY_ALIASES = {"smpte432": "p3-d65", "bt470bg": "bt601-625", "smpte170m": "bt601-525",
+                    "smpte240m": "bt601-525"}
+DEFAULT_LINEAR_NITS_PER_UNIT = 100.0  # OpenEXR convention when whiteLuminance is absent
+
+
+@dataclass(frozen=True)
+class InputTransform:
+    """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
+
+    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg
+    gamma: float
+    primaries: Primaries
+    nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
+    hlg_peak: float = 1000.0
+
+    @property
+    def hdr(self) -> bool:
+        return self.transfer in ("pq", "hlg", "linear")
+
+    def apply(self, signal: Tensor) -> Tensor:
+        """(3, H, W) code values (or linear data) -> linear BT.2020, relative or cd/m²."""
+        if self.transfer == "bt1886":
+            linear = tf.bt1886_eotf(signal)
+        elif self.transfer == "srgb":
+            linear = tf.srgb_eotf(signal)
+        elif self.transfer == "gamma":
+            linear = tf.gamma_eotf(signal, self.gamma)
+        elif self.transfer == "pq":
+            linear = tf.pq_eotf(signal)
+        elif self.transfer == "hlg":
+            linear = tf.hlg_eotf(signal, self.hlg_peak)
+        else:
+            linear = signal.clamp_min(0.0) * self.nits_per_unit
+        return convert_primaries(linear, self.primaries, BT2020)
+
+
+def resolve_input_transform(source: SourceTransform, info: ClipInfo) -> InputTransform:
+    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags)."""
+    tags = info.tags
+    name = source.transfer
+    gamma = source.gamma
+    if name == "auto":
+        family = _TRANSFER_ALIASES.get(tags.transfer)
+        if family is None:
+            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}", info.path)
+        name, gamma = {"gamma22": ("gamma", 2.2), "gamma28": ("gamma", 2.8)}.get(family, (family, gamma))
+    prim_name = source.primaries
+    if prim_name == "auto":
+        prim_name = _PRIMARY_ALIASES.get(tags.primaries, tags.primaries)
+    primaries = PRIMARIES.get(prim_name, BT709)
+    nits = info.white_luminance or DEFAULT_LINEAR_NITS_PER_UNIT
+    return InputTransform(name, gamma, primaries, nits_per_unit=nits)

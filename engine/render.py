@@ -1,0 +1,170 @@
+"""Streaming render jobs: a frame range through the Pipeline into a deliverable.
+
+Memory stays bounded: frames are decoded, graded and encoded one at a time. Progress goes to a
+callback per stage, a CancelToken stops the job between frames, and the output appears only
+when complete (engine.io.atomic); a cancelled or failed job leaves nothing behind.
+
+HDR10 needs MaxCLL and MaxFALL (CTA-861.3) before x265 writes its first SEI, and they must be
+measured from the frames actually rendered, so an HDR10 render makes an analysis pass first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import GradeError, RenderCancelled
+from engine.grade import Grade
+from engine.io.clip import Clip, open_clip
+from engine.io.encode import open_frame_writer
+from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
+from engine.pipeline import OUTPUT_VIEWS, Pipeline
+
+ProgressFn = Callable[[str, int, int], None]  # (stage, frames done, frames in stage)
+
+
+class CancelToken:
+    """Thread-safe cancellation flag, checked by the job between frames."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self, path: Path | None = None) -> None:
+        if self._event.is_set():
+            raise RenderCancelled("render cancelled; partial output removed", path)
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What a finished render reports (the CLI's --json and the GUI's export summary)."""
+
+    output: str
+    format: str
+    frames: int
+    fps: float
+    seconds: float
+    max_cll: float
+    max_fall: float
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_frame_range(text: str | None, frame_count: int, path: Path | None = None) -> tuple[int, int]:
+    """'START:END' (END exclusive, either side optional) -> a checked [start, stop) range."""
+    if not text:
+        return 0, frame_count
+    head, sep, tail = text.partition(":")
+    try:
+        start = int(head) if head else 0
+        stop = int(tail) if sep and tail else (frame_count if sep else start + 1)
+    except ValueError:
+        raise GradeError(f"frame range {text!r} is not START:END", path) from None
+    if not 0 <= start < stop <= frame_count:
+        raise GradeError(f"frame range {text!r} is outside the clip's 0:{frame_count}", path)
+    return start, stop
+
+
+def _stage_progress(progress: ProgressFn | None) -> Callable[[str, float], None] | None:
+    """Adapt the temporal reconstructor's (stage, fraction) reports to (stage, done, total)."""
+    if progress is None:
+        return None
+    return lambda stage, fraction: progress(stage, round(fraction * 1000), 1000)
+
+
+def render(
+    source: str | Path | Clip,
+    output: str | Path,
+    grade: Grade,
+    *,
+    frames: tuple[int, int] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    device: torch.device | str | None = None,
+) -> RenderSummary:
+    """Render `frames` of `source` through `grade` into `output` in grade.output.format."""
+    clip = open_clip(source) if isinstance(source, (str, Path)) else source
+    try:
+        return _render(clip, Path(output), grade, frames, progress, cancel or CancelToken(), device)
+    finally:
+        if isinstance(source, (str, Path)):
+            clip.close()
+
+
+def _render(
+    clip: Clip,
+    output: Path,
+    grade: Grade,
+    frames: tuple[int, int] | None,
+    progress: ProgressFn | None,
+    cancel: CancelToken,
+    device: torch.device | str | None,
+) -> RenderSummary:
+    started = time.perf_counter()
+    fmt = grade.output.format
+    view = OUTPUT_VIEWS[fmt]
+    pipeline = Pipeline(grade, clip, device)
+    start, stop = frames if frames is not None else (0, clip.info.frame_count)
+    total = stop - start
+    report = progress or (lambda stage, done, n: None)
+    if grade.temporal and not pipeline.input.hdr:
+        pipeline.temporal.analyse(_stage_progress(progress))
+        cancel.check(output)
+
+    meter = LightLevelMeter(grade.peak_nits)
+    light: ContentLightLevel | None = None
+    if fmt == "hdr10":
+        for done, (_, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+            cancel.check(output)
+            meter.add(hdr)
+            report("analysis", done, total)
+        light = meter.result()
+        meter = LightLevelMeter(grade.peak_nits)
+
+    writer = open_frame_writer(
+        output,
+        grade.output,
+        width=clip.info.width,
+        height=clip.info.height,
+        fps=Fraction(clip.info.fps),
+        audio_source=clip.info.path if clip.info.has_audio else None,
+        mastering=MasteringDisplay.p3_d65(grade.peak_nits),
+        light_level=light,
+    )
+    try:
+        for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+            cancel.check(output)
+            meter.add(hdr)
+            writer.write(pipeline.output(index, hdr, view))
+            report("encode", done, total)
+        cancel.check(output)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    measured = meter.result()
+    return RenderSummary(
+        output=str(output),
+        format=fmt,
+        frames=total,
+        fps=float(clip.info.fps),
+        seconds=time.perf_counter() - started,
+        max_cll=measured.max_cll,
+        max_fall=measured.max_fall,
+        device=str(pipeline.device),
+    )
