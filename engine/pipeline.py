@@ -157,6 +157,8 @@ class Pipeline:
         """The output transform for a deliverable: cd/m² -> encoded signal (or linear EXR data)."""
         if view == "sdr" and not isinstance(self.tmo, CurveOperator):
             ctx = self.context(index)
+            # Spatial TMOs read a key or peak too; stabilised, so the SDR output cannot flicker.
+            ctx.stats = self._tmo_stats.update(index, hdr_frame)
             relative = self.tmo.apply(hdr_frame, ctx)
             return sdr_view(None).apply(relative)
         return self.display_transform(view, hdr_frame, index).apply(hdr_frame)

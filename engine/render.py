@@ -143,6 +143,7 @@ def _render(
         height=clip.info.height,
         fps=Fraction(clip.info.fps),
         audio_source=clip.info.path if clip.info.has_audio else None,
+        audio_offset=start / float(clip.info.fps),
         mastering=MasteringDisplay.p3_d65(grade.peak_nits),
         light_level=light,
     )

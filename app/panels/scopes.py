@@ -1,0 +1,60 @@
+"""Scopes drawn with pyqtgraph: a log-axis luminance histogram and a PQ-scale waveform, in cd/m²."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.panels.scope_data import WAVEFORM_LEVELS, ScopeData
+from engine.color.transfer import pq_inverse_eotf
+
+# Levels a colourist reads off the axes: black, SDR white and the usual mastering peaks.
+NITS_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, 203.0, 1000.0, 4000.0, 10000.0)
+HISTOGRAM_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # decades: a log axis stays legible
+
+
+def _nits_label(nits: float) -> str:
+    return f"{nits:g}"
+
+
+def waveform_ticks() -> list[tuple[float, str]]:
+    """Waveform axis ticks: each cd/m² level at its PQ code, in waveform level units."""
+    codes = pq_inverse_eotf(torch.tensor(NITS_TICKS, dtype=torch.float64)) * (WAVEFORM_LEVELS - 1)
+    return [(float(c), _nits_label(n)) for c, n in zip(codes, NITS_TICKS, strict=True)]
+
+
+class ScopesPanel(QWidget):
+    """Histogram of log10 cd/m² and waveform (x = image column, y = PQ code of luminance)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.histogram_plot = pg.PlotWidget(title="Luminance histogram (cd/m²)")
+        self.histogram_plot.setMouseEnabled(False, False)
+        self.histogram_plot.getAxis("bottom").setTicks(
+            [[(float(np.log10(n)), _nits_label(n)) for n in HISTOGRAM_TICKS]]
+        )
+        self.histogram_plot.hideAxis("left")
+        self.histogram_curve = self.histogram_plot.plot(
+            stepMode="center", fillLevel=0, brush=(90, 160, 255, 150), pen=pg.mkPen(140, 190, 255)
+        )
+        self.waveform_plot = pg.PlotWidget(title="Waveform (cd/m², PQ scale)")
+        self.waveform_plot.setMouseEnabled(False, False)
+        self.waveform_plot.getAxis("left").setTicks([waveform_ticks()])
+        self.waveform_plot.hideAxis("bottom")
+        self.waveform_image = pg.ImageItem(axisOrder="col-major")
+        self.waveform_image.setColorMap(pg.colormap.get("viridis"))
+        self.waveform_plot.addItem(self.waveform_image)
+        self.waveform_plot.setYRange(0, WAVEFORM_LEVELS, padding=0)
+        layout.addWidget(self.histogram_plot)
+        layout.addWidget(self.waveform_plot)
+        self.setMinimumWidth(260)
+
+    def show_scopes(self, data: ScopeData) -> None:
+        self.histogram_curve.setData(data.histogram_edges, data.histogram)
+        # log(1 + n) keeps sparse highlights visible next to large flat areas.
+        self.waveform_image.setImage(np.log1p(data.waveform), autoLevels=True)
+        self.waveform_plot.setXRange(0, data.waveform.shape[0], padding=0)

@@ -1,0 +1,157 @@
+"""The timeline: scrubbing, playback (space, J/K/L, arrows), frame number, timecode, keyframe marks."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QStyleOptionSlider,
+    QWidget,
+)
+
+MAX_SHUTTLE_SPEED = 8  # J/L pressed repeatedly: 1x, 2x, 4x, 8x
+
+
+def timecode(index: int, fps: Fraction) -> str:
+    """SMPTE ST 12-1 non-drop-frame timecode HH:MM:SS:FF, counted at the nominal integer rate."""
+    nominal = max(1, round(fps))
+    frames = index % nominal
+    seconds = index // nominal
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frames:02d}"
+
+
+class MarkerSlider(QSlider):
+    """A horizontal slider that also paints keyframe markers under the groove."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.markers: list[int] = []
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.markers or self.maximum() <= self.minimum():
+            return
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                             QStyle.SubControl.SC_SliderGroove, self)
+        painter = QPainter(self)
+        painter.setPen(QColor(255, 190, 40))
+        span = self.maximum() - self.minimum()
+        for marker in self.markers:
+            x = groove.left() + round((marker - self.minimum()) / span * (groove.width() - 1))
+            painter.drawLine(x, QRect(groove).bottom() + 1, x, self.height() - 1)
+        painter.end()
+
+
+class Timeline(QWidget):
+    """Frame position and playback; `frame_changed` fires for every frame shown."""
+
+    frame_changed = Signal(int)
+    playing_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fps = Fraction(24)
+        self.speed = 0  # frames per tick direction and multiplier; 0 = stopped
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("play / pause (Space); J, K, L shuttle; arrows step")
+        self.slider = MarkerSlider()
+        self.slider.setMinimumWidth(200)
+        self.frame_box = QSpinBox()
+        self.frame_box.setToolTip("frame number")
+        self.timecode = QLabel(timecode(0, self.fps))
+        self.timecode.setMinimumWidth(90)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.frame_box)
+        layout.addWidget(self.timecode)
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.slider.valueChanged.connect(self._moved)
+        self.frame_box.valueChanged.connect(self.slider.setValue)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.set_clip(1, self.fps)
+
+    @property
+    def frame(self) -> int:
+        return self.slider.value()
+
+    @property
+    def playing(self) -> bool:
+        return self.speed != 0
+
+    def set_clip(self, frame_count: int, fps: Fraction) -> None:
+        self.stop()
+        self.fps = Fraction(fps) if fps > 0 else Fraction(24)
+        for widget in (self.slider, self.frame_box):
+            widget.blockSignals(True)
+            widget.setRange(0, max(frame_count - 1, 0))
+            widget.setValue(0)
+            widget.blockSignals(False)
+        self.timecode.setText(timecode(0, self.fps))
+
+    def set_markers(self, frames: list[int]) -> None:
+        """Keyframes to mark on the slider (e.g. those the temporal reconstruction uses)."""
+        self.slider.markers = sorted(frames)
+        self.slider.update()
+
+    def set_frame(self, index: int) -> None:
+        self.slider.setValue(index)
+
+    def step(self, delta: int) -> None:
+        self.stop()
+        self.slider.setValue(self.frame + delta)
+
+    # -- playback -------------------------------------------------------------------------
+    def play(self, speed: int = 1) -> None:
+        self.speed = speed
+        self.timer.start(max(1, round(1000.0 / (float(self.fps) * abs(speed)))))
+        self.play_button.setText("Pause")
+        self.playing_changed.emit(True)
+
+    def stop(self) -> None:
+        was_playing = self.playing
+        self.speed = 0
+        self.timer.stop()
+        self.play_button.setText("Play")
+        if was_playing:
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.stop()
+        else:
+            self.play(1)
+
+    def shuttle(self, direction: int) -> None:
+        """J (-1) and L (+1): start, or double the speed in that direction (Avid/Resolve style)."""
+        if self.speed * direction > 0:
+            self.play(direction * min(abs(self.speed) * 2, MAX_SHUTTLE_SPEED))
+        else:
+            self.play(direction)
+
+    def _tick(self) -> None:
+        target = self.frame + (1 if self.speed > 0 else -1)
+        if not self.slider.minimum() <= target <= self.slider.maximum():
+            self.stop()
+            return
+        self.slider.setValue(target)
+
+    def _moved(self, index: int) -> None:
+        self.frame_box.blockSignals(True)
+        self.frame_box.setValue(index)
+        self.frame_box.blockSignals(False)
+        self.timecode.setText(timecode(index, self.fps))
+        self.frame_changed.emit(index)

@@ -1,0 +1,178 @@
+"""The .lumigrade project file: the source, the Grade and the compare setup, as versioned JSON.
+
+The Grade part is the Grade's own JSON (engine.grade), validated by the engine; the rest is
+validated here with the same strictness: unknown keys, wrong types and out-of-range values
+raise GradeError naming the file. The file is written atomically (engine.io.atomic).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
+from engine.errors import GradeError, OutputError
+from engine.grade import Grade
+from engine.io.atomic import AtomicOutput
+
+PROJECT_SCHEMA_VERSION = 1
+PROJECT_SUFFIX = ".lumigrade"
+
+# Numeric compare/view settings: (minimum, maximum).
+_VIEW_RANGES: dict[str, tuple[float, float]] = {
+    "exposure": (-20.0, 20.0),
+    "split": (0.0, 1.0),
+    "wipe_angle": (-180.0, 180.0),
+    "ratio_stops": (0.1, 20.0),
+    "mask_opacity": (0.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a session saves: where the footage is, how it is graded and how it is compared."""
+
+    source: Path | None = None
+    grade: Grade = field(default_factory=Grade)
+    view: ViewSettings = field(default_factory=ViewSettings)
+    frame: int = 0
+
+    def to_dict(self, location: Path | None = None) -> dict[str, Any]:
+        view = self.view
+        return {
+            "lumigrade_project": PROJECT_SCHEMA_VERSION,
+            "source": None if self.source is None else _portable_path(self.source, location),
+            "frame": self.frame,
+            "grade": self.grade.to_dict(),
+            "compare": {
+                "mode": view.compare.name.lower(),
+                "view": view.view.value,
+                "exposure": view.exposure,
+                "split": view.split,
+                "wipe_angle": view.wipe_angle,
+                "ratio_stops": view.ratio_stops,
+                "false_colour": view.false_colour,
+                "mask": view.mask.name.lower(),
+                "mask_opacity": view.mask_opacity,
+            },
+        }
+
+    def to_json(self, location: Path | None = None) -> str:
+        return json.dumps(self.to_dict(location), indent=2, sort_keys=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a failed save leaves the previous file untouched."""
+        path = Path(path)
+        text = self.to_json(path)
+        with AtomicOutput(path) as temp:
+            try:
+                temp.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise OutputError(f"cannot write the project ({exc.strerror})", path) from None
+        return path
+
+    @classmethod
+    def from_json(cls, text: str, path: Path | None = None) -> Project:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
+        return _ProjectParser(path).project(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Project:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise GradeError("project file not found", path) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GradeError(f"cannot read the project file ({exc})", path) from None
+        return cls.from_json(text, path)
+
+
+def _portable_path(source: Path, location: Path | None) -> str:
+    """Relative to the project's folder when the footage sits below it, so folders can move."""
+    source = source.absolute()
+    if location is not None:
+        try:
+            return source.relative_to(location.absolute().parent).as_posix()
+        except ValueError:
+            pass
+    return str(source)
+
+
+class _ProjectParser:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def fail(self, problem: str) -> GradeError:
+        return GradeError(problem, self.path)
+
+    def mapping(self, value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{where}: expected an object")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(f"{where}: unknown key {unknown[0]!r}")
+        return value
+
+    def enum(self, value: Any, key: str, names: dict[str, Any]) -> Any:
+        if value not in names:
+            raise self.fail(f"compare.{key}: {value!r} is not one of {', '.join(names)}")
+        return names[value]
+
+    def number(self, value: Any, key: str) -> float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self.fail(f"compare.{key}: expected a number, got {value!r}")
+        lo, hi = _VIEW_RANGES[key]
+        if not lo <= value <= hi:  # also rejects NaN
+            raise self.fail(f"compare.{key}: {value} is outside [{lo}, {hi}]")
+        return float(value)
+
+    def project(self, data: Any) -> Project:
+        data = self.mapping(data, "project", {"lumigrade_project", "source", "frame", "grade", "compare"})
+        version = data.get("lumigrade_project")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise self.fail("not a Lumigrade project (missing 'lumigrade_project' version)")
+        if not 1 <= version <= PROJECT_SCHEMA_VERSION:
+            raise self.fail(
+                f"project schema version {version} is not supported (max {PROJECT_SCHEMA_VERSION})"
+            )
+        source = data.get("source")
+        if source is not None and not isinstance(source, str):
+            raise self.fail("source: expected a path string or null")
+        frame = data.get("frame", 0)
+        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+            raise self.fail(f"frame: expected a frame number, got {frame!r}")
+        source_path = None
+        if source is not None:
+            source_path = Path(source)
+            if not source_path.is_absolute() and self.path is not None:
+                source_path = self.path.absolute().parent / source_path
+        return Project(
+            source=source_path,
+            grade=Grade.from_dict(data.get("grade", Grade().to_dict()), self.path),
+            view=self.view(data.get("compare", {})),
+            frame=frame,
+        )
+
+    def view(self, value: Any) -> ViewSettings:
+        numbers = set(_VIEW_RANGES)
+        data = self.mapping(value, "compare", numbers | {"mode", "view", "false_colour", "mask"})
+        default = ViewSettings()
+        changes: dict[str, Any] = {k: self.number(data[k], k) for k in numbers if k in data}
+        if "mode" in data:
+            changes["compare"] = self.enum(data["mode"], "mode", {m.name.lower(): m for m in CompareMode})
+        if "view" in data:
+            changes["view"] = self.enum(data["view"], "view", {v.value: v for v in DisplayView})
+        if "mask" in data:
+            changes["mask"] = self.enum(data["mask"], "mask", {m.name.lower(): m for m in MaskView})
+        if "false_colour" in data:
+            if not isinstance(data["false_colour"], bool):
+                raise self.fail("compare.false_colour: expected true or false")
+            changes["false_colour"] = data["false_colour"]
+        return default.replace(**changes)

@@ -1,0 +1,368 @@
+"""The HDR preview: a QOpenGLWidget that draws engine frames through shaders/preview.frag.
+
+Frames arrive as half-float arrays in cd/m² and go to persistent textures once per new frame;
+everything a colourist toggles while looking (view exposure, display transform, false colour,
+masks, compare layout, zoom) is a uniform or a LUT texture, so it only costs a redraw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from OpenGL import GL
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import QWidget
+
+from app.viewer.gl_format import GL_RGBA16F, preview_surface_format
+from app.viewer.shader_program import ShaderProgram
+from app.viewer.textures import LutTexture, StreamingTexture2D, frame_texture, mask_texture
+from app.viewer.view_state import (
+    CompareMode,
+    MaskView,
+    ViewSettings,
+    ViewTransform,
+    compare_viewport,
+    false_colour_bands,
+)
+from engine.display import DisplayTransform
+
+_COLOUR_MODES = {"ratio": 0, "schlick": 1, "mantiuk": 2}
+_MASK_COLOUR = (1.0, 0.0, 0.6)
+_DIVIDER_GRAB_PX = 6.0
+_MAX_BANDS = 8  # MAX_BANDS in preview.frag
+_UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_GAIN, _UNIT_ENCODE = range(5)
+
+
+@dataclass
+class _GlResources:
+    program: ShaderProgram
+    vao: int
+    frame_a: StreamingTexture2D
+    frame_b: StreamingTexture2D
+    mask: StreamingTexture2D
+    gain: LutTexture
+    encode: LutTexture
+
+
+@dataclass
+class _PendingFrames:
+    source: np.ndarray | None
+    result: np.ndarray | None
+    mask: np.ndarray | None
+
+
+class PreviewWidget(QOpenGLWidget):
+    """Source (A) and graded result (B) in cd/m², shown through one DisplayTransform."""
+
+    pixel_hovered = Signal(int, int)  # image pixel under the cursor; (-1, -1) outside the image
+    split_moved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFormat(preview_surface_format())
+        self.setTextureFormat(GL_RGBA16F)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setMinimumSize(160, 90)
+        self._settings = ViewSettings()
+        self._transform = ViewTransform()
+        self._fit_mode: str | None = "fit"  # "fit", "1:1" or None once the user zooms or pans
+        self._display: DisplayTransform | None = None
+        self._peak_nits = 1000.0
+        self._pending: _PendingFrames | None = None
+        self._image_size: tuple[int, int] | None = None
+        self._has = (False, False, False)  # source, result, mask uploaded
+        self._gl: _GlResources | None = None
+        self._drag_last: QPointF | None = None
+        self._dragging_divider = False
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def settings(self) -> ViewSettings:
+        return self._settings
+
+    def set_settings(self, settings: ViewSettings) -> None:
+        self._settings = settings
+        self.update()
+
+    @property
+    def transform(self) -> ViewTransform:
+        return self._transform
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        return self._image_size
+
+    @property
+    def gl_resources(self) -> _GlResources | None:
+        return self._gl
+
+    def set_display_transform(self, display: DisplayTransform, peak_nits: float) -> None:
+        """The per-pixel display work, and the mastering peak that false colour marks."""
+        self._display = display
+        self._peak_nits = peak_nits
+        self.update()
+
+    def set_frames(self, source: np.ndarray | None, result: np.ndarray | None,
+                   mask: np.ndarray | None = None) -> None:
+        """(H, W, 3) float16 cd/m² frames (row 0 at the top) and an optional (H, W, 2) uint8 mask."""
+        shaped = next((f for f in (source, result) if f is not None), None)
+        if shaped is not None:
+            size = (int(shaped.shape[1]), int(shaped.shape[0]))
+            if size != self._image_size:
+                self._image_size = size
+                self._fit_mode = self._fit_mode or "fit"
+        self._pending = _PendingFrames(source, result, mask)
+        self.update()
+
+    def fit(self) -> None:
+        self._fit_mode = "fit"
+        self.update()
+
+    def one_to_one(self) -> None:
+        self._fit_mode = "1:1"
+        self.update()
+
+    def set_transform(self, transform: ViewTransform) -> None:
+        self._fit_mode = None
+        self._transform = transform
+        self.update()
+
+    # -- geometry -------------------------------------------------------------------------
+    def _device_size(self) -> tuple[float, float]:
+        ratio = self.devicePixelRatioF()
+        return self.width() * ratio, self.height() * ratio
+
+    def _update_transform(self, width: float, height: float) -> None:
+        if self._image_size is None or self._fit_mode is None:
+            return
+        view = compare_viewport(self._settings.compare, width, height)
+        if self._fit_mode == "fit":
+            self._transform = ViewTransform.fit(self._image_size, view)
+        else:
+            self._transform = ViewTransform.one_to_one(self._image_size)
+
+    def image_point(self, pos: QPointF) -> tuple[float, float] | None:
+        """The image coordinates under a widget position, or None outside the image."""
+        if self._image_size is None:
+            return None
+        ratio = self.devicePixelRatioF()
+        width, height = self._device_size()
+        x, y = pos.x() * ratio, pos.y() * ratio
+        view = compare_viewport(self._settings.compare, width, height)
+        if self._settings.compare == CompareMode.SIDE_BY_SIDE and x >= view[0]:
+            x -= view[0]
+        ix, iy = self._transform.to_image((x, y), view)
+        if not (0 <= ix < self._image_size[0] and 0 <= iy < self._image_size[1]):
+            return None
+        return ix, iy
+
+    def _divider_distance(self, pos: QPointF) -> float:
+        s = self._settings
+        if s.compare not in (CompareMode.SPLIT, CompareMode.WIPE):
+            return math.inf
+        width, height = self._device_size()
+        ratio = self.devicePixelRatioF()
+        angle = math.radians(s.wipe_angle) if s.compare == CompareMode.WIPE else 0.0
+        dx, dy = pos.x() * ratio - s.split * width, pos.y() * ratio - height / 2.0
+        return abs(dx * math.cos(angle) + dy * math.sin(angle)) / ratio
+
+    # -- events ---------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self._image_size is None:
+            return
+        self._update_transform(*self._device_size())
+        ratio = self.devicePixelRatioF()
+        width, height = self._device_size()
+        view = compare_viewport(self._settings.compare, width, height)
+        x, y = event.position().x() * ratio, event.position().y() * ratio
+        if self._settings.compare == CompareMode.SIDE_BY_SIDE and x >= view[0]:
+            x -= view[0]
+        factor = 2.0 ** (event.angleDelta().y() / 480.0)  # one notch = a quarter stop of zoom
+        self.set_transform(self._transform.zoomed(factor, (x, y), view))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._drag_last = event.position()
+            self._dragging_divider = self._divider_distance(event.position()) <= _DIVIDER_GRAB_PX
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._drag_last is not None:
+            if self._dragging_divider:
+                split = min(max(pos.x() / max(self.width(), 1), 0.0), 1.0)
+                self._settings = self._settings.replace(split=split)
+                self.split_moved.emit(split)
+                self.update()
+            else:
+                self._update_transform(*self._device_size())
+                ratio = self.devicePixelRatioF()
+                delta = ((pos.x() - self._drag_last.x()) * ratio, (pos.y() - self._drag_last.y()) * ratio)
+                self.set_transform(self._transform.panned(delta))
+            self._drag_last = pos
+        point = self.image_point(pos)
+        self.pixel_hovered.emit(*((int(point[0]), int(point[1])) if point else (-1, -1)))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_last = None
+        self._dragging_divider = False
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.fit()
+
+    # -- GL -------------------------------------------------------------------------------
+    def initializeGL(self) -> None:
+        self._gl = _GlResources(
+            program=ShaderProgram(),
+            vao=int(GL.glGenVertexArrays(1)),
+            frame_a=frame_texture(),
+            frame_b=frame_texture(),
+            mask=mask_texture(),
+            gain=LutTexture(),
+            encode=LutTexture(),
+        )
+        self.context().aboutToBeDestroyed.connect(self._release_gl)
+
+    def _release_gl(self) -> None:
+        if self._gl is None:
+            return
+        self.makeCurrent()
+        gl = self._gl
+        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.program):
+            item.delete()
+        GL.glDeleteVertexArrays(1, [gl.vao])
+        self._gl = None
+        self.doneCurrent()
+
+    def _upload_pending(self, gl: _GlResources) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        if pending.source is not None:
+            gl.frame_a.upload(pending.source)
+        if pending.result is not None:
+            gl.frame_b.upload(pending.result)
+        if pending.mask is not None:
+            gl.mask.upload(pending.mask)
+        self._has = (pending.source is not None, pending.result is not None, pending.mask is not None)
+
+    def paintGL(self) -> None:
+        width, height = self._device_size()
+        self._draw(round(width), round(height))
+
+    def _draw(self, width: int, height: int) -> None:
+        GL.glViewport(0, 0, width, height)
+        GL.glClearColor(0.08, 0.08, 0.08, 1.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        gl = self._gl
+        if gl is None or self._display is None:
+            return
+        self._upload_pending(gl)
+        if self._image_size is None or not any(self._has[:2]):
+            return
+        self._update_transform(width, height)
+        p = gl.program
+        p.use()
+        self._set_frame_uniforms(p, width, height)
+        self._set_display_uniforms(p, gl)
+        self._set_overlay_uniforms(p)
+        gl.frame_a.bind(_UNIT_A)
+        gl.frame_b.bind(_UNIT_B)
+        gl.mask.bind(_UNIT_MASK)
+        for name, unit in (("u_frame_a", _UNIT_A), ("u_frame_b", _UNIT_B), ("u_mask", _UNIT_MASK),
+                           ("u_gain_table", _UNIT_GAIN), ("u_encode_table", _UNIT_ENCODE)):
+            p.set_int(name, unit)
+        GL.glBindVertexArray(gl.vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glBindVertexArray(0)
+
+    def _set_frame_uniforms(self, p: ShaderProgram, width: int, height: int) -> None:
+        assert self._image_size is not None
+        s = self._settings
+        p.set_int("u_has_frame_a", self._has[0])
+        p.set_int("u_has_frame_b", self._has[1])
+        p.set_ivec2("u_image_size", *self._image_size)
+        p.set_vec2("u_viewport_size", width, height)
+        p.set_float("u_zoom", self._transform.zoom)
+        p.set_vec2("u_center", *self._transform.center)
+        p.set_int("u_compare", int(s.compare))
+        p.set_float("u_split", s.split)
+        p.set_float("u_wipe_angle", math.radians(s.wipe_angle))
+        p.set_float("u_ratio_stops", s.ratio_stops)
+
+    def _set_display_uniforms(self, p: ShaderProgram, gl: _GlResources) -> None:
+        d = self._display
+        assert d is not None
+        p.set_float("u_exposure_scale", 2.0 ** self._settings.exposure)
+        p.set_float("u_input_scale", d.input_scale)
+        # Uploads bind to the active unit, so all uploads come before the unit bindings.
+        p.set_int("u_use_gain", d.gain_lut is not None)
+        if d.gain_lut is not None:
+            gl.gain.upload(d.gain_lut)
+            p.set_lut("u_gain", d.gain_lut)
+        p.set_int("u_use_encode", d.encode_lut is not None)
+        if d.encode_lut is not None:
+            gl.encode.upload(d.encode_lut)
+            p.set_lut("u_encode", d.encode_lut)
+        gl.gain.bind(_UNIT_GAIN)
+        gl.encode.bind(_UNIT_ENCODE)
+        p.set_int("u_colour_mode", _COLOUR_MODES[d.color_mode])
+        p.set_float("u_saturation", d.saturation)
+        p.set_mat3("u_matrix", d.matrix_or_identity)
+
+    def _set_overlay_uniforms(self, p: ShaderProgram) -> None:
+        s = self._settings
+        p.set_int("u_false_colour", s.false_colour)
+        bands = false_colour_bands(self._peak_nits)[:_MAX_BANDS]
+        p.set_int("u_band_count", len(bands))
+        # ±inf band edges become float limits: GLSL compares them correctly, uniforms reject inf.
+        big = np.finfo(np.float32).max
+        p.set_float_array("u_band_lo", np.clip([b.lo for b in bands], -big, big))
+        p.set_float_array("u_band_hi", np.clip([b.hi for b in bands], -big, big))
+        p.set_vec3_array("u_band_colour", np.array([b.colour for b in bands]))
+        mask_on = s.mask != MaskView.NONE and self._has[2]
+        p.set_int("u_mask_channel", int(s.mask) if mask_on else -1)
+        p.set_float("u_mask_opacity", s.mask_opacity)
+        p.set_vec3("u_mask_colour", _MASK_COLOUR)
+
+    # -- read-back (tests, benchmarks, screenshots) ---------------------------------------
+    def read_framebuffer(self) -> np.ndarray:
+        """The widget's RGBA16F framebuffer as float32 (H, W, 4), row 0 at the top, after a repaint."""
+        self.makeCurrent()
+        self.paintGL()
+        width, height = (round(v) for v in self._device_size())
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.defaultFramebufferObject())
+        pixels = self._read_pixels(width, height)
+        self.doneCurrent()
+        return pixels
+
+    def render_offscreen(self, width: int, height: int) -> np.ndarray:
+        """Draw into a new RGBA32F framebuffer of any size and read it back: (H, W, 4) float32."""
+        self.makeCurrent()
+        fbo = GL.glGenFramebuffers(1)
+        target = GL.glGenTextures(1)
+        try:
+            GL.glBindTexture(GL.GL_TEXTURE_2D, target)
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA32F, width, height, 0, GL.GL_RGBA, GL.GL_FLOAT,
+                            None)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, target, 0)
+            self._draw(width, height)
+            pixels = self._read_pixels(width, height)
+        finally:
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+            GL.glDeleteFramebuffers(1, [fbo])
+            GL.glDeleteTextures([target])
+            self.doneCurrent()
+        return pixels
+
+    @staticmethod
+    def _read_pixels(width: int, height: int) -> np.ndarray:
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        raw = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_FLOAT)
+        pixels = np.frombuffer(raw, dtype=np.float32).reshape(height, width, 4)
+        return pixels[::-1].copy()  # GL rows start at the bottom

@@ -1,0 +1,247 @@
+"""Preview responsiveness: what a colourist feels when moving a slider or playing cached frames.
+
+Prints, for a 1080p and a 4K frame drawn at 1:1:
+1. slider-change-to-frame-on-screen time for a display-only change (view exposure: one
+   uniform, a repaint and glFinish), against a peer measured in the same process: a plain
+   QPainter blit of the same frame as an 8-bit QImage (no colour work at all);
+2. playback rate of cached 1080p frames (texture upload + draw per frame), and the peer's;
+3. the longest event-loop stall (a 5 ms QTimer heartbeat) while the engine bridge renders
+   1080p frames on its worker thread.
+
+Goals: <= 16 ms slider-to-frame at 1080p, playback >= the clip's fps at 1080p, no stall
+> 50 ms. Run under a display: `xvfb-run -a -s "-screen 0 3840x2160x24" .venv/bin/python
+bench/preview.py` (on this team's machines the GL is Mesa llvmpipe, a CPU rasteriser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from OpenGL import GL  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtGui import QImage, QPainter, QPaintEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.viewer.gl_format import install_default_surface_format  # noqa: E402
+
+SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
+GOLDEN_GATE = Path("/work/shared/data/hdr/GoldenGate.exr")
+CLIP_FPS = 24.0
+
+
+def test_frame(width: int, height: int) -> torch.Tensor:
+    """(3, H, W) cd/m²: a real HDR still when the team's data is there, else a log ramp."""
+    if GOLDEN_GATE.exists():
+        import cv2
+        import OpenEXR
+
+        with OpenEXR.File(str(GOLDEN_GATE)) as exr:
+            rgb = np.asarray(exr.channels()["RGB"].pixels, dtype=np.float32)
+        rgb = cv2.resize(np.clip(rgb, 0, None), (width, height), interpolation=cv2.INTER_LINEAR)
+        return torch.from_numpy(rgb).permute(2, 0, 1).contiguous() * 100.0  # 1.0 = 100 cd/m²
+    x = torch.linspace(-2, 4, width).exp2().view(1, 1, width) * 10.0
+    return x.expand(3, height, width).contiguous()
+
+
+def to_qimage(signal: np.ndarray) -> QImage:
+    """(H, W, 3) float in [0, 1] -> an 8-bit RGB QImage (the peer draws it as is)."""
+    data = np.ascontiguousarray((np.clip(signal, 0, 1) * 255).astype(np.uint8))
+    height, width = data.shape[:2]
+    image = QImage(data.data, width, height, width * 3, QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels
+
+
+class BlitPeer(QWidget):
+    """The simplest way to show a frame in Qt: QPainter.drawImage of a prepared QImage."""
+
+    def __init__(self, image: QImage) -> None:
+        super().__init__()
+        self.image = image
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.drawImage(0, 0, self.image)
+        painter.end()
+
+
+def median_ms(action: Callable[[], None], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def finish_gl(viewer: object) -> None:
+    viewer.makeCurrent()  # type: ignore[attr-defined]
+    GL.glFinish()
+    viewer.doneCurrent()  # type: ignore[attr-defined]
+
+
+def slider_to_frame(app: QApplication, label: str, size: tuple[int, int], repeats: int) -> None:
+    from app.viewer.preview_widget import PreviewWidget
+    from app.viewer.view_state import CompareMode, ViewSettings
+    from app.worker import to_half_image
+    from engine.display import pq_view
+
+    width, height = size
+    frame = test_frame(width, height)
+    display = pq_view(1000.0)
+    viewer = PreviewWidget()
+    viewer.resize(width, height)
+    viewer.set_settings(ViewSettings(compare=CompareMode.B))
+    viewer.one_to_one()
+    viewer.set_display_transform(display, 1000.0)
+    viewer.set_frames(None, to_half_image(frame))
+    viewer.show()
+    app.processEvents()
+    viewer.repaint()
+    finish_gl(viewer)
+
+    exposures = iter(np.tile([0.0, 0.5], repeats + 1))
+
+    def change() -> None:
+        viewer.set_settings(viewer.settings.replace(exposure=float(next(exposures))))
+        viewer.repaint()
+        finish_gl(viewer)
+
+    ours = median_ms(change, repeats)
+    peer = BlitPeer(to_qimage(display.apply(frame).permute(1, 2, 0).numpy()))
+    peer.resize(width, height)
+    peer.show()
+    app.processEvents()
+    theirs = median_ms(peer.repaint, repeats)
+    print(f"slider-to-frame {label:>5}: {ours:7.2f} ms (goal <= 16)  |  QPainter blit peer {theirs:7.2f} ms"
+          f"  |  ratio ours/peer {ours / theirs:5.2f}")
+    viewer.close()
+    peer.close()
+
+
+def playback(app: QApplication, frames: int) -> None:
+    from app.viewer.preview_widget import PreviewWidget
+    from app.viewer.view_state import CompareMode, ViewSettings
+    from app.worker import to_half_image
+    from engine.display import pq_view
+
+    width, height = SIZES["1080p"]
+    base = test_frame(width, height)
+    cached = [to_half_image(base * (1.0 + 0.01 * i)) for i in range(8)]
+    viewer = PreviewWidget()
+    viewer.resize(width, height)
+    viewer.set_settings(ViewSettings(compare=CompareMode.B))
+    viewer.one_to_one()
+    viewer.set_display_transform(pq_view(1000.0), 1000.0)
+    viewer.show()
+    app.processEvents()
+    start = time.perf_counter()
+    for i in range(frames):
+        viewer.set_frames(None, cached[i % len(cached)])
+        viewer.repaint()
+    finish_gl(viewer)
+    ours = frames / (time.perf_counter() - start)
+    images = [to_qimage(np.clip(f.astype(np.float32) / 1000.0, 0, 1)) for f in cached]
+    peer = BlitPeer(images[0])
+    peer.resize(width, height)
+    peer.show()
+    app.processEvents()
+    start = time.perf_counter()
+    for i in range(frames):
+        peer.image = images[i % len(images)]
+        peer.repaint()
+    theirs = frames / (time.perf_counter() - start)
+    print(f"playback 1080p cached: {ours:6.1f} fps (goal >= {CLIP_FPS:g})  |  QPainter blit peer {theirs:6.1f} fps"
+          f"  |  ratio ours/peer {ours / theirs:5.2f}")
+    viewer.close()
+    peer.close()
+
+
+def engine_stall(app: QApplication, frames: int) -> None:
+    from app.worker import EngineBridge
+    from engine.grade import Grade
+    from engine.io.clip import open_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip1080.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24", "-frames:v",
+             str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-color_trc", "bt709",
+             "-color_primaries", "bt709", "-colorspace", "bt709", str(path)],
+            check=True,
+        )
+        clip = open_clip(path)
+        bridge = EngineBridge()
+        bridge.set_clip(clip, Grade(), revision=1)
+        done: list[int] = []
+        bridge.frame_ready.connect(lambda r: done.append(r.index))
+        clock = QElapsedTimer()
+        gaps: list[float] = []
+        last = [0.0]
+
+        def beat() -> None:
+            now = clock.nsecsElapsed() / 1e6
+            gaps.append(now - last[0])
+            last[0] = now
+
+        heartbeat = QTimer()
+        heartbeat.setInterval(5)
+        heartbeat.timeout.connect(beat)
+        clock.start()
+        heartbeat.start()
+        start = time.perf_counter()
+        bridge.request(0, range(1, frames))
+        while len(done) < frames and time.perf_counter() - start < 300:
+            app.processEvents()
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - start
+        heartbeat.stop()
+        bridge.shutdown()
+        clip.close()
+    print(f"engine renders {len(done)} 1080p frames in {elapsed:5.2f} s ({len(done) / elapsed:5.2f} fps); "
+          f"longest event-loop stall {max(gaps[1:]):6.1f} ms (goal <= 50), heartbeat 5 ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--frames", type=int, default=48)
+    args = parser.parse_args()
+    install_default_surface_format()
+    app = QApplication(sys.argv[:1])
+    renderer = _gl_renderer(app)
+    print(f"OpenGL renderer: {renderer}; torch device for the engine: "
+          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+    for label, size in SIZES.items():
+        slider_to_frame(app, label, size, args.repeats)
+    playback(app, args.frames)
+    engine_stall(app, min(args.frames, 12))
+    return 0
+
+
+def _gl_renderer(app: QApplication) -> str:
+    from app.viewer.preview_widget import PreviewWidget
+
+    probe = PreviewWidget()
+    probe.show()
+    app.processEvents()
+    probe.makeCurrent()
+    name = GL.glGetString(GL.GL_RENDERER).decode()
+    probe.doneCurrent()
+    probe.close()
+    return name
+
+
+if __name__ == "__main__":
+    sys.exit(main())

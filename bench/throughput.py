@@ -1,0 +1,139 @@
+"""Throughput of the render path, side by side with the ffmpeg CLI doing the same conversion.
+
+1. decode -> linearise -> ITM (BT.2408) -> PQ 10-bit Y'CbCr, no encoding;
+   peer: ffmpeg -vf zscale (linearise, BT.2020, PQ, 10-bit 4:2:0) -f null.
+2. a full HDR10 export (x265, same preset and CRF);
+   peer: ffmpeg with zscale and libx265.
+3. peak memory of an HDR10 render of a 4096x4096 input, in a child process.
+
+Prints frames per second of both and the ratio (ours / ffmpeg). Goals on the 2-core machine:
+>= 0.5x without encoding, >= 0.9x with encoding, < 2 GB peak for 4096x4096; on CUDA, 4K60
+excluding decode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from engine.color.ycbcr import BT2020_NCL, quantize_ycbcr, rgb_to_ycbcr
+from engine.grade import Grade, OutputSettings
+from engine.io.clip import open_clip
+from engine.pipeline import Pipeline
+from engine.render import render
+
+PRESET = "medium"
+CRF = 18
+
+
+def make_clip(path: Path, size: str, frames: int) -> None:
+    """A moving test pattern with clipped highlights, H.264 8-bit BT.709, like camera footage."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         f"testsrc2=size={size}:rate=25:duration={frames / 25}",
+         "-vf", "eq=brightness=0.15:contrast=1.3", "-frames:v", str(frames),
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p",
+         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", str(path)],
+        check=True,
+    )
+
+
+ZSCALE = ("zscale=transfer=linear:npl=203,format=gbrpf32le,"
+          "zscale=primaries=2020:transfer=smpte2084:matrix=2020_ncl:npl=203,format=yuv420p10le")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def ours_no_encode(path: Path, device: torch.device | None) -> int:
+    with open_clip(path) as clip:
+        pipeline = Pipeline(Grade(), clip, device)
+        view = pipeline.display_transform("pq")
+        n = 0
+        for _, hdr in pipeline.iter_hdr(0, clip.info.frame_count):
+            quantize_ycbcr(rgb_to_ycbcr(view.apply(hdr), BT2020_NCL), 10, False).cpu()
+            n += 1
+        return n
+
+
+def ffmpeg_no_encode(path: Path) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vf", ZSCALE, "-f", "null", "-"], check=True)
+
+
+def ffmpeg_hdr10(path: Path, out: Path) -> None:
+    params = ("hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:"
+              "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):"
+              "max-cll=1000,400:log-level=error")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(path), "-vf", ZSCALE, "-c:v", "libx265",
+                    "-preset", PRESET, "-crf", str(CRF), "-x265-params", params, str(out)], check=True)
+
+
+def peak_memory_child(path: Path, out: Path) -> float:
+    """Peak RSS in MB of a child process rendering `path` to HDR10."""
+    code = (
+        "import resource, sys; from engine.grade import Grade, OutputSettings; "
+        "from engine.render import render; "
+        f"render({str(path)!r}, {str(out)!r}, Grade(output=OutputSettings(preset='ultrafast'))); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(res.stdout.strip().splitlines()[-1]) / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--skip-encode", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("ffmpeg") is None:
+        sys.exit("bench/throughput.py needs the ffmpeg CLI (Debian package ffmpeg)")
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        clip = tmpdir / "in.mp4"
+        make_clip(clip, args.size, args.frames)
+        n = args.frames
+        print(f"clip: {args.size}, {n} frames, H.264 8-bit BT.709; torch threads {torch.get_num_threads()}")
+
+        t_ours = timed(lambda: ours_no_encode(clip, torch.device("cpu")))
+        t_ff = timed(lambda: ffmpeg_no_encode(clip))
+        results |= {"no_encode_fps": n / t_ours, "no_encode_ffmpeg_fps": n / t_ff}
+        print(f"decode->linear->ITM->PQ 10-bit   ours {n / t_ours:7.1f} fps   "
+              f"ffmpeg zscale {n / t_ff:7.1f} fps"
+              f"   ratio {t_ff / t_ours:.2f}x  (goal >= 0.5x)")
+        if torch.cuda.is_available():
+            t_gpu = timed(lambda: ours_no_encode(clip, torch.device("cuda")))
+            results["no_encode_cuda_fps"] = n / t_gpu
+            print(f"  on CUDA ({torch.cuda.get_device_name()}): {n / t_gpu:7.1f} fps (decode included)")
+
+        if not args.skip_encode:
+            grade = Grade(output=OutputSettings(format="hdr10", preset=PRESET, crf=CRF))
+            t_ours = timed(lambda: render(clip, tmpdir / "ours.mp4", grade, device="cpu"))
+            t_ff = timed(lambda: ffmpeg_hdr10(clip, tmpdir / "ffmpeg.mp4"))
+            results |= {"hdr10_fps": n / t_ours, "hdr10_ffmpeg_fps": n / t_ff}
+            print(f"full HDR10 export (x265 {PRESET}) ours {n / t_ours:7.2f} fps   ffmpeg {n / t_ff:7.2f} fps"
+                  f"   ratio {t_ff / t_ours:.2f}x  (goal >= 0.9x)")
+
+        big = tmpdir / "big.mp4"
+        make_clip(big, "4096x4096", 3)
+        mb = peak_memory_child(big, tmpdir / "big_out.mp4")
+        results["peak_mb_4096"] = mb
+        print(f"peak memory, HDR10 render of 4096x4096: {mb:.0f} MB  (goal < 2048 MB)")
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""OpenEXR image sequences with the video writers' write / close / abort interface.
+
+Frames are half-float scene-linear BT.2020, one file per frame, named from a printf pattern
+('shot.%06d.exr' by default). The values are written as given, in units of `nits_per_unit`
+cd/m² (the pipeline's 'linear' view divides by it), and each file records that scale in its
+`whiteLuminance` attribute and the BT.2020 primaries in `chromaticities`, the standard
+attributes of the OpenEXR Technical Introduction. The sequence is built in a hidden folder
+and moved into place by close().
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from engine.color.primaries import BT2020
+from engine.errors import FormatError, LumigradeError, OutputError
+from engine.io.atomic import AtomicOutput, output_error
+from engine.io.exr import COMPRESSIONS, write_exr
+
+
+class ExrSequenceWriter:
+    """Writes frame `start_number + i` of a sequence to `folder / (pattern % (start_number + i))`."""
+
+    def __init__(
+        self, folder: Path, pattern: str, compression: str, nits_per_unit: float, start_number: int
+    ) -> None:
+        self.folder = folder
+        self.pattern = pattern
+        self.compression = compression
+        self.nits_per_unit = nits_per_unit
+        self._next = start_number
+        self._written = 0
+        self._finished = False
+        self._output = AtomicOutput(folder, directory=True)
+
+    def write(self, frame: Tensor) -> None:
+        """Write one (3, H, W) linear frame in units of nits_per_unit cd/m², on any device."""
+        if self._finished:
+            raise OutputError("the writer is closed", self.folder)
+        name = self.pattern % self._next
+        try:
+            if frame.ndim != 3 or frame.shape[0] != 3:
+                shape = tuple(frame.shape)
+                raise FormatError(f"frame {self._written} is {shape}, expected (3, H, W)", self.folder / name)
+            if not bool(torch.isfinite(frame).all()):
+                raise FormatError(f"frame {self._written} holds NaN or Inf", self.folder / name)
+            write_exr(
+                self._output.temp / name,
+                frame,
+                compression=self.compression,
+                half=True,
+                chromaticities=BT2020,
+                white_luminance=self.nits_per_unit,
+            )
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise output_error(exc, self.folder / name) from None
+            if (
+                isinstance(exc, LumigradeError)
+                and exc.path is not None
+                and exc.path.parent == self._output.temp
+            ):
+                # Name the frame where it was going to be, not the hidden folder it was built in.
+                raise type(exc)(exc.problem, self.folder / name) from None
+            raise
+        self._next += 1
+        self._written += 1
+
+    def close(self) -> None:
+        """Move the finished sequence into the target folder."""
+        if self._finished:
+            raise OutputError("the writer is closed", self.folder)
+        if self._written == 0:
+            self.abort()
+            raise OutputError("no frames were written", self.folder)
+        self._finished = True
+        self._output.commit()
+
+    def abort(self) -> None:
+        """Remove every frame written so far; the target folder is left as it was. Idempotent."""
+        self._finished = True
+        self._output.discard()
+
+
+def open_exr_sequence_writer(
+    path: str | Path,
+    *,
+    compression: str = "zip",
+    nits_per_unit: float = 100.0,
+    pattern: str | None = None,
+    start_number: int = 0,
+) -> ExrSequenceWriter:
+    """An EXR sequence into the folder `path`, or into its parent when its name is a pattern.
+
+    'renders/shot' writes renders/shot/shot.000000.exr, ...; 'renders/shot.%04d.exr' writes
+    renders/shot.0000.exr, ... . 1.0 in the files is `nits_per_unit` cd/m² (default 100).
+    """
+    path = Path(path)
+    if pattern is None and "%" in path.name:
+        path, pattern = path.parent, path.name
+    pattern = pattern or f"{path.name}.%06d.exr"
+    try:
+        distinct = (pattern % 0) != (pattern % 1)
+    except (TypeError, ValueError):
+        distinct = False
+    if not distinct or "/" in pattern:
+        raise OutputError(f"frame name pattern {pattern!r} needs one integer field such as %06d", path)
+    if compression not in COMPRESSIONS:
+        raise OutputError(f"unknown EXR compression {compression!r} (one of {', '.join(COMPRESSIONS)})", path)
+    if not nits_per_unit > 0:
+        raise OutputError(f"nits per unit must be positive, got {nits_per_unit}", path)
+    return ExrSequenceWriter(path, pattern, compression, float(nits_per_unit), start_number)

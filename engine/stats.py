@@ -1,0 +1,123 @@
+"""Frame statistics for operators that adapt to the picture, and their temporal stabiliser.
+
+`measure` reduces one frame's luminance to a FrameStats (log average, percentile peak, maximum,
+low percentile, clipped share). `StatsStabiliser` smooths a stream of them the way libplacebo's
+peak detection does (src/shaders/colorspace.c, `pl_peak_detect_params`): an IIR low-pass filter
+whose time constant is `smoothing_period` frames, and a smoothstep scene-cut test on the change
+of the average that lets a cut through at once while fades and flicker stay filtered.
+
+Values are in the units of the luminance given (relative for ITM input, cd/m² for TMO input).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from engine.operators import FrameStats
+
+# In the units of the luminance measured: for SDR-relative input 1e-4 is BT.1886 code value
+# 5.5/255, the darkest level worth averaging; for cd/m² it lies far below any display's black.
+DEFAULT_BLACK_CUTOFF = 1e-4
+# Masia et al. 2017 count pixels at the top of the 8-bit range as over-exposed; 0.95 relative
+# linear light is BT.1886 code value 250/255 (meaningful for SDR-relative input only).
+DEFAULT_CLIP_THRESHOLD = 0.95
+_TINY = 1e-12
+
+
+def _percentile(values: Tensor, percent: float) -> float:
+    """The `percent` percentile of a 1-D tensor by selection (nearest rank), not a full sort."""
+    k = min(max(1, math.ceil(percent / 100.0 * values.numel())), values.numel())
+    return float(torch.kthvalue(values, k).values)
+
+
+def measure(
+    lum: Tensor,
+    *,
+    peak_percentile: float = 99.9,
+    min_percentile: float = 1.0,
+    black_cutoff: float = DEFAULT_BLACK_CUTOFF,
+    clip_threshold: float = DEFAULT_CLIP_THRESHOLD,
+) -> FrameStats:
+    """Statistics of a (1, H, W) luminance map.
+
+    log_average: geometric mean exp(mean(log Y)) over pixels above `black_cutoff` (Reinhard et
+    al. 2002, Eq. 1, with the black pixels left out as libplacebo's black cutoff does);
+    peak: the `peak_percentile` of Y (libplacebo's percentile peak, robust to single hot pixels);
+    maximum: max Y; minimum: the `min_percentile` of Y above the black cutoff;
+    clipped_fraction: share of all pixels with Y >= `clip_threshold`.
+    Non-finite values are ignored. A frame with nothing above the cutoff reports the cutoff.
+    """
+    if lum.ndim != 3 or lum.shape[0] != 1:
+        raise ValueError(f"measure expects a (1, H, W) luminance map, got {tuple(lum.shape)}")
+    flat = lum.detach().reshape(-1).float()
+    finite = flat[torch.isfinite(flat)]
+    total = max(finite.numel(), 1)
+    clipped = float((finite >= clip_threshold).sum()) / total
+    lit = finite[finite > black_cutoff]
+    if lit.numel() == 0:
+        return FrameStats(black_cutoff, black_cutoff, black_cutoff, black_cutoff, clipped)
+    return FrameStats(
+        log_average=float(torch.exp(torch.log(lit).mean())),
+        peak=_percentile(lit, peak_percentile),
+        maximum=float(lit.max()),
+        minimum=_percentile(lit, min_percentile),
+        clipped_fraction=clipped,
+    )
+
+
+def _smoothstep(edge0: float, edge1: float, x: float) -> float:
+    """GLSL smoothstep: 0 below edge0, 1 above edge1, Hermite 3t² - 2t³ between."""
+    t = min(max((x - edge0) / (edge1 - edge0), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+@dataclass(frozen=True)
+class StabiliserParams:
+    """libplacebo's pl_peak_detect_params, in log2 (stop) units instead of PQ percent.
+
+    smoothing_period: IIR time constant in frames (libplacebo default 20); 0 disables smoothing.
+    scene_threshold_low/high: change of the log average, in stops, where the scene-cut weight
+    starts to rise and where it reaches 1 (the filter then jumps to the new frame). libplacebo
+    measures it in PQ percent (defaults 1 and 3); PQ moves 7 to 9 percent per stop around SDR
+    white, so half a stop to a stop and a half keeps flicker and fades below the cut test.
+    """
+
+    smoothing_period: float = 20.0
+    scene_threshold_low: float = 0.5
+    scene_threshold_high: float = 1.5
+
+
+class StatsStabiliser:
+    """Temporal low-pass of FrameStats with scene-cut detection; `reset()` on every seek."""
+
+    def __init__(self, params: StabiliserParams | None = None) -> None:
+        self.params = params or StabiliserParams()
+        if not self.params.scene_threshold_low < self.params.scene_threshold_high:
+            raise ValueError("scene_threshold_low must be below scene_threshold_high")
+        self._state: list[float] | None = None
+
+    def reset(self) -> None:
+        """Forget the history: the next frame is taken as it is (after a seek or a new clip)."""
+        self._state = None
+
+    def update(self, stats: FrameStats) -> FrameStats:
+        """Feed one frame's measurement, get the stabilised statistics for that frame."""
+        # The positive quantities are filtered as log2 so that a change of one stop weighs the
+        # same in a dark scene as in a bright one.
+        new = [
+            math.log2(max(v, _TINY)) for v in (stats.log_average, stats.peak, stats.maximum, stats.minimum)
+        ] + [stats.clipped_fraction]
+        p = self.params
+        if self._state is None or p.smoothing_period <= 0.0:
+            self._state = new
+        else:
+            coeff = 1.0 - math.exp(-1.0 / p.smoothing_period)
+            cut = _smoothstep(p.scene_threshold_low, p.scene_threshold_high, abs(new[0] - self._state[0]))
+            coeff += (1.0 - coeff) * cut
+            self._state = [s + coeff * (n - s) for s, n in zip(self._state, new, strict=True)]
+        avg, peak, maximum, minimum, clipped = self._state
+        return FrameStats(2.0**avg, 2.0**peak, 2.0**maximum, 2.0**minimum, clipped)

@@ -1,0 +1,71 @@
+"""Masks of recoverable highlights: pixels clipped in one frame whose scene point another frame
+of the shot recorded unclipped.
+
+The simulation knows every frame's pose and exposure, so the mask is exact, not estimated: the
+output pixel p of frame i shows still point q = A_i p; frame j shows q at p' = A_j^-1 q when p'
+lies inside frame j, and records there k_j x s(q), with s(q) the same interpolated still value
+(frame j's sample at p' is the still interpolated at A_j p' = q). So p is recoverable when
+k_i s(q) >= clip and some frame j != i that contains q has k_j s(q) < clip. The test is on
+noise-free exposure; the channel that clips first decides (the maximum over the camera's RGB).
+Masks are stored as 8-bit greyscale PNG files, 255 inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.errors import FormatError, MediaError
+from engine.synth.camera import compose_affine, invert_affine, pixel_coordinates
+
+MASK_PATTERN = "frame_{:06d}.png"
+
+
+def recoverable_mask(index: int, scene_peak: Tensor, affines: Sequence[np.ndarray],
+                     multipliers: Sequence[float], clip: float = 1.0) -> Tensor:
+    """(1, h, w) float mask of frame `index`'s recoverable highlights.
+
+    scene_peak: (1, h, w) max over channels of frame `index`'s noise-free sensor value at
+    multiplier 1; affines: every frame's 2x3 output -> still map; multipliers: every frame's
+    exposure multiplier.
+    """
+    _, h, w = scene_peak.shape
+    # The smallest exposure among the other frames that see each pixel's scene point.
+    least = torch.full((h, w), float("inf"), dtype=torch.float64, device=scene_peak.device)
+    for j, (affine, k) in enumerate(zip(affines, multipliers, strict=True)):
+        if j == index or k >= least.max():
+            continue
+        uv = pixel_coordinates(compose_affine(invert_affine(affine), affines[index]), (w, h),
+                               scene_peak.device)
+        inside = (uv[..., 0] >= 0) & (uv[..., 0] <= w - 1) & (uv[..., 1] >= 0) & (uv[..., 1] <= h - 1)
+        least = torch.where(inside, least.clamp_max(k), least)
+    value = scene_peak[0].double()
+    clipped = multipliers[index] * value >= clip
+    return (clipped & (least * value < clip)).unsqueeze(0).float()
+
+
+def write_mask(path: Path, mask: Tensor) -> None:
+    """Write a (1, H, W) mask as an 8-bit greyscale PNG (0 outside, 255 inside)."""
+    codes = (mask[0].clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).cpu().numpy()
+    if not cv2.imwrite(str(path), codes):
+        raise FormatError("could not encode the mask as PNG", path)
+
+
+def read_mask(path: Path) -> Tensor:
+    """Read an 8-bit greyscale mask PNG as a (1, H, W) float mask in [0, 1]."""
+    if not Path(path).is_file():
+        raise MediaError("mask file not found", path)
+    codes = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if codes is None:
+        raise FormatError("not a readable PNG mask", path)
+    return torch.from_numpy(codes.astype(np.float32) / 255.0).unsqueeze(0)
+
+
+def mask_path(folder: Path, index: int) -> Path:
+    """Where frame `index`'s mask lives in a synth output's masks folder."""
+    return Path(folder) / MASK_PATTERN.format(index)

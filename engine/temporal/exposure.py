@@ -1,0 +1,100 @@
+"""Well-exposedness weights and the relative exposure of two frames.
+
+The weights follow Reinhard et al., "High Dynamic Range Imaging" (2nd ed., 2010), §4.1, the
+hat w(x) = 1 - (2x - 1)^12 on the camera's code value: flat over the mid-tones, zero at black
+(noise, quantisation) and at white (clipping).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from engine.color.luminance import luminance
+from engine.color.transfer import gamma_inverse_eotf
+from engine.temporal.flow import Alignment, align, warp
+
+# Code values outside this span carry noise or clipping and do not vote on exposure ratios.
+_RATIO_LOW_SIGNAL = 0.08
+_RATIO_HIGH_SIGNAL = 0.92
+_MIN_RATIO_PIXELS = 32
+_REALIGN_EV = 0.25
+
+
+def signal_from_linear(linear: Tensor, gamma: float) -> Tensor:
+    """Display-linear relative light (3, H, W) -> code values in [0, 1] under a power-law EOTF.
+
+    The temporal stage receives the input transform's display-linear frames; the code values
+    the camera recorded are needed back to tell clipped from well-exposed pixels.
+    """
+    return gamma_inverse_eotf(linear, gamma)
+
+
+def peak_signal(signal: Tensor) -> Tensor:
+    """(3, H, W) -> (1, H, W): the largest channel, the first one to clip."""
+    return signal.amax(dim=0, keepdim=True)
+
+
+def well_exposedness(signal: Tensor) -> Tensor:
+    """Reinhard et al. 2010 hat weight 1 - (2x - 1)^12 of the largest channel -> (1, H, W)."""
+    x = peak_signal(signal).clamp(0.0, 1.0) if signal.shape[0] == 3 else signal.clamp(0.0, 1.0)
+    return 1.0 - (2.0 * x - 1.0) ** 12
+
+
+def relative_exposure(
+    a: Tensor,
+    b: Tensor,
+    a_signal: Tensor,
+    b_signal: Tensor,
+    confidence: Tensor | None = None,
+) -> float | None:
+    """Exposure of frame b relative to frame a in stops (EV): b ≈ a · 2^EV.
+
+    The robust estimate is the median of log2(Y_b / Y_a) over pixels that are well exposed in
+    both frames (and aligned, where `confidence` says so), as in the ratio step of Mitsunaga &
+    Nayar, "Radiometric self calibration" (CVPR 1999). `a`, `b` are linear (3, H, W) frames on
+    the same pixel grid; returns None when too few pixels qualify.
+    """
+    valid = _mid_tones(a_signal) & _mid_tones(b_signal)
+    if confidence is not None:
+        valid &= confidence > 0.5
+    ya, yb = luminance(a)[valid], luminance(b)[valid]
+    positive = (ya > 0) & (yb > 0)
+    if int(positive.sum()) < _MIN_RATIO_PIXELS:
+        return None
+    return float(torch.median(torch.log2(yb[positive] / ya[positive])))
+
+
+def _mid_tones(signal: Tensor) -> Tensor:
+    peak = peak_signal(signal)
+    low = signal.amin(dim=0, keepdim=True)
+    return (low >= _RATIO_LOW_SIGNAL) & (peak <= _RATIO_HIGH_SIGNAL)
+
+
+
+def aligned_exposure(
+    a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, ev_guess: float, max_side: int
+) -> tuple[Alignment, float]:
+    """Align b to a and measure b's exposure relative to a on the matched pixels.
+
+    The flow needs the exposure to normalise the frames and the exposure needs the flow to
+    match pixels, so a first flow uses `ev_guess` and is redone once if the measured exposure
+    moved by more than a quarter stop. Returns the alignment and the EV (b ≈ a · 2^EV).
+    """
+    alignment = align(a, b, ev_guess, max_side)
+    ev = _matched_ev(a, a_signal, b, b_signal, alignment, ev_guess)
+    if abs(ev - ev_guess) > _REALIGN_EV:
+        alignment = align(a, b, ev, max_side)
+        ev = _matched_ev(a, a_signal, b, b_signal, alignment, ev)
+    return alignment, ev
+
+
+def _matched_ev(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
+                fallback: float) -> float:
+    seen, seen_signal = warp(b, alignment.flow), warp(b_signal, alignment.flow)
+    ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
+    if ev is None:
+        # A poor guess also fails the photometric part of the confidence everywhere; the flow
+        # itself is still good enough for a median, which the second pass then refines.
+        ev = relative_exposure(a, seen, a_signal, seen_signal)
+    return fallback if ev is None else ev

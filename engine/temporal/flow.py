@@ -1,0 +1,205 @@
+"""Dense alignment of two frames of different exposure: global motion, DIS flow, confidence.
+
+Optical flow assumes brightness constancy, which frames of different exposure break. Both
+frames are therefore brought to the keyframe's exposure, clamped to the range *both* recorded
+(the lower of the two clip levels, the higher of the two noise floors) so that a highlight
+clipped in one frame is clipped in the other too, and encoded as 8-bit log2 luminance for
+OpenCV's DIS flow (Kroeger et al., "Fast optical flow using dense inverse search", ECCV 2016).
+A homography from ORB matches and RANSAC (Rublee et al. 2011; Fischler & Bolles 1981), or a
+phase-correlation shift when matches are too few, seeds the flow so that the large
+displacements between far-apart frames of a shot stay within DIS's reach.
+
+Confidence combines the forward-backward check of Sundaram et al., "Dense point trajectories
+by GPU-accelerated large displacement optical flow" (ECCV 2010), |f + b|² < 0.01(|f|² + |b|²)
++ 0.5, softened to exp(-|f + b|² / tol), with a photometric check on the clamped log images,
+and is zero where the flow leaves the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as tnf
+
+from engine.color.luminance import luminance
+
+_CLIP_MARGIN = 0.9  # clamp a little below the clip level: the shoulder is compressed, not linear
+_FLOOR_BELOW_CLIP_EV = 10.0  # darker than this carries 8-bit noise, not texture
+_PHOTOMETRIC_SIGMA_EV = 0.5
+_MIN_MATCHES = 12
+_MIN_INLIER_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where each pixel of a keyframe is seen in another frame, and how sure that is.
+
+    flow: (2, H, W) float32, x then y, in pixels: keyframe pixel p is seen at p + flow(p).
+    confidence: (1, H, W) in [0, 1].
+    """
+
+    flow: Tensor
+    confidence: Tensor
+
+
+def warp(frame: Tensor, flow: Tensor) -> Tensor:
+    """Sample (C, H, W) `frame` at p + flow(p) for every pixel p, bilinear, border-clamped."""
+    _, h, w = frame.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=flow.dtype, device=flow.device),
+        torch.arange(w, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
+    gx = (xs + flow[0]) * (2.0 / max(w - 1, 1)) - 1.0
+    gy = (ys + flow[1]) * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack((gx, gy), dim=-1).unsqueeze(0).to(frame.dtype)
+    out = tnf.grid_sample(
+        frame.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=True
+    )
+    return out.squeeze(0)
+
+
+def warp_weight(weight: Tensor, flow: Tensor) -> Tensor:
+    """Warp a (1, H, W) weight conservatively: each sample takes the least weight it touches.
+
+    Bilinear sampling across the edge of a clipped area would average a weight of 0 with its
+    neighbours' 1 and pass half-clipped samples as good ones; the 3x3 minimum first keeps them out.
+    """
+    eroded = -tnf.max_pool2d(-weight.unsqueeze(0), 3, stride=1, padding=1).squeeze(0)
+    return warp(eroded, flow)
+
+
+def inside_frame(flow: Tensor) -> Tensor:
+    """(1, H, W) 1.0 where p + flow(p) lands inside the frame."""
+    _, h, w = flow.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=flow.dtype, device=flow.device),
+        torch.arange(w, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
+    x, y = xs + flow[0], ys + flow[1]
+    return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).unsqueeze(0).to(flow.dtype)
+
+
+def forward_backward_confidence(forward: Tensor, backward: Tensor) -> Tensor:
+    """Sundaram et al. 2010 consistency of a flow pair on the same grid -> (1, H, W) in [0, 1]."""
+    back = warp(backward, forward)
+    err2 = ((forward + back) ** 2).sum(0, keepdim=True)
+    tol = 0.01 * ((forward**2).sum(0, keepdim=True) + (back**2).sum(0, keepdim=True)) + 0.5
+    return torch.exp(-err2 / tol)
+
+
+def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640) -> Alignment:
+    """Dense flow from linear frame `key` to linear frame `other`, exposed `ev` stops apart.
+
+    `other` ≈ `key` · 2^ev where both are well exposed. Work happens at most `max_side` pixels
+    on the long side (OpenCV, CPU); the result is on `key`'s device at full resolution.
+    """
+    _, h, w = key.shape
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+    gain = 2.0**-ev
+    clip = _CLIP_MARGIN * min(1.0, gain)
+    floor = max(1.0, gain) * 2.0**-_FLOOR_BELOW_CLIP_EV
+    log_key = _clamped_log_luminance(key, 1.0, size, clip, floor)
+    log_other = _clamped_log_luminance(other, gain, size, clip, floor)
+    img_key, img_other = _to_8bit(log_key, clip, floor), _to_8bit(log_other, clip, floor)
+
+    homography = _initial_homography(img_key, img_other)
+    dense_fwd = _dis(img_key, img_other, _flow_from_homography(homography, size))
+    dense_bwd = _dis(img_other, img_key, _flow_from_homography(np.linalg.inv(homography), size))
+    homography = _refine_homography(dense_fwd, img_key, homography)
+    fwd = _inside_saturation(dense_fwd, _flow_from_homography(homography, size), img_key)
+    bwd = _inside_saturation(dense_bwd, _flow_from_homography(np.linalg.inv(homography), size), img_other)
+    confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
+    difference = (log_key - warp(log_other, fwd)).abs()
+    confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
+
+    flow = tnf.interpolate(fwd.unsqueeze(0), size=(h, w), mode="bilinear", align_corners=True).squeeze(0)
+    flow[0] *= (w - 1) / max(size[1] - 1, 1)
+    flow[1] *= (h - 1) / max(size[0] - 1, 1)
+    confidence = tnf.interpolate(confidence.unsqueeze(0), size=(h, w), mode="bilinear", align_corners=True)
+    return Alignment(flow.to(key.device), confidence.squeeze(0).clamp(0.0, 1.0).to(key.device))
+
+
+def _clamped_log_luminance(
+    frame: Tensor, gain: float, size: tuple[int, int], clip: float, floor: float
+) -> Tensor:
+    y = luminance(frame.detach().to("cpu", torch.float32)) * gain
+    y = tnf.interpolate(y.unsqueeze(0), size=size, mode="area").squeeze(0)
+    return torch.log2(y.clamp(floor, clip))
+
+
+def _to_8bit(log_y: Tensor, clip: float, floor: float) -> np.ndarray:
+    lo, hi = np.log2(floor), np.log2(clip)
+    scaled = (log_y[0] - lo) * (255.0 / (hi - lo))
+    return np.ascontiguousarray(scaled.round().clamp(0, 255).to(torch.uint8).numpy())
+
+
+def _inside_saturation(local: np.ndarray, global_flow: np.ndarray, image: np.ndarray) -> Tensor:
+    """The global motion inside saturated areas, the dense flow elsewhere.
+
+    A clamped highlight is flat: nothing inside it constrains the dense flow, which DIS fills in
+    by pulling from the nearest edges, and an edge that only one frame shows pulls it astray. The
+    motion of the surroundings, which the global model captures, is the better guess there.
+    """
+    flat = torch.from_numpy(image == 255).unsqueeze(0)
+    return torch.where(flat, _to_tensor(global_flow), _to_tensor(local))
+
+
+def _to_tensor(flow: np.ndarray) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(flow.transpose(2, 0, 1))).float()
+
+
+def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Global motion a -> b: ORB + RANSAC homography, else a phase-correlation shift."""
+    orb = cv2.ORB_create(nfeatures=1500, edgeThreshold=15, patchSize=15, fastThreshold=5)
+    keys_a, desc_a = orb.detectAndCompute(a, None)
+    keys_b, desc_b = orb.detectAndCompute(b, None)
+    if desc_a is not None and desc_b is not None and min(len(keys_a), len(keys_b)) >= _MIN_MATCHES:
+        matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(desc_a, desc_b)
+        if len(matches) >= _MIN_MATCHES:
+            pts_a = np.float32([keys_a[m.queryIdx].pt for m in matches])
+            pts_b = np.float32([keys_b[m.trainIdx].pt for m in matches])
+            homography, inliers = cv2.findHomography(pts_a, pts_b, cv2.RANSAC, 2.0)
+            enough = max(_MIN_MATCHES, _MIN_INLIER_SHARE * len(matches))
+            if homography is not None and inliers.sum() >= enough:
+                return homography
+    window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), window)
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+
+
+def _refine_homography(flow: np.ndarray, image: np.ndarray, initial: np.ndarray) -> np.ndarray:
+    """Refit the global homography to the dense flow over the textured pixels (RANSAC).
+
+    Sparse matches on a small frame pin the motion down to a fraction of a pixel at best; the
+    dense flow of every unsaturated pixel does much better, and RANSAC drops the outliers.
+    """
+    h, w = image.shape
+    ys, xs = np.mgrid[0:h:2, 0:w:2]
+    usable = (image[ys, xs] > 0) & (image[ys, xs] < 255)
+    if int(usable.sum()) < 4 * _MIN_MATCHES:
+        return initial
+    src = np.stack((xs[usable], ys[usable]), axis=1).astype(np.float32)
+    dst = src + flow[ys[usable], xs[usable]]
+    homography, _ = cv2.findHomography(src, dst, cv2.RANSAC, 0.5)
+    return initial if homography is None else homography
+
+
+def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    points = homography @ np.stack((xs.ravel(), ys.ravel(), np.ones(h * w)))
+    mapped = points[:2] / points[2:]
+    return np.ascontiguousarray((mapped - np.stack((xs.ravel(), ys.ravel()))).T.reshape(h, w, 2), np.float32)
+
+
+def _dis(a: np.ndarray, b: np.ndarray, initial: np.ndarray) -> np.ndarray:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    # DIS starts from a flow given with the frame's size as CV_32FC2, and overwrites it.
+    return dis.calc(a, b, initial.copy())

@@ -1,0 +1,164 @@
+"""Merging a frame's own radiance with radiance borrowed from other frames, and the fallback.
+
+A frame keeps every pixel it exposed well, exactly. Where it clipped, the soft over-exposure
+mask of Santos et al., "Single image HDR reconstruction using a CNN with masked features and
+perceptual loss" (SIGGRAPH 2020), M = 1 - min(max(0, I - τ) / (1 - τ), 1), hands the pixel over
+to the clues: a weighted mean of the aligned, exposure-scaled radiance of other frames, as in
+the multi-exposure merge of Debevec & Malik (1997) with weights = well-exposedness x alignment
+confidence. The clipped measurement is a lower bound of the true radiance, so no estimate goes
+below it. Pixels no clue reaches take the fallback ITM operator, scaled by a gain that matches
+its level to the radiance around the gap at the gap's edge, so the fill meets its surroundings
+without a seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn import functional as tnf
+
+from engine.color.luminance import luminance
+from engine.masks import ClueSource, overexposure_mask
+
+_TINY = 1e-8
+_OWN, _REFERENCE, _FALLBACK = (float(s) for s in (ClueSource.OWN, ClueSource.REFERENCE, ClueSource.FALLBACK))
+
+
+@dataclass(frozen=True)
+class Clue:
+    """Radiance of a target frame as another frame saw it.
+
+    radiance: (3, H, W) in the target's relative units (1.0 = the target's SDR peak).
+    weight: (1, H, W) in [0, 1], how far the clue can be trusted: well-exposedness x alignment
+    confidence.
+    trust: (1, H, W) share of that radiance that was measured rather than filled by the
+    fallback (a propagated keyframe carries its own fallback fill), or None for all measured.
+    prior: how much the clue counts against the others when they are mixed (the temporal
+    weight of a keyframe); it does not change how far the clue is trusted.
+    """
+
+    radiance: Tensor
+    weight: Tensor
+    trust: Tensor | None = None
+    prior: float = 1.0
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """A frame's radiance (relative, (3, H, W)), clue labels (1, H, W) uint8 and confidence."""
+
+    radiance: Tensor
+    labels: Tensor
+    confidence: Tensor
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.element_size() * t.nelement() for t in (self.radiance, self.labels, self.confidence))
+
+
+def own_reconstruction(own: Tensor) -> Reconstruction:
+    """A frame that needs nothing from elsewhere: its own radiance, all labelled OWN."""
+    shape = (1, *own.shape[1:])
+    labels = torch.full(shape, int(ClueSource.OWN), dtype=torch.uint8, device=own.device)
+    return Reconstruction(own, labels, torch.ones(shape, dtype=own.dtype, device=own.device))
+
+
+def combine_clues(clues: list[Clue], full_weight: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Weighted mean radiance (3, H, W), support (1, H, W) and trust (1, H, W) of the clues.
+
+    Support is the best single clue's weight over `full_weight`, capped at 1: one sharp,
+    well-exposed view is enough, and many poor views do not add up to a good one.
+    """
+    mix = [c.prior * c.weight for c in clues]
+    mix_sum = sum(mix).clamp_min(_TINY)
+    radiance = sum(m * c.radiance for m, c in zip(mix, clues, strict=True)) / mix_sum
+    trusts = [c.trust if c.trust is not None else 1.0 for c in clues]
+    trust = sum(m * t for m, t in zip(mix, trusts, strict=True)) / mix_sum
+    best = torch.stack([c.weight for c in clues]).amax(dim=0)
+    return radiance, (best / full_weight).clamp(0.0, 1.0), trust.clamp(0.0, 1.0)
+
+
+def compose(
+    own: Tensor,
+    own_signal: Tensor,
+    clues: list[Clue],
+    fallback: Callable[[], Tensor],
+    tau: float,
+    full_weight: float,
+    feather_px: int,
+) -> Reconstruction:
+    """The frame's radiance: own where well exposed, clues where clipped, fallback where neither.
+
+    own: (3, H, W) relative linear radiance; own_signal: its code values; fallback() returns the
+    fallback operator's radiance in the same relative units, and is only called when needed.
+    """
+    keep = overexposure_mask(own_signal, tau)
+    if bool((keep >= 1.0).all()):
+        return own_reconstruction(own)
+    clipped = 1.0 - keep
+    if clues:
+        recovered, support, trust = combine_clues(clues, full_weight)
+        estimate = torch.maximum(recovered, own)
+    else:
+        estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)
+    missing = clipped * (1.0 - support) > 0.5
+    if bool(missing.any()):
+        filled = fallback()
+        known = keep * own + clipped * estimate
+        gain = fallback_gain(known, filled, missing, keep + clipped * support > 0.5, feather_px)
+        estimate = support * estimate + (1.0 - support) * torch.maximum(gain * filled, own)
+    share = support * trust
+    labels = torch.where(
+        keep >= 0.5,
+        torch.full_like(keep, _OWN),
+        torch.where(share >= 0.5, torch.full_like(keep, _REFERENCE), torch.full_like(keep, _FALLBACK)),
+    ).to(torch.uint8)
+    return Reconstruction(keep * own + clipped * estimate, labels, keep + clipped * share)
+
+
+def fallback_gain(known: Tensor, filled: Tensor, missing: Tensor, valid: Tensor, feather_px: int) -> Tensor:
+    """(1, H, W) gain that blends a fallback fill into its surroundings without a seam.
+
+    On the gap's edge the gain is known / filled, measured on the valid pixels that touch the
+    gap and spread over it by pull-push interpolation (Gortler et al., "The Lumigraph",
+    SIGGRAPH 1996, §3.4), so the fill starts at the level of its neighbours. Over `feather_px`
+    pixels into the gap it fades, in the log domain, back to 1: away from the edge the
+    fallback's own level, and its expansion of the highlight, take over.
+    """
+    ring = _dilate(missing, 1) & ~missing & valid
+    y_known, y_filled = luminance(known), luminance(filled)
+    ring &= (y_known > _TINY) & (y_filled > _TINY)
+    if not bool(ring.any()):
+        return torch.ones_like(y_known)
+    log_ratio = torch.log(y_known.clamp_min(_TINY) / y_filled.clamp_min(_TINY))
+    log_gain = pull_push(torch.where(ring, log_ratio, 0.0), ring.to(log_ratio.dtype))
+    depth = torch.zeros_like(log_gain)
+    inner = missing
+    for _ in range(feather_px):
+        inner = ~_dilate(~inner, 1)
+        depth += inner.to(depth.dtype)
+    return torch.exp(log_gain * (1.0 - depth / feather_px))
+
+
+def _dilate(mask: Tensor, radius: int) -> Tensor:
+    grown = tnf.max_pool2d(mask.float().unsqueeze(0), 2 * radius + 1, stride=1, padding=radius)
+    return grown.squeeze(0) > 0
+
+
+def pull_push(values: Tensor, weights: Tensor) -> Tensor:
+    """Fill (1, H, W) `values` where `weights` is 0 from the weighted values around them.
+
+    Gortler et al. 1996 pull-push: halve the resolution with weighted means until every pixel
+    has support, then go back up, keeping each level's own values where they had support.
+    """
+    if min(values.shape[-2:]) <= 1 or bool((weights > 0).all()):
+        return values
+    pulled_w = tnf.avg_pool2d(weights.unsqueeze(0), 2, ceil_mode=True).squeeze(0)
+    pulled_v = tnf.avg_pool2d((values * weights).unsqueeze(0), 2, ceil_mode=True).squeeze(0)
+    coarse = pull_push(pulled_v / pulled_w.clamp_min(_TINY), pulled_w)
+    up = tnf.interpolate(coarse.unsqueeze(0), size=values.shape[-2:], mode="bilinear", align_corners=False)
+    own = weights.clamp(0.0, 1.0)
+    return own * values + (1.0 - own) * up.squeeze(0)

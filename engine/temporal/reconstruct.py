@@ -1,0 +1,35 @@
+"""Keyframe reconstruction by global sampling: clues from reference frames across the shot.
+
+Each reference is aligned to the keyframe and scaled by the measured exposure ratio
+(engine.temporal.exposure.aligned_exposure), so its well-exposed pixels estimate the
+keyframe's radiance, including the range the keyframe clipped. Its weight is the reference's
+own well-exposedness at that point (Reinhard et al. 2010 hat) times the alignment confidence,
+the per-pixel weighting of Debevec & Malik (1997) extended with alignment as in Kang et al.,
+"High dynamic range video" (SIGGRAPH 2003).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from engine.temporal.exposure import aligned_exposure, well_exposedness
+from engine.temporal.flow import warp, warp_weight
+from engine.temporal.merge import Clue
+
+
+def reference_clue(
+    key: Tensor,
+    key_signal: Tensor,
+    reference: Tensor,
+    reference_signal: Tensor,
+    ev_guess: float,
+    max_side: int,
+) -> Clue:
+    """What `reference` says about `key`'s radiance: (3, H, W) relative frames and code values.
+
+    `ev_guess` is the reference's exposure relative to the keyframe in stops, from analysis.
+    """
+    alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side)
+    radiance = warp(reference, alignment.flow) * 2.0**-ev
+    weight = warp_weight(well_exposedness(reference_signal), alignment.flow)
+    return Clue(radiance, weight * alignment.confidence)

@@ -1,0 +1,313 @@
+"""The temporal stage: SDR frames in, highlight-reconstructed HDR frames (cd/m²) out.
+
+Analysis reads the clip once: it finds the cuts, chains the frame-to-frame exposure changes
+within each shot and lays out the keyframes. A keyframe is rebuilt from reference frames
+sampled across its whole shot (global sampling, engine.temporal.reconstruct); every other
+frame fills its clipped pixels from its two nearest keyframes (local propagation,
+engine.temporal.propagate). Frames are decoded on demand through `source(i)`; reconstructed
+keyframes sit in a small LRU cache with a byte budget, so memory does not grow with the clip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn import functional as tnf
+
+from engine.errors import FormatError, MediaError
+from engine.masks import ClueMap, clipped_map
+from engine.operators import Operator, StageContext, param
+from engine.temporal.crf import estimate_crf, linearise
+from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
+from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
+from engine.temporal.flow import warp
+from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction
+from engine.temporal.propagate import keyframe_clue, temporal_weights
+from engine.temporal.reconstruct import reference_clue
+from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
+
+Progress = Callable[[str, float], None]
+
+DEFAULT_CACHE_BYTES = 256 * 2**20
+_THUMBNAIL_SIDE = 160  # analysis works on frames this size: exposure and cuts are global
+_FEATHER_FRACTION = 1.0 / 64.0  # of the long side: how far a fallback fill fades from its edge
+_MIN_FEATHER_PX = 8
+_CRF_MIN_SPREAD_EV = 0.5  # exposures closer than this constrain a camera response too weakly
+_CRF_MIN_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class TemporalParams:
+    """Temporal highlight reconstruction: keyframes, references, alignment and the merge."""
+
+    keyframe_spacing: int = param(8, 1, 240, "frames", "distance between reconstructed keyframes")
+    reference_stride: int = param(
+        6, 1, 1000, "frames", "stride of the reference frames sampled across the keyframe's shot"
+    )
+    max_references: int = param(6, 1, 32, "frames", "most reference frames merged into one keyframe")
+    min_reference_gain: float = param(
+        0.1, 0.0, 6.0, "EV", "how much darker than the keyframe a frame must be to serve as reference"
+    )
+    tau: float = param(
+        0.95, 0.5, 0.999, "", "SDR code value where pixels start to hand over to clues (Santos et al. τ)"
+    )
+    source_gamma: float = param(
+        2.4, 1.0, 3.5, "", "exponent of the source EOTF, to recover the recorded code values"
+    )
+    full_weight: float = param(
+        0.5, 0.05, 1.0, "", "clue weight (well-exposedness × alignment confidence) that is trusted fully"
+    )
+    flow_max_side: int = param(640, 64, 4096, "px", "long side of the images optical flow runs on")
+    cut_threshold: float = param(
+        0.25, 0.02, 1.0, "", "least log-luminance histogram distance between frames that can be a cut"
+    )
+    response: str = param(
+        "display",
+        help="linearise with the source EOTF, or with a camera response estimated from frames of "
+        "different exposure (Debevec & Malik 1997)",
+        choices=("display", "estimated"),
+    )
+    crf_smoothness: float = param(50.0, 1.0, 10000.0, "", "λ of the Debevec–Malik smoothness term")
+
+
+@dataclass(frozen=True)
+class ClipAnalysis:
+    """What analysis learnt about the clip: shots, exposures (EV within each shot), keyframes."""
+
+    shots: tuple[range, ...]
+    log_exposures: tuple[float, ...]
+    clipped_fractions: tuple[float, ...]
+    keyframes: tuple[int, ...]
+    response: Tensor | None  # (256,) estimated inverse camera response, or None
+
+    def shot_of(self, index: int) -> range:
+        return next(s for s in self.shots if index in s)
+
+
+@dataclass(frozen=True)
+class _Keyframe:
+    reconstruction: Reconstruction
+    radiance: Tensor  # the keyframe's own source radiance, which other frames align to
+    signal: Tensor
+
+    @property
+    def nbytes(self) -> int:
+        own = sum(t.element_size() * t.nelement() for t in (self.radiance, self.signal))
+        return self.reconstruction.nbytes + own
+
+
+class TemporalReconstructor:
+    """Highlight reconstruction from temporal clues, frame by frame, in cd/m².
+
+    source(i) returns frame i as SDR display-linear relative light (3, H, W), BT.2020, 1.0 = SDR
+    peak; `fallback` is an ITM operator for pixels no other frame shows. Progress is reported
+    per stage: 'analysis' by analyse(), then 'keyframes' (share of keyframes rebuilt) and
+    'propagation' (share of frames delivered) by frame(), to the callback given to analyse().
+    """
+
+    def __init__(
+        self,
+        source: Callable[[int], Tensor],
+        frame_count: int,
+        params: TemporalParams,
+        fallback: Operator,
+        context: StageContext,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
+        if frame_count < 1:
+            raise MediaError(f"temporal reconstruction needs at least one frame, got {frame_count}")
+        self.source = source
+        self.frame_count = frame_count
+        self.params = params
+        self.fallback = fallback
+        self.context = context
+        self.cache_bytes = cache_bytes
+        self._analysis: ClipAnalysis | None = None
+        self._cache: OrderedDict[int, _Keyframe] = OrderedDict()
+        self._progress: Progress | None = None
+        self._keyframes_done: set[int] = set()
+        self._frames_done: set[int] = set()
+        self._shape: tuple[int, ...] | None = None
+
+    # -- analysis -------------------------------------------------------------------------
+    def analyse(self, progress: Progress | None = None) -> None:
+        """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF)."""
+        self._progress = progress
+        p = self.params
+        distances: list[float] = []
+        steps: list[float] = []
+        clipped: list[float] = []
+        previous: tuple[Tensor, Tensor, Tensor] | None = None
+        for index in range(self.frame_count):
+            linear = self._decode(index)
+            signal = signal_from_linear(linear, p.source_gamma)
+            clipped.append(float(clipped_map(signal).float().mean()))
+            thumb = _thumbnail(linear)
+            current = (thumb, signal_from_linear(thumb, p.source_gamma), centred_log_histogram(thumb))
+            if previous is not None:
+                distances.append(histogram_distance(previous[2], current[2]))
+                steps.append(_exposure_step(previous, current))
+            previous = current
+            self._report("analysis", (index + 1) / self.frame_count)
+        shots = shots_from_cuts(detect_cuts(distances, floor=p.cut_threshold), self.frame_count)
+        log_exposures = [0.0] * self.frame_count
+        for shot in shots:
+            for index in shot[1:]:
+                log_exposures[index] = log_exposures[index - 1] + steps[index - 1]
+        keyframes = [k for shot in shots for k in shot_keyframes(shot, p.keyframe_spacing)]
+        self._analysis = ClipAnalysis(
+            tuple(shots), tuple(log_exposures), tuple(clipped), tuple(keyframes), response=None
+        )
+        if p.response == "estimated":
+            self._analysis = dataclasses.replace(self._analysis, response=self._estimate_response())
+        self._cache.clear()
+
+    @property
+    def analysis(self) -> ClipAnalysis:
+        if self._analysis is None:
+            self.analyse()
+        assert self._analysis is not None
+        return self._analysis
+
+    def keyframes(self) -> list[int]:
+        return list(self.analysis.keyframes)
+
+    # -- frames ---------------------------------------------------------------------------
+    def frame(self, index: int) -> tuple[Tensor, ClueMap]:
+        """Frame `index` in cd/m² (3, H, W) and the map of where its radiance came from."""
+        analysis = self.analysis
+        if not 0 <= index < self.frame_count:
+            raise MediaError(f"frame {index} is outside the clip's 0:{self.frame_count}")
+        if index in analysis.keyframes:
+            result = self._keyframe(index).reconstruction
+        else:
+            result = self._propagated(index)
+        self._frames_done.add(index)
+        self._report("propagation", len(self._frames_done) / self.frame_count)
+        return result.radiance * self.context.reference_white, ClueMap(result.labels, result.confidence)
+
+    def _propagated(self, index: int) -> Reconstruction:
+        linear = self._decode(index)
+        radiance, signal = self._radiance(linear)
+        if float(peak_signal(signal).max()) < self.params.tau:
+            return own_reconstruction(radiance)
+        shot = self.analysis.shot_of(index)
+        keys = [k for k in self.analysis.keyframes if k in shot]
+        before, after = bracketing_keyframes(index, keys)
+        clues: list[Clue] = []
+        for key_index, weight in zip((before, after), temporal_weights(index, before, after), strict=True):
+            key = self._keyframe(key_index)
+            ev_guess = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
+            clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
+                                       ev_guess, weight, self.params.flow_max_side))
+        return self._compose(index, linear, radiance, signal, clues)
+
+    def _keyframe(self, index: int) -> _Keyframe:
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        p = self.params
+        analysis = self.analysis
+        linear = self._decode(index)
+        radiance, signal = self._radiance(linear)
+        clues: list[Clue] = []
+        if float(peak_signal(signal).max()) >= p.tau:
+            shot = analysis.shot_of(index)
+            references = choose_references(
+                index, shot, p.reference_stride, p.max_references, analysis.log_exposures,
+                p.min_reference_gain,
+            )
+            for j in references:
+                ref_radiance, ref_signal = self._radiance(self._decode(j))
+                ev_guess = analysis.log_exposures[j] - analysis.log_exposures[index]
+                clue = reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess, p.flow_max_side)
+                clues.append(clue)
+        entry = _Keyframe(self._compose(index, linear, radiance, signal, clues), radiance, signal)
+        self._store(index, entry)
+        self._keyframes_done.add(index)
+        self._report("keyframes", len(self._keyframes_done) / len(analysis.keyframes))
+        return entry
+
+    def _compose(
+        self, index: int, linear: Tensor, radiance: Tensor, signal: Tensor, clues: list[Clue]
+    ) -> Reconstruction:
+        def fallback() -> Tensor:
+            ctx = dataclasses.replace(self.context, frame_index=index)
+            return self.fallback.apply(linear, ctx) / self.context.reference_white
+
+        p = self.params
+        feather = max(_MIN_FEATHER_PX, round(max(radiance.shape[-2:]) * _FEATHER_FRACTION))
+        return compose(radiance, signal, clues, fallback, p.tau, p.full_weight, feather)
+
+    def _store(self, index: int, entry: _Keyframe) -> None:
+        self._cache[index] = entry
+        total = sum(e.nbytes for e in self._cache.values())
+        while total > self.cache_bytes and len(self._cache) > 1:
+            _, evicted = self._cache.popitem(last=False)
+            total -= evicted.nbytes
+
+    # -- sources --------------------------------------------------------------------------
+    def _decode(self, index: int) -> Tensor:
+        frame = self.source(index)
+        if frame.ndim != 3 or frame.shape[0] != 3:
+            raise FormatError(f"frame {index}: expected a (3, H, W) frame, got {tuple(frame.shape)}")
+        if self._shape is not None and frame.shape != self._shape:
+            raise FormatError(f"frame {index}: size {tuple(frame.shape)} differs from {self._shape}")
+        self._shape = frame.shape
+        if not bool(torch.isfinite(frame).all()):
+            raise FormatError(f"frame {index}: holds NaN or infinite values")
+        return frame.float().clamp_min(0.0)
+
+    def _radiance(self, linear: Tensor) -> tuple[Tensor, Tensor]:
+        """Relative radiance (1.0 = SDR peak) and code values of a decoded frame."""
+        signal = signal_from_linear(linear, self.params.source_gamma)
+        response = self._analysis.response if self._analysis is not None else None
+        return (linear if response is None else linearise(signal, response)), signal
+
+    def _estimate_response(self) -> Tensor | None:
+        """Debevec–Malik response from the darkest and brightest frame of the most varied shot."""
+        analysis = self._analysis
+        assert analysis is not None
+        ev = analysis.log_exposures
+        shot = max(analysis.shots, key=lambda s: max(ev[i] for i in s) - min(ev[i] for i in s))
+        dark, bright = min(shot, key=lambda i: ev[i]), max(shot, key=lambda i: ev[i])
+        if ev[bright] - ev[dark] < _CRF_MIN_SPREAD_EV:
+            return None
+        dark_linear, bright_linear = self._decode(dark), self._decode(bright)
+        gamma = self.params.source_gamma
+        dark_signal = signal_from_linear(dark_linear, gamma)
+        bright_signal = signal_from_linear(bright_linear, gamma)
+        alignment, _ = aligned_exposure(dark_linear, dark_signal, bright_linear, bright_signal,
+                                        ev[bright] - ev[dark], self.params.flow_max_side)
+        seen = warp(bright_signal, alignment.flow)
+        log_exposures = [0.0, (ev[bright] - ev[dark]) * math.log(2.0)]
+        return estimate_crf([dark_signal, seen], log_exposures, self.params.crf_smoothness,
+                            valid=alignment.confidence > _CRF_MIN_CONFIDENCE)
+
+    def _report(self, stage: str, fraction: float) -> None:
+        if self._progress is not None:
+            self._progress(stage, min(1.0, fraction))
+
+
+def _thumbnail(frame: Tensor) -> Tensor:
+    _, h, w = frame.shape
+    scale = min(1.0, _THUMBNAIL_SIDE / max(h, w))
+    if scale == 1.0:
+        return frame
+    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+    return tnf.interpolate(frame.unsqueeze(0), size=size, mode="area").squeeze(0)
+
+
+def _exposure_step(previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor]) -> float:
+    """EV from one frame's thumbnail to the next: unaligned first guess, then flow-matched."""
+    (a, a_signal, _), (b, b_signal, _) = previous, current
+    guess = relative_exposure(a, b, a_signal, b_signal) or 0.0
+    _, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE)
+    return ev

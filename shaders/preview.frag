@@ -1,0 +1,166 @@
+#version 330 core
+// The preview's one fragment shader (after tev's uber-shader): view exposure, the display
+// transform of engine.display.DisplayTransform, false colour, mask overlay and the compare
+// layouts, all driven by uniforms. lut.glsl is concatenated before this file.
+//
+// The display transform mirrors DisplayTransform.apply step for step, with the same LUTs:
+//   x = nits * 2^ev * input_scale
+//   gain: Y = BT.2020 luminance(x); x = colour_step(x, Y, Y * gain(Y))
+//   x = max(matrix * x, 0); signal = encode(x) per channel
+
+const vec3 BT2020_Y = vec3(0.2627, 0.6780, 0.0593);  // ITU-R BT.2020 Table 4
+
+const int COMPARE_A = 0;
+const int COMPARE_B = 1;
+const int COMPARE_SPLIT = 2;
+const int COMPARE_WIPE = 3;
+const int COMPARE_SIDE_BY_SIDE = 4;
+const int COMPARE_DIFFERENCE = 5;
+const int COMPARE_LOG_RATIO = 6;
+
+const int COLOUR_RATIO = 0;
+const int COLOUR_SCHLICK = 1;
+const int COLOUR_MANTIUK = 2;
+
+const int MAX_BANDS = 8;
+
+uniform sampler2D u_frame_a;   // source placed in nits, RGB16F, row 0 = top of the image
+uniform sampler2D u_frame_b;   // graded HDR in nits
+uniform sampler2D u_mask;      // R: clipped source, G: above the mastering peak
+uniform sampler1D u_gain_table;
+uniform sampler1D u_encode_table;
+uniform Lut u_gain;
+uniform Lut u_encode;
+
+uniform bool u_has_frame_a;
+uniform bool u_has_frame_b;
+uniform ivec2 u_image_size;
+uniform vec2 u_viewport_size;  // device pixels
+uniform float u_zoom;          // device pixels per image pixel
+uniform vec2 u_center;         // image point shown at the centre of each viewport
+
+uniform float u_exposure_scale;  // 2^(view exposure in stops)
+uniform float u_input_scale;
+uniform bool u_use_gain;
+uniform bool u_use_encode;
+uniform int u_colour_mode;
+uniform float u_saturation;
+uniform mat3 u_matrix;           // BT.2020 -> display primaries (column-major)
+
+uniform int u_compare;
+uniform float u_split;           // divider position, fraction of the viewport width
+uniform float u_wipe_angle;      // radians, 0 = vertical divider
+uniform float u_ratio_stops;     // log-ratio view: stops shown at full colour
+
+uniform bool u_false_colour;
+uniform int u_band_count;
+uniform float u_band_lo[MAX_BANDS];
+uniform float u_band_hi[MAX_BANDS];
+uniform vec3 u_band_colour[MAX_BANDS];
+
+uniform int u_mask_channel;      // -1 none, 0 clipped, 1 over-exposed
+uniform float u_mask_opacity;
+uniform vec3 u_mask_colour;
+
+out vec4 frag_colour;
+
+// Colour step after a luminance change: engine.tmo.color_correction.correct_color, with
+// r = C / Y (0 where Y <= 1e-12). Ratio: r Y'; Schlick (1994): max(r, 0)^s Y';
+// Mantiuk et al. (2009), "Color correction for tone mapping", Eq. 3: ((r - 1) s + 1) Y'.
+const float BLACK_LUMINANCE = 1e-12;
+
+vec3 colour_step(vec3 x, float y, float gain) {
+    if (y <= BLACK_LUMINANCE) {
+        return vec3(0.0);
+    }
+    vec3 ratio = x / y;
+    float y_out = y * gain;
+    if (u_colour_mode == COLOUR_SCHLICK && u_saturation != 1.0) {
+        return pow(max(ratio, 0.0), vec3(u_saturation)) * y_out;
+    }
+    if (u_colour_mode == COLOUR_MANTIUK) {
+        return ((ratio - 1.0) * u_saturation + 1.0) * y_out;
+    }
+    return ratio * y_out;
+}
+
+vec3 display_transform(vec3 nits) {
+    vec3 x = nits * (u_exposure_scale * u_input_scale);
+    if (u_use_gain) {
+        float y = max(dot(BT2020_Y, x), 0.0);
+        x = colour_step(x, y, lut_sample(u_gain_table, u_gain, y));
+    }
+    x = max(u_matrix * x, 0.0);
+    return u_use_encode ? lut_sample3(u_encode_table, u_encode, x) : x;
+}
+
+vec3 false_colour(vec3 nits) {
+    float y = dot(BT2020_Y, nits * u_exposure_scale);
+    for (int i = 0; i < u_band_count; ++i) {
+        if (y >= u_band_lo[i] && y < u_band_hi[i]) {
+            return u_band_colour[i];
+        }
+    }
+    // Outside the named bands: the pixel's displayed luminance as grey, to keep the picture.
+    return vec3(dot(BT2020_Y, display_transform(vec3(dot(BT2020_Y, nits)))));
+}
+
+vec3 log_ratio_colour(vec3 a, vec3 b) {
+    float ya = dot(BT2020_Y, a);
+    float yb = dot(BT2020_Y, b);
+    // 1e-3 cd/m² keeps black pixels from producing infinite ratios.
+    float r = clamp(log2((yb + 1e-3) / (ya + 1e-3)) / u_ratio_stops, -1.0, 1.0);
+    return r >= 0.0 ? r * vec3(1.0, 0.35, 0.2) : -r * vec3(0.2, 0.45, 1.0);
+}
+
+vec3 shade(vec3 nits) {
+    return u_false_colour ? false_colour(nits) : display_transform(nits);
+}
+
+void main() {
+    // Screen position with y down, like the image rows.
+    vec2 screen = vec2(gl_FragCoord.x, u_viewport_size.y - gl_FragCoord.y);
+    vec2 view_size = u_viewport_size;
+    bool right_half = false;
+    if (u_compare == COMPARE_SIDE_BY_SIDE) {
+        view_size.x = floor(u_viewport_size.x * 0.5);
+        right_half = screen.x >= view_size.x;
+        screen.x -= right_half ? view_size.x : 0.0;
+    }
+    vec2 image = (screen - 0.5 * view_size) / u_zoom + u_center;
+    ivec2 texel = ivec2(floor(image));
+    if (any(lessThan(texel, ivec2(0))) || any(greaterThanEqual(texel, u_image_size))) {
+        frag_colour = vec4(vec3(0.08), 1.0);
+        return;
+    }
+    vec3 a = u_has_frame_a ? texelFetch(u_frame_a, texel, 0).rgb : vec3(0.0);
+    vec3 b = u_has_frame_b ? texelFetch(u_frame_b, texel, 0).rgb : a;
+
+    vec3 colour;
+    float divider = 1e9;  // distance in device pixels to the split/wipe line
+    if (u_compare == COMPARE_A) {
+        colour = shade(a);
+    } else if (u_compare == COMPARE_B) {
+        colour = shade(b);
+    } else if (u_compare == COMPARE_SIDE_BY_SIDE) {
+        colour = shade(right_half ? b : a);
+    } else if (u_compare == COMPARE_DIFFERENCE) {
+        colour = display_transform(abs(b - a));
+    } else if (u_compare == COMPARE_LOG_RATIO) {
+        colour = log_ratio_colour(a, b);
+    } else {
+        vec2 origin = vec2(u_split * u_viewport_size.x, 0.5 * u_viewport_size.y);
+        vec2 normal = vec2(cos(u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0),
+                           sin(u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0));
+        divider = dot(screen - origin, normal);
+        colour = shade(divider < 0.0 ? a : b);
+    }
+    if (u_mask_channel >= 0) {
+        float m = texelFetch(u_mask, texel, 0)[u_mask_channel];
+        colour = mix(colour, u_mask_colour, u_mask_opacity * m);
+    }
+    if (abs(divider) < 1.0) {
+        colour = vec3(0.85);
+    }
+    frag_colour = vec4(colour, 1.0);
+}

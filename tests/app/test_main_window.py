@@ -1,0 +1,212 @@
+"""The grading window end to end: demo clip, loading, grade and view edits, undo, projects,
+bad files, export, and the screenshot in docs/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.export_dialog import ExportDialog
+from app.main_window import DEMO_CLIP, MainWindow
+from app.viewer.view_state import CompareMode, DisplayView
+from engine.color.transfer import pq_inverse_eotf
+from engine.grade import Grade
+from engine.io.clip import open_clip
+from engine.pipeline import Pipeline
+
+pytestmark = pytest.mark.gui
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+
+
+@pytest.fixture
+def window(gl_app: QApplication, qtbot: object, tmp_path: Path) -> MainWindow:
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.show()
+    qtbot.waitExposed(w)  # type: ignore[attr-defined]
+    return w
+
+
+def wait_for_frame(qtbot: object, window: MainWindow, index: int) -> None:
+    def current() -> bool:
+        r = window.result
+        return r is not None and r.index == index and r.revision == window.revision
+
+    qtbot.waitUntil(current, timeout=30000)  # type: ignore[attr-defined]
+
+
+def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: object) -> None:
+    if not DEMO_CLIP.exists():
+        pytest.skip(f"the demo clip {DEMO_CLIP} is not in this checkout")
+    assert window.open_path(DEMO_CLIP)
+    wait_for_frame(qtbot, window, 0)
+    assert window.viewer.settings.compare == CompareMode.SIDE_BY_SIDE
+    info = open_clip(DEMO_CLIP).info
+    assert window.viewer.image_size == (info.width, info.height)
+    assert window.timeline.slider.maximum() == info.frame_count - 1
+    # What the window shows of the result is what an SDR export encodes, on real footage.
+    window.set_compare(CompareMode.B)
+    window.viewer.one_to_one()
+    shown = window.viewer.render_offscreen(info.width, info.height)[..., :3]
+    with open_clip(DEMO_CLIP) as clip:
+        pipeline = Pipeline(window.grade, clip, device="cpu")
+        export = pipeline.output(0, pipeline.hdr(0), "sdr").permute(1, 2, 0).numpy()
+    assert np.abs(np.round(shown * 255) - np.round(export * 255)).max() <= 1
+
+
+def test_grade_slider_renders_new_pixels_and_undoes(window: MainWindow, qtbot: object, tiny_clip: Path) -> None:
+    assert window.open_clip(tiny_clip)
+    wait_for_frame(qtbot, window, 0)
+    before = window.result.hdr.astype(np.float32)  # type: ignore[union-attr]
+    window.controls.grade_controls["exposure"].spin.setValue(1.0)
+    assert window.grade.exposure == 1.0 and window.undo_stack.count() == 1
+    wait_for_frame(qtbot, window, 0)
+    after = window.result.hdr.astype(np.float32)  # type: ignore[union-attr]
+    np.testing.assert_allclose(after, 2 * before, rtol=2e-3, atol=1e-3)  # +1 stop doubles cd/m²
+    window.undo_stack.undo()
+    assert window.grade == Grade() and window.controls.grade_controls["exposure"].value() == 0.0
+    wait_for_frame(qtbot, window, 0)
+    np.testing.assert_allclose(window.result.hdr.astype(np.float32), before, rtol=2e-3)  # type: ignore[union-attr]
+    window.undo_stack.redo()
+    assert window.grade.exposure == 1.0
+
+
+def test_view_exposure_is_display_only_and_doubles_pq_nits(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
+    assert window.open_clip(tiny_clip)
+    wait_for_frame(qtbot, window, 0)
+    window.set_view(window.viewer.settings.replace(view=DisplayView.PQ, compare=CompareMode.B))
+    window.viewer.one_to_one()
+    jobs = window.bridge.jobs_run
+    hdr = window.result.hdr.astype(np.float64)  # type: ignore[union-attr]
+    y, x = 24, 10
+    base = window.viewer.render_offscreen(64, 48)[y, x, :3]
+    window.controls.view_exposure.spin.setValue(1.0)
+    assert window.viewer.settings.exposure == 1.0
+    brighter = window.viewer.render_offscreen(64, 48)[y, x, :3]
+    assert window.bridge.jobs_run == jobs  # no engine work for a display change
+    expected = pq_inverse_eotf(torch.tensor(np.minimum(hdr[y, x], 500.0) * 2.0)).numpy()
+    np.testing.assert_allclose(base, pq_inverse_eotf(torch.tensor(hdr[y, x])).numpy(), atol=1 / 1023)
+    np.testing.assert_allclose(brighter, expected, atol=1 / 1023)
+
+
+def test_bad_files_give_a_dialog_and_keep_the_session(
+    window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
+) -> None:
+    assert window.open_clip(tiny_clip)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    assert not window.open_path(broken)
+    box = window.error_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "broken.mp4" in box.text() and "\n" not in box.text()
+    box.close()
+    assert window.clip_path == tiny_clip  # the session is kept
+    bad_project = tmp_path / "bad.lumigrade"
+    bad_project.write_text('{"lumigrade_project": 1, "compare": {"mode": "zigzag"}}')
+    assert not window.open_path(bad_project)
+    assert "bad.lumigrade" in window.error_box.text()  # type: ignore[union-attr]
+    assert window.clip_path == tiny_clip
+
+
+def test_project_save_and_reload(
+    window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path, gl_app: QApplication
+) -> None:
+    assert window.open_clip(tiny_clip)
+    window.controls.grade_controls["peak_nits"].spin.setValue(2000.0)
+    window.set_view(window.viewer.settings.replace(compare=CompareMode.SPLIT, split=0.3, false_colour=True))
+    window.timeline.set_frame(3)
+    path = tmp_path / "shot.lumigrade"
+    assert window.save_project(path)
+    assert json.loads(path.read_text())["grade"]["peak_nits"] == 2000.0
+    assert window.recent_files()[0] == str(path.absolute())
+
+    other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(other)  # type: ignore[attr-defined]
+    assert other.open_project(path)
+    assert other.grade == window.grade and other.viewer.settings == window.viewer.settings
+    assert other.timeline.frame == 3 and other.clip_path == tiny_clip
+    wait_for_frame(qtbot, other, 3)
+
+
+def _ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,pix_fmt,color_transfer,color_primaries,nb_read_frames", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout)["streams"][0]
+
+
+def test_export_dialog_writes_hdr10_and_reports_light_levels(
+    window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
+) -> None:
+    assert window.open_clip(tiny_clip)
+    dialog = window.show_export_dialog()
+    assert isinstance(dialog, ExportDialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("hdr10"))
+    target = tmp_path / "graded.mp4"
+    dialog.path.setText(str(target))
+    dialog.start.setValue(1)
+    dialog.stop.setValue(4)
+    dialog.start_export()
+    qtbot.waitUntil(lambda: not dialog.running and dialog.summary is not None, timeout=60000)  # type: ignore
+    stream = _ffprobe(target)
+    assert stream["codec_name"] == "hevc" and stream["pix_fmt"] == "yuv420p10le"
+    assert stream["color_transfer"] == "smpte2084" and stream["color_primaries"] == "bt2020"
+    assert int(stream["nb_read_frames"]) == 3
+    # MaxCLL (CTA-861.3): the largest max(R, G, B) over the frames rendered.
+    with open_clip(tiny_clip) as clip:
+        pipeline = Pipeline(window.grade, clip, device="cpu")
+        max_cll = max(float(pipeline.hdr(i).amax()) for i in range(1, 4))
+    assert dialog.summary is not None and dialog.summary.max_cll == pytest.approx(max_cll, rel=0.01)
+    assert "MaxCLL" in dialog.status.text() and "MaxFALL" in dialog.status.text()
+
+
+def test_cancelled_export_leaves_nothing(
+    window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
+) -> None:
+    assert window.open_clip(tiny_clip)
+    dialog = window.show_export_dialog()
+    assert dialog is not None
+    dialog.format.setCurrentIndex(dialog.format.findData("prores"))
+    dialog.path.setText(str(tmp_path / "cancelled.mov"))
+    dialog.start_export()
+    dialog.cancel_export()
+    qtbot.waitUntil(lambda: "cancelled" in dialog.status.text(), timeout=60000)  # type: ignore[attr-defined]
+    assert dialog.summary is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.ini"]  # no output, no temporary
+
+
+def test_screenshot_of_the_main_window(window: MainWindow, qtbot: object) -> None:
+    """Writes docs/screenshot.png: the first screen, SDR source and HDR result side by side."""
+    if not DEMO_CLIP.exists():
+        pytest.skip(f"the demo clip {DEMO_CLIP} is not in this checkout")
+    window.resize(1400, 850)
+    assert window.open_path(DEMO_CLIP)
+    window.timeline.set_frame(120)
+    wait_for_frame(qtbot, window, 120)
+    # An expanding operator, so the HDR side differs visibly from the source.
+    itm = window.controls.itm.combo
+    itm.setCurrentIndex(itm.findData("bt2446c"))
+    window.controls.grade_controls["exposure"].spin.setValue(0.5)
+    wait_for_frame(qtbot, window, 120)
+    assert window.grade.itm.name == "bt2446c" and window.grade.exposure == 0.5
+    QApplication.processEvents()
+    image = window.grab().toImage()
+    assert (image.width(), image.height()) == (1400, 850)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    assert image.save(str(SCREENSHOT))
+    # The preview area holds a picture, not a blank widget.
+    preview = window.viewer.grabFramebuffer()
+    row = preview.height() // 2
+    centre = [preview.pixelColor(preview.width() // 4 + dx, row).lightness() for dx in range(0, 60, 6)]
+    assert max(centre) - min(centre) > 10

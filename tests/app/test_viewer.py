@@ -1,0 +1,162 @@
+"""The GL preview: view exposure, compare layouts, false colour, masks, texture reuse, geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.viewer.preview_widget import PreviewWidget
+from app.viewer.view_state import CompareMode, MaskView, ViewTransform, false_colour_bands
+from engine.color.transfer import pq_inverse_eotf
+from engine.display import pq_view
+from tests.app.helpers import half_frame, shown_viewer
+
+pytestmark = pytest.mark.gui
+H, W = 32, 40
+PEAK = 1000.0
+
+
+def flat(nits: tuple[float, float, float]) -> torch.Tensor:
+    return torch.tensor(nits, dtype=torch.float32).view(3, 1, 1).expand(3, H, W).contiguous()
+
+
+def pq(nits: float | tuple[float, ...]) -> np.ndarray:
+    return pq_inverse_eotf(torch.tensor(nits, dtype=torch.float64)).numpy()
+
+
+@pytest.fixture
+def viewer(gl_app: object, qtbot: object) -> PreviewWidget:
+    v = shown_viewer(qtbot, W, H, CompareMode.B)
+    v.set_display_transform(pq_view(PEAK), PEAK)
+    return v
+
+
+A_NITS = (50.0, 100.0, 25.0)
+B_NITS = (400.0, 200.0, 800.0)
+
+
+def test_plus_one_stop_doubles_nits_in_pq(viewer: PreviewWidget) -> None:
+    viewer.set_frames(half_frame(flat(A_NITS)), half_frame(flat(A_NITS)))
+    base = viewer.render_offscreen(W, H)[H // 2, W // 2, :3]
+    np.testing.assert_allclose(base, pq(A_NITS), atol=0.5 / 1023)
+    viewer.set_settings(viewer.settings.replace(exposure=1.0))
+    brighter = viewer.render_offscreen(W, H)[H // 2, W // 2, :3]
+    np.testing.assert_allclose(brighter, pq(tuple(2 * c for c in A_NITS)), atol=0.5 / 1023)
+
+
+@pytest.mark.parametrize(
+    ("mode", "left", "right"),
+    [
+        (CompareMode.A, A_NITS, A_NITS),
+        (CompareMode.B, B_NITS, B_NITS),
+        (CompareMode.SPLIT, A_NITS, B_NITS),
+        (CompareMode.SIDE_BY_SIDE, A_NITS, B_NITS),
+        (CompareMode.DIFFERENCE, (350.0, 100.0, 775.0), (350.0, 100.0, 775.0)),
+    ],
+)
+def test_compare_modes_show_the_expected_frame(
+    viewer: PreviewWidget, mode: CompareMode, left: tuple, right: tuple
+) -> None:
+    viewer.set_frames(half_frame(flat(A_NITS)), half_frame(flat(B_NITS)))
+    viewer.set_settings(viewer.settings.replace(compare=mode, split=0.5))
+    # Side by side gets two viewports of the image's size at 1:1.
+    width = 2 * W if mode == CompareMode.SIDE_BY_SIDE else W
+    out = viewer.render_offscreen(width, H)
+    # Columns away from the divider.
+    np.testing.assert_allclose(out[H // 2, W // 4, :3], pq(left), atol=0.5 / 1023)
+    np.testing.assert_allclose(out[H // 2, width - W // 4, :3], pq(right), atol=0.5 / 1023)
+
+
+def test_split_divider_is_drawn_where_the_split_is(viewer: PreviewWidget) -> None:
+    viewer.set_frames(half_frame(flat(A_NITS)), half_frame(flat(B_NITS)))
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.SPLIT, split=0.25))
+    out = viewer.render_offscreen(W, H)
+    np.testing.assert_allclose(out[H // 2, W // 4, :3], 0.85, atol=1e-3)  # the divider line
+    np.testing.assert_allclose(out[H // 2, 2, :3], pq(A_NITS), atol=0.5 / 1023)
+    np.testing.assert_allclose(out[H // 2, W // 2, :3], pq(B_NITS), atol=0.5 / 1023)
+
+
+def test_wipe_follows_its_angle(viewer: PreviewWidget) -> None:
+    viewer.set_frames(half_frame(flat(A_NITS)), half_frame(flat(B_NITS)))
+    # 90 degrees: the divider is horizontal, A above and B below.
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.WIPE, split=0.5, wipe_angle=90.0))
+    out = viewer.render_offscreen(W, H)
+    np.testing.assert_allclose(out[2, W // 2, :3], pq(A_NITS), atol=0.5 / 1023)
+    np.testing.assert_allclose(out[H - 3, W // 2, :3], pq(B_NITS), atol=0.5 / 1023)
+
+
+def test_log_ratio_colours_by_sign_and_magnitude(viewer: PreviewWidget) -> None:
+    a = flat((100.0, 100.0, 100.0))
+    b = a.clone()
+    b[:, :, : W // 2] *= 4.0  # +2 stops on the left, -1 stop on the right
+    b[:, :, W // 2 :] *= 0.5
+    viewer.set_frames(half_frame(a), half_frame(b))
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.LOG_RATIO, ratio_stops=4.0))
+    out = viewer.render_offscreen(W, H)
+    # log2((Yb + 1e-3) / (Ya + 1e-3)) / 4 stops, on the shader's warm and cool ramps.
+    np.testing.assert_allclose(out[H // 2, 2, :3], 0.5 * np.array([1.0, 0.35, 0.2]), atol=1e-4)
+    np.testing.assert_allclose(out[H // 2, W - 3, :3], 0.25 * np.array([0.2, 0.45, 1.0]), atol=1e-4)
+
+
+def test_false_colour_bands(viewer: PreviewWidget) -> None:
+    nits = torch.zeros(3, H, W)
+    for column, level in enumerate((0.01, 203.0, 1000.0, 4000.0, 500.0)):
+        nits[:, :, column * 8 : column * 8 + 8] = level
+    viewer.set_frames(None, half_frame(nits))
+    viewer.set_settings(viewer.settings.replace(false_colour=True))
+    out = viewer.render_offscreen(W, H)[H // 2, 4::8, :3]
+    colours = {b.label: np.array(b.colour) for b in false_colour_bands(PEAK)}
+    above = next(c for label, c in colours.items() if label.startswith("above"))
+    below = next(c for label, c in colours.items() if label.startswith("below"))
+    np.testing.assert_allclose(out[0], below, atol=1e-6)
+    np.testing.assert_allclose(out[1], colours["reference white, 203 cd/m²"], atol=1e-6)
+    # 1000 is the peak here: "above the peak" starts at the peak and wins over the 1000 band.
+    np.testing.assert_allclose(out[2], above, atol=1e-6)
+    np.testing.assert_allclose(out[3], above, atol=1e-6)
+    # 500 cd/m² is outside the named bands: grey at the pixel's displayed (PQ) luminance.
+    np.testing.assert_allclose(out[4], np.full(3, pq(500.0)), atol=0.5 / 1023)
+
+
+def test_mask_overlay_blends_at_the_set_opacity(viewer: PreviewWidget) -> None:
+    mask = np.zeros((H, W, 2), np.uint8)
+    mask[:, : W // 2, 1] = 255  # over-peak on the left half only
+    viewer.set_frames(None, half_frame(flat(B_NITS)), mask)
+    viewer.set_settings(viewer.settings.replace(mask=MaskView.OVER_PEAK, mask_opacity=0.5))
+    out = viewer.render_offscreen(W, H)
+    expected = 0.5 * pq(B_NITS) + 0.5 * np.array([1.0, 0.0, 0.6])
+    np.testing.assert_allclose(out[H // 2, 2, :3], expected, atol=1e-3)
+    np.testing.assert_allclose(out[H // 2, W - 3, :3], pq(B_NITS), atol=0.5 / 1023)
+
+
+def test_frame_textures_are_reused_not_reallocated(viewer: PreviewWidget) -> None:
+    for level in (10.0, 20.0, 40.0):
+        viewer.set_frames(half_frame(flat((level,) * 3)), half_frame(flat((level,) * 3)))
+        out = viewer.render_offscreen(W, H)
+        np.testing.assert_allclose(out[1, 1, :3], pq((level,) * 3), atol=0.5 / 1023)
+    gl = viewer.gl_resources
+    assert gl is not None
+    assert gl.frame_a.allocations == 1 and gl.frame_b.allocations == 1
+
+
+def test_widget_framebuffer_is_float_and_matches(viewer: PreviewWidget) -> None:
+    """Read back the QOpenGLWidget's own RGBA16F framebuffer, not an 8-bit grab."""
+    viewer.set_frames(None, half_frame(flat(B_NITS)))
+    out = viewer.read_framebuffer()
+    assert out.shape == (viewer.height(), viewer.width(), 4)
+    centre = out[viewer.height() // 2, viewer.width() // 2, :3]
+    np.testing.assert_allclose(centre, pq(B_NITS), atol=0.5 / 1023)
+    # A float target holds values an 8-bit one cannot: not a multiple of 1/255.
+    assert np.abs(centre * 255 - np.round(centre * 255)).max() > 1e-3
+
+
+def test_zoom_keeps_the_point_under_the_cursor() -> None:
+    view = (400.0, 300.0)
+    t = ViewTransform.fit((1920, 1080), view)
+    assert t.zoom == pytest.approx(400 / 1920)
+    before = t.to_image((100.0, 80.0), view)
+    zoomed = t.zoomed(2.0, (100.0, 80.0), view)
+    assert zoomed.zoom == pytest.approx(2 * t.zoom)
+    assert zoomed.to_image((100.0, 80.0), view) == pytest.approx(before)
+    panned = zoomed.panned((10.0, -4.0))
+    assert panned.to_image((110.0, 76.0), view) == pytest.approx(before)

@@ -1,0 +1,105 @@
+"""Camera motion: sub-pixel accuracy of the resampling and poses that stay inside the still."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.synth.camera import (
+    MOTIONS,
+    camera_path,
+    compose_affine,
+    invert_affine,
+    pose_affine,
+    rotation_scale,
+    sample_still,
+)
+
+
+def ramp_still(h: int = 60, w: int = 80) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    return torch.stack([0.5 * xs + 0.25 * ys + 1.0, 0.1 * xs + 2.0, 0.3 * ys + 0.5])
+
+
+def output_grid(w: int, h: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
+                          indexing="ij")
+
+
+def test_subpixel_shift_of_a_ramp_is_exact() -> None:
+    # Bilinear interpolation reproduces a linear function exactly, so a shifted ramp is known.
+    dx, dy = 10.37, 5.81
+    out = sample_still(ramp_still(), np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]]), (40, 30))
+    y, x = output_grid(40, 30)
+    u, v = x + dx, y + dy
+    expected = torch.stack([0.5 * u + 0.25 * v + 1.0, 0.1 * u + 2.0, 0.3 * v + 0.5])
+    torch.testing.assert_close(out.double(), expected, atol=2e-5, rtol=0.0)
+
+
+def test_rotated_and_scaled_pose_samples_the_mapped_point() -> None:
+    affine = pose_affine((40.0, 30.0), rotation_scale(0.8, math.radians(7.0)), (32, 24))
+    out = sample_still(ramp_still(), affine, (32, 24))
+    y, x = output_grid(32, 24)
+    u = affine[0, 0] * x + affine[0, 1] * y + affine[0, 2]
+    v = affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]
+    torch.testing.assert_close(out[0].double(), 0.5 * u + 0.25 * v + 1.0, atol=2e-5, rtol=0.0)
+    # The centre of the output lands on the pose's centre.
+    assert affine @ np.array([15.5, 11.5, 1.0]) == pytest.approx([40.0, 30.0])
+
+
+def keys_weight(t: float, a: float = -0.75) -> float:
+    """Keys' cubic convolution kernel (IEEE TASSP 1981), a = -0.75 as in torch's bicubic."""
+    t = abs(t)
+    if t <= 1.0:
+        return (a + 2.0) * t**3 - (a + 3.0) * t**2 + 1.0
+    return a * t**3 - 5.0 * a * t**2 + 8.0 * a * t - 4.0 * a if t < 2.0 else 0.0
+
+
+def test_bicubic_subpixel_shift_is_keys_convolution() -> None:
+    g = torch.Generator().manual_seed(0)
+    still = torch.rand(3, 20, 40, generator=g, dtype=torch.float64) + 0.5
+    dx, f = 10, 0.3  # shift by 10.3 pixels along x, whole pixels along y
+    out = sample_still(still.float(), np.array([[1.0, 0.0, dx + f], [0.0, 1.0, 4.0]]), (16, 8), "bicubic")
+    expected = sum(keys_weight(f - k) * still[:, 4:12, dx + k : dx + k + 16] for k in (-1, 0, 1, 2))
+    torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=0.0)
+
+
+@pytest.mark.parametrize("motion", MOTIONS)
+def test_every_pose_stays_inside_the_still(motion: str) -> None:
+    still_size, out_size = (120, 80), (64, 48)
+    affines = camera_path(motion, 9, out_size, still_size, seed=3, target=(110.0, 5.0))
+    assert len(affines) == 9
+    corners = np.array([[0, 0, 1], [63, 0, 1], [0, 47, 1], [63, 47, 1]], dtype=np.float64).T
+    for a in affines:
+        uv = a @ corners
+        assert uv.min() >= -1e-9
+        assert uv[0].max() <= 119 + 1e-9 and uv[1].max() <= 79 + 1e-9
+
+
+def test_pan_moves_at_constant_speed_and_static_stays() -> None:
+    pan = camera_path("pan", 5, (64, 48), (120, 80))
+    steps = np.diff([a[0, 2] for a in pan])
+    assert steps == pytest.approx([steps[0]] * 4) and steps[0] > 0
+    static = camera_path("static", 3, (64, 48), (120, 80))
+    assert all(np.array_equal(a, static[0]) for a in static)
+
+
+def test_push_zooms_towards_the_target_and_warp_is_seeded() -> None:
+    push = camera_path("push", 5, (40, 30), (200, 150), target=(150.0, 100.0))
+    assert abs(np.linalg.det(push[0][:, :2]) / np.linalg.det(push[-1][:, :2])) == pytest.approx(1.6**2)
+    assert push[-1] @ np.array([19.5, 14.5, 1.0]) == pytest.approx([150.0, 100.0])
+    a = camera_path("warp", 6, (64, 48), (120, 80), seed=1)
+    b = camera_path("warp", 6, (64, 48), (120, 80), seed=1)
+    c = camera_path("warp", 6, (64, 48), (120, 80), seed=2)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.allclose(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_inverse_and_composition() -> None:
+    a = pose_affine((50.0, 40.0), rotation_scale(1.3, 0.2, 0.01, 0.02), (32, 24))
+    identity = compose_affine(invert_affine(a), a)
+    assert identity == pytest.approx(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), abs=1e-12)

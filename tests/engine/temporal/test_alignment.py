@@ -1,0 +1,93 @@
+"""Relative exposure, optical flow across exposures, cuts and the keyframe schedule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from engine.temporal import align, relative_exposure, warp, well_exposedness
+from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
+from engine.temporal.exposure import aligned_exposure, signal_from_linear
+from engine.temporal.flow import forward_backward_confidence
+from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
+from tests.engine.temporal.scenes import GAMMA, camera, texture
+
+SCENE = 0.03 + 0.6 * texture(96, 128, seed=11, cells=6)
+
+
+def view(dx: int, dy: int, exposure: float) -> torch.Tensor:
+    return camera(SCENE[:, 20 + dy : 68 + dy, 30 + dx : 94 + dx], exposure)
+
+
+def test_well_exposedness_is_the_reinhard_hat() -> None:
+    x = torch.tensor([0.0, 0.25, 0.5, 0.9, 1.0]).view(1, 1, 5)
+    expected = 1 - (2 * x - 1) ** 12
+    torch.testing.assert_close(well_exposedness(x), expected)
+    assert float(well_exposedness(x)[0, 0, 2]) == 1.0 and float(well_exposedness(x)[0, 0, 4]) == 0.0
+
+
+def test_relative_exposure_of_two_static_frames() -> None:
+    a, b = view(0, 0, 1.0), view(0, 0, 2.0**-1.5)
+    ev = relative_exposure(a, b, signal_from_linear(a, GAMMA), signal_from_linear(b, GAMMA))
+    assert ev == pytest.approx(-1.5, abs=0.02)
+
+
+@pytest.mark.parametrize(("dx", "dy", "stops"), [(5, -3, 1.0), (-12, 4, -2.0)])
+def test_flow_recovers_a_known_shift_across_exposures(dx: int, dy: int, stops: float) -> None:
+    key, other = view(0, 0, 1.0), view(dx, dy, 2.0**stops)
+    alignment = align(key, other, stops)
+    inner = (slice(None), slice(8, -8), slice(16, -16))
+    # Key pixel p shows the content `other` holds at p - (dx, dy).
+    assert float(alignment.flow[0][inner[1:]].median()) == pytest.approx(-dx, abs=0.1)
+    assert float(alignment.flow[1][inner[1:]].median()) == pytest.approx(-dy, abs=0.1)
+    assert float(alignment.confidence[inner].median()) > 0.8
+    # The warped frame, brought to the key's exposure, matches the key where both are unclipped.
+    warped = warp(other, alignment.flow) * 2.0**-stops
+    both = (key.amax(0) < 0.9) & (warped.amax(0) < 0.9) & (alignment.confidence[0] > 0.8)
+    assert float(((warped - key).abs() / key)[:, both].median()) < 0.02
+
+
+def test_aligned_exposure_of_shifted_frames() -> None:
+    a, b = view(0, 0, 1.0), view(7, 2, 2.0**0.8)
+    _, ev = aligned_exposure(a, signal_from_linear(a, GAMMA), b, signal_from_linear(b, GAMMA), 0.0, 640)
+    assert ev == pytest.approx(0.8, abs=0.02)
+
+
+def test_forward_backward_check_rejects_inconsistent_flow() -> None:
+    forward = torch.zeros(2, 8, 8)
+    forward[0] = 2.0
+    consistent = forward_backward_confidence(forward, -forward)
+    inconsistent = forward_backward_confidence(forward, torch.zeros(2, 8, 8))
+    assert float(consistent.min()) == pytest.approx(1.0)
+    # |f + b|² = 4 against a tolerance of 0.01·4 + 0.5 (Sundaram et al. 2010).
+    assert float(inconsistent.max()) == pytest.approx(math.exp(-4 / 0.54), rel=1e-4)
+
+
+def test_exposure_leaves_the_centred_histogram_alone_and_a_cut_does_not() -> None:
+    a = view(0, 0, 0.5)
+    darker = view(1, 0, 0.25)
+    other = camera(0.3 * texture(48, 64, seed=99, cells=3) ** 3, 1.0)
+    h = centred_log_histogram(a)
+    assert histogram_distance(h, centred_log_histogram(darker)) < 0.1
+    assert histogram_distance(h, centred_log_histogram(other)) > 0.4
+
+
+def test_detect_cuts_uses_a_robust_threshold() -> None:
+    distances = [0.05, 0.07, 0.04, 0.9, 0.06, 0.05, 0.3, 0.05]
+    assert detect_cuts(distances) == [4, 7]
+    assert detect_cuts([0.6] * 8) == []  # uniformly large: alternating exposures, not cuts
+    assert shots_from_cuts([4, 7], 10) == [range(0, 4), range(4, 7), range(7, 10)]
+
+
+def test_keyframes_and_references_stay_in_their_shot() -> None:
+    shot = range(10, 30)
+    assert shot_keyframes(shot, 8) == [10, 18, 26, 29]
+    assert bracketing_keyframes(20, [10, 18, 26, 29]) == (18, 26)
+    assert bracketing_keyframes(18, [10, 18, 26, 29]) == (18, 18)
+    exposures = [0.0] * 10 + [-0.1 * (i - 10) for i in range(10, 30)] + [-5.0] * 5
+    refs = choose_references(18, shot, 4, 6, exposures, min_gain_ev=0.1)
+    assert refs and all(r in shot for r in refs)
+    assert all(exposures[r] <= exposures[18] - 0.1 for r in refs)
+    assert 29 in refs  # the darkest frame of the shot is always a candidate

@@ -1,0 +1,72 @@
+"""Debevec–Malik camera response recovery and bracket merging on a known camera."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from engine.errors import FormatError
+from engine.temporal import estimate_crf, linearise, merge_bracket
+
+STOPS = [-3.0, -1.5, 0.0, 1.5]
+LN_EXPOSURES = [s * math.log(2.0) for s in STOPS]
+
+
+def bracket(gamma: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    g = torch.Generator().manual_seed(7)
+    radiance = torch.rand(3, 40, 50, generator=g) ** 3 * 6.0 + 1e-3
+    signals = [torch.round((radiance * 2.0**s).clamp(0, 1) ** (1 / gamma) * 255) / 255 for s in STOPS]
+    return radiance, signals
+
+
+def test_recovers_a_gamma_22_response() -> None:
+    _, signals = bracket(2.2)
+    response = estimate_crf(signals, LN_EXPOSURES, smoothness=50.0)
+    codes = torch.arange(20, 251)
+    expected = (codes / 255.0) ** 2.2
+    assert response.shape == (256,) and float(response[255]) == 1.0
+    assert bool((response[1:] >= response[:-1]).all())
+    torch.testing.assert_close(response[codes], expected.float(), rtol=0.03, atol=0.0)
+
+
+def test_recovers_the_srgb_response() -> None:
+    g = torch.Generator().manual_seed(3)
+    radiance = torch.rand(3, 40, 50, generator=g) ** 3 * 6.0
+    srgb = lambda x: torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)  # noqa: E731
+    signals = [torch.round(srgb((radiance * 2.0**s).clamp(0, 1)) * 255) / 255 for s in STOPS]
+    response = estimate_crf(signals, LN_EXPOSURES)
+    codes = torch.arange(40, 251)
+    v = codes / 255.0
+    expected = ((v + 0.055) / 1.055) ** 2.4
+    torch.testing.assert_close(response[codes], expected.float(), rtol=0.03, atol=0.0)
+
+
+def test_linearise_interpolates_between_codes() -> None:
+    response = (torch.arange(256) / 255.0) ** 2
+    mid = torch.tensor([100.5 / 255.0])
+    expected = ((100 / 255) ** 2 + (101 / 255) ** 2) / 2
+    assert float(linearise(mid, response)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_bracket_merges_to_the_scene_radiance() -> None:
+    radiance, signals = bracket(2.2)
+    merged = merge_bracket(signals, LN_EXPOSURES, (torch.arange(256) / 255.0) ** 2.2)
+    # Seen unclipped and above the 8-bit noise floor in at least one exposure.
+    seen = (radiance * 2.0 ** STOPS[0] < 0.95) & (radiance * 2.0 ** STOPS[-1] > 0.05)
+    error = ((merged - radiance).abs() / radiance)[seen]
+    assert float(error.median()) < 0.01 and float(error.max()) < 0.05
+
+
+def test_bracket_estimates_its_own_response_when_none_is_given() -> None:
+    radiance, signals = bracket(2.2)
+    merged = merge_bracket(signals, LN_EXPOSURES)
+    seen = (radiance * 2.0 ** STOPS[0] < 0.95) & (radiance * 2.0 ** STOPS[-1] > 0.05)
+    assert float(((merged - radiance).abs() / radiance)[seen].median()) < 0.03
+
+
+def test_one_exposure_is_not_enough() -> None:
+    _, signals = bracket(2.2)
+    with pytest.raises(FormatError, match="two or more exposures"):
+        estimate_crf(signals[:1], LN_EXPOSURES[:1])

@@ -1,0 +1,238 @@
+"""TemporalReconstructor on tiny synthetic shots whose true radiance is known."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+import torch
+
+from engine.errors import FormatError, MediaError
+from engine.masks import ClueSource
+from engine.operators import StageContext, build_params, make_operator
+from engine.temporal import TemporalParams, TemporalReconstructor
+from tests.engine.temporal.scenes import (
+    FRAME_H,
+    FRAME_W,
+    camera,
+    crop,
+    pan_offset,
+    scene_with_highlights,
+    shot,
+    texture,
+)
+
+REFERENCE_WHITE = 203.0
+COUNT = 16
+# Auto exposure opening up by two stops over the shot: the early frames see the patch whole.
+DRIFT = [2.0 ** (-2.0 * (1.0 - i / (COUNT - 1))) for i in range(COUNT)]
+
+
+def reconstructor(
+    frames: list[torch.Tensor], fallback: str = "bt2446a", **params: object
+) -> TemporalReconstructor:
+    return TemporalReconstructor(
+        source=lambda i: frames[i],
+        frame_count=len(frames),
+        params=TemporalParams(**params),
+        fallback=make_operator("itm", fallback),
+        context=StageContext(reference_white=REFERENCE_WHITE),
+    )
+
+
+def patch_interior(index: int) -> torch.Tensor:
+    """(H, W) bool: the textured patch of scene_with_highlights, less a 1-pixel border."""
+    top, left = pan_offset(index)
+    mask = torch.zeros(FRAME_H, FRAME_W, dtype=torch.bool)
+    mask[16 + 1 - top : 36 - 1 - top, max(0, 40 + 1 - left) : 70 - 1 - left] = True
+    return mask
+
+
+def clipped(frame: torch.Tensor) -> torch.Tensor:
+    return frame.amax(0) >= 1.0 - 1e-6
+
+
+@pytest.fixture(scope="module")
+def drift_shot() -> tuple[list[torch.Tensor], list[torch.Tensor], list[tuple[torch.Tensor, object]], list]:
+    frames, truth = shot(scene_with_highlights(sun_level=60.0), DRIFT)
+    stages: list[tuple[str, float]] = []
+    r = reconstructor(frames)
+    r.analyse(lambda stage, fraction: stages.append((stage, fraction)))
+    outputs = [r.frame(i) for i in range(COUNT)]
+    return frames, truth, outputs, stages
+
+
+def test_analysis_measures_the_exposure_drift(drift_shot) -> None:
+    frames, _, _, _ = drift_shot
+    r = reconstructor(frames)
+    r.analyse()
+    expected = [2.0 * i / (COUNT - 1) for i in range(COUNT)]
+    assert r.analysis.log_exposures == pytest.approx(expected, abs=0.03)
+    assert r.analysis.shots == (range(0, COUNT),)
+    assert r.keyframes() == [0, 8, 15]
+
+
+def test_clipped_patch_is_recovered_from_darker_frames(drift_shot) -> None:
+    frames, truth, outputs, _ = drift_shot
+    checked = 0
+    for i, (nits, clues) in enumerate(outputs):
+        region = patch_interior(i) & clipped(frames[i])
+        if not region.any():
+            continue
+        checked += 1
+        expected = truth[i] * REFERENCE_WHITE
+        relative_error = ((nits - expected).abs() / expected).amax(0)[region]
+        assert float(relative_error.max()) < 0.03, f"frame {i}"
+        assert float(relative_error.median()) < 0.01, f"frame {i}"
+        assert bool((clues.labels[0][region] == ClueSource.REFERENCE).all()), f"frame {i}"
+    assert checked >= 10  # the patch clips from frame 4 on
+
+
+def test_well_exposed_pixels_map_exactly_as_bt2408(drift_shot) -> None:
+    frames, _, outputs, _ = drift_shot
+    bt2408 = make_operator("itm", "bt2408")
+    for i, (nits, clues) in enumerate(outputs):
+        own = frames[i].amax(0) <= 0.95 ** 2.4  # below τ in code values
+        baseline = bt2408.apply(frames[i], StageContext(reference_white=REFERENCE_WHITE))
+        torch.testing.assert_close(nits[:, own], baseline[:, own], rtol=1e-6, atol=1e-6)
+        assert bool((clues.labels[0][own] == ClueSource.OWN).all())
+        assert bool((clues.confidence[0][own] == 1.0).all())
+
+
+def test_highlight_clipped_everywhere_falls_back_above_the_clip_level(drift_shot) -> None:
+    _, _, outputs, _ = drift_shot
+    for i, (nits, clues) in enumerate(outputs):
+        top, left = pan_offset(i)
+        sun = (slice(40 + 2 - top, 52 - 2 - top), slice(44 + 2 - left, 56 - 2 - left))
+        assert bool((clues.labels[0][sun] == ClueSource.FALLBACK).all()), f"frame {i}"
+        assert float(clues.confidence[0][sun].max()) < 0.5
+        # A clipped pixel is a lower bound of the radiance; the fill never goes below it.
+        assert float(nits[:, sun[0], sun[1]].min()) >= REFERENCE_WHITE * (1 - 1e-6)
+
+
+def test_fallback_fill_meets_its_surroundings() -> None:
+    """A highlight clipped in every frame: the fallback's fill joins its edge without a seam."""
+    scene = 0.03 + 0.4 * texture(64, 112, seed=2)
+    yy, xx = torch.meshgrid(torch.arange(64.0), torch.arange(112.0), indexing="ij")
+    scene = scene + 6.0 * torch.exp(-((yy - 32) ** 2 + (xx - 50) ** 2) / (2 * 7.0**2))
+    frames, _ = shot(scene, [1.0] * 6)
+    nits, clues = reconstructor(frames, fallback="bt2446a").frame(3)
+    assert clues.fraction(ClueSource.FALLBACK) > 0.1
+
+    def largest_step(frame: torch.Tensor) -> float:
+        y = frame.mean(0)
+        across = torch.maximum(y[:, 1:] / y[:, :-1], y[:, :-1] / y[:, 1:]).max()
+        down = torch.maximum(y[1:] / y[:-1], y[:-1] / y[1:]).max()
+        return float(torch.maximum(across, down))
+
+    # Pasting the fallback into the clipped area as is leaves a step of ~5x at its edge.
+    naive = torch.where(clipped(frames[3]), make_operator("itm", "bt2446a").apply(frames[3], StageContext()),
+                        frames[3] * REFERENCE_WHITE)
+    assert largest_step(naive) > 3.0
+    assert largest_step(nits) < 1.8
+    # Deep inside, the fallback's own expansion survives: above the SDR clip level.
+    assert float(nits.max()) > 3 * REFERENCE_WHITE
+
+
+def test_progress_reports_every_stage(drift_shot) -> None:
+    _, _, _, stages = drift_shot
+    names = [s for s, _ in stages]
+    assert {"analysis", "keyframes", "propagation"} == set(names)
+    for stage in ("analysis", "keyframes", "propagation"):
+        fractions = [f for s, f in stages if s == stage]
+        assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_no_clipping_and_no_exposure_change_passes_through() -> None:
+    scene = 0.03 + 0.8 * texture(64, 112, seed=3)
+    frames, _ = shot(scene, [1.0] * 10)
+    assert not any(bool(clipped(f).any()) for f in frames)
+    r = reconstructor(frames, fallback="bt2408")
+    bt2408 = make_operator("itm", "bt2408")
+    for i, frame in enumerate(frames):
+        nits, clues = r.frame(i)
+        expected = bt2408.apply(frame, StageContext(reference_white=REFERENCE_WHITE))
+        torch.testing.assert_close(nits, expected, rtol=1e-6, atol=0.0)
+        assert clues.fraction(ClueSource.OWN) == 1.0
+
+
+def _cut_clip() -> list[torch.Tensor]:
+    # Shot A: a patch clipped at a constant exposure, so nothing in A can recover it.
+    first, _ = shot(scene_with_highlights(seed=1), [1.0] * 10)
+    # Shot B: another scene exposed two stops darker, where A's patch area is mid-grey.
+    other = 0.2 + 0.6 * texture(64, 112, seed=9, cells=16)
+    other[:, :, 56:] *= 0.2
+    second = [camera(crop(other, i), 0.25 * 4) for i in range(10)]
+    return first + second
+
+
+def test_cut_keeps_references_within_the_shot() -> None:
+    frames = _cut_clip()
+    r = reconstructor(frames)
+    r.analyse()
+    assert r.analysis.shots == (range(0, 10), range(10, 20))
+    for i in range(10):
+        _, clues = r.frame(i)
+        assert clues.fraction(ClueSource.REFERENCE) == 0.0, f"frame {i}"
+        assert clues.fraction(ClueSource.FALLBACK) > 0.05
+
+
+def test_without_cut_detection_the_next_shot_would_leak() -> None:
+    """The control for the test above: with cuts ignored, shot B's frames become references."""
+    frames = _cut_clip()
+    r = reconstructor(frames, cut_threshold=1.0)
+    r.analyse()
+    assert r.analysis.shots == (range(0, 20),)
+    # Chained across the unseen cut, exposure would be meaningless; say B is two stops darker.
+    r._analysis = dataclasses.replace(r.analysis, log_exposures=tuple([0.0] * 10 + [-2.0] * 10))
+    _, clues = r.frame(8)
+    assert clues.fraction(ClueSource.REFERENCE) > 0.0
+
+
+def test_alternating_exposures_merge_to_the_ground_truth() -> None:
+    exposures = [2.0 if i % 2 == 0 else 0.5 for i in range(12)]
+    frames, truth = shot(scene_with_highlights(seed=4, patch_level=1.2), exposures)
+    r = reconstructor(frames, keyframe_spacing=4)
+    r.analyse()
+    assert [b - a for a, b in itertools.pairwise(r.analysis.log_exposures)] == pytest.approx(
+        [-2.0 if i % 2 == 0 else 2.0 for i in range(11)], abs=0.03
+    )
+    for i in range(12):
+        nits, _ = r.frame(i)
+        expected = truth[i] * REFERENCE_WHITE
+        region = clipped(frames[i])
+        region[:, :1] = region[:, -1:] = False  # the pan brings new content in at the edges
+        if i % 2 == 1:
+            assert not region.any()
+            continue
+        error = ((nits - expected).abs() / expected).amax(0)[region]
+        assert region.sum() > 200
+        assert float(error.median()) < 0.01 and float(error.quantile(0.9)) < 0.02, f"frame {i}"
+
+
+def test_cache_stays_within_its_budget_and_results_do_not_change(drift_shot) -> None:
+    frames, _, outputs, _ = drift_shot
+    r = reconstructor(frames)
+    r.cache_bytes = 1  # one keyframe at a time: every other one is rebuilt on demand
+    for i in (15, 3):
+        nits, _ = r.frame(i)
+        assert len(r._cache) == 1
+        torch.testing.assert_close(nits, outputs[i][0])
+
+
+def test_params_parse_from_the_command_line() -> None:
+    params = build_params(TemporalParams, {"keyframe_spacing": "4", "response": "estimated"}, "--temporal")
+    assert params.keyframe_spacing == 4 and params.response == "estimated"
+
+
+def test_bad_frames_raise_typed_errors() -> None:
+    frames, _ = shot(scene_with_highlights(), [1.0] * 4)
+    broken = [f.clone() for f in frames]
+    broken[2][0, 5, 5] = float("nan")
+    with pytest.raises(FormatError, match="frame 2: holds NaN"):
+        reconstructor(broken).analyse()
+    with pytest.raises(FormatError, match=r"frame 0: expected a \(3, H, W\)"):
+        reconstructor([f[:2] for f in frames]).analyse()
+    with pytest.raises(MediaError, match="outside the clip"):
+        reconstructor(frames).frame(4)
