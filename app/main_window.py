@@ -386,6 +386,7 @@ class MainWindow(QMainWindow):
         self.result = result
         self.viewer.set_frames(result.source, result.hdr, result.mask)
         self.scopes.show_scopes(result.scopes)
+        self.timeline.set_markers(list(result.keyframes))
         if self._display_pipeline is not None and self._display_pipeline.tmo.needs_stats:
             self._update_display()
 

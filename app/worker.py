@@ -9,6 +9,7 @@ is skipped before it starts, and a result for an old revision is dropped on arri
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from engine.grade import Grade
 from engine.io.clip import Clip
 from engine.pipeline import Pipeline
 
+log = logging.getLogger(__name__)
 HALF_MAX = 65504.0  # the largest float16: brighter pixels would become inf in the texture
 CLIPPED_CODE = 254.5 / 255.0  # a source code value at the top 8-bit code counts as clipped
 DEFAULT_CACHE_BYTES = 1 << 30
@@ -55,6 +57,7 @@ class FrameResult:
     hdr: np.ndarray  # (H, W, 3) float16 graded cd/m²
     mask: np.ndarray  # (H, W, 2) uint8, see overlay_masks
     scopes: ScopeData
+    keyframes: tuple[int, ...] = ()  # the temporal reconstruction's keyframes, when it is on
 
     @property
     def nbytes(self) -> int:
@@ -189,6 +192,11 @@ class EngineBridge(QObject):
             result: Any = self._render(clip, grade, index, revision)
         except LumigradeError as exc:
             result = exc
+        except Exception as exc:
+            # An engine bug must not leave the preview waiting forever: report it and log it.
+            log.exception("rendering frame %d failed", index)
+            result = LumigradeError(f"frame {index}: internal engine error ({type(exc).__name__}: {exc})",
+                                    clip.info.path)
         self._finished.emit((revision, index, result))
 
     def _render(self, clip: Clip, grade: Grade, index: int, revision: int) -> FrameResult:
@@ -209,7 +217,14 @@ class EngineBridge(QObject):
                 hdr=to_half_image(hdr),
                 mask=overlay_masks(signal, hdr, grade.peak_nits),
                 scopes=compute_scopes(hdr),
+                keyframes=self._keyframes(pipeline),
             )
+
+    @staticmethod
+    def _keyframes(pipeline: Pipeline) -> tuple[int, ...]:
+        if not pipeline.grade.temporal or pipeline.input.hdr:
+            return ()
+        return tuple(pipeline.temporal.keyframes())
 
     # -- GUI thread -----------------------------------------------------------------------
     @Slot(object)

@@ -3,7 +3,9 @@
 Prints, for a 1080p and a 4K frame drawn at 1:1:
 1. slider-change-to-frame-on-screen time for a display-only change (view exposure: one
    uniform, a repaint and glFinish), against a peer measured in the same process: a plain
-   QPainter blit of the same frame as an 8-bit QImage (no colour work at all);
+   QPainter blit of the same frame as an 8-bit QImage (no colour work at all). Measured at
+   1:1 in a widget the frame's size (every frame pixel shaded) and fitted into a 1280x720
+   viewer (what the window shows; shader cost follows the widget, not the frame);
 2. playback rate of cached 1080p frames (texture upload + draw per frame), and the peer's;
 3. the longest event-loop stall (a 5 ms QTimer heartbeat) while the engine bridge renders
    1080p frames on its worker thread.
@@ -27,16 +29,18 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from OpenGL import GL  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from PySide6.QtGui import QImage, QPainter, QPaintEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+import numpy as np
+import torch
+from OpenGL import GL
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.viewer.gl_format import install_default_surface_format  # noqa: E402
+from app.viewer.gl_format import install_default_surface_format
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
+WINDOW_VIEWER = (1280, 720)
 GOLDEN_GATE = Path("/work/shared/data/hdr/GoldenGate.exr")
 CLIP_FPS = 24.0
 
@@ -91,7 +95,16 @@ def finish_gl(viewer: object) -> None:
     viewer.doneCurrent()  # type: ignore[attr-defined]
 
 
-def slider_to_frame(app: QApplication, label: str, size: tuple[int, int], repeats: int) -> None:
+def shown(widget: QWidget, size: tuple[int, int]) -> None:
+    widget.resize(*size)
+    widget.show()
+    if not QTest.qWaitForWindowExposed(widget):
+        raise RuntimeError("the benchmark window was never exposed; is there a display?")
+
+
+def slider_to_frame(
+    app: QApplication, label: str, size: tuple[int, int], viewer_size: tuple[int, int] | None, repeats: int
+) -> None:
     from app.viewer.preview_widget import PreviewWidget
     from app.viewer.view_state import CompareMode, ViewSettings
     from app.worker import to_half_image
@@ -101,13 +114,12 @@ def slider_to_frame(app: QApplication, label: str, size: tuple[int, int], repeat
     frame = test_frame(width, height)
     display = pq_view(1000.0)
     viewer = PreviewWidget()
-    viewer.resize(width, height)
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
-    viewer.one_to_one()
+    if viewer_size is None:
+        viewer.one_to_one()
     viewer.set_display_transform(display, 1000.0)
     viewer.set_frames(None, to_half_image(frame))
-    viewer.show()
-    app.processEvents()
+    shown(viewer, viewer_size or size)
     viewer.repaint()
     finish_gl(viewer)
 
@@ -119,18 +131,22 @@ def slider_to_frame(app: QApplication, label: str, size: tuple[int, int], repeat
         finish_gl(viewer)
 
     ours = median_ms(change, repeats)
-    peer = BlitPeer(to_qimage(display.apply(frame).permute(1, 2, 0).numpy()))
-    peer.resize(width, height)
-    peer.show()
-    app.processEvents()
+    signal = display.apply(frame).permute(1, 2, 0).numpy()
+    if viewer_size is not None:
+        import cv2
+
+        signal = cv2.resize(signal, viewer_size, interpolation=cv2.INTER_AREA)
+    peer = BlitPeer(to_qimage(signal))
+    shown(peer, viewer_size or size)
     theirs = median_ms(peer.repaint, repeats)
-    print(f"slider-to-frame {label:>5}: {ours:7.2f} ms (goal <= 16)  |  QPainter blit peer {theirs:7.2f} ms"
-          f"  |  ratio ours/peer {ours / theirs:5.2f}")
+    where = "1:1" if viewer_size is None else f"fit {viewer_size[0]}x{viewer_size[1]}"
+    print(f"slider-to-frame {label:>5} {where:>13}: {ours:8.2f} ms (goal <= 16)  |  QPainter blit peer "
+          f"{theirs:7.2f} ms  |  ratio ours/peer {ours / theirs:6.2f}")
     viewer.close()
     peer.close()
 
 
-def playback(app: QApplication, frames: int) -> None:
+def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None) -> None:
     from app.viewer.preview_widget import PreviewWidget
     from app.viewer.view_state import CompareMode, ViewSettings
     from app.worker import to_half_image
@@ -140,12 +156,14 @@ def playback(app: QApplication, frames: int) -> None:
     base = test_frame(width, height)
     cached = [to_half_image(base * (1.0 + 0.01 * i)) for i in range(8)]
     viewer = PreviewWidget()
-    viewer.resize(width, height)
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
-    viewer.one_to_one()
+    if viewer_size is None:
+        viewer.one_to_one()
     viewer.set_display_transform(pq_view(1000.0), 1000.0)
-    viewer.show()
-    app.processEvents()
+    viewer.set_frames(None, cached[0])
+    shown(viewer, viewer_size or (width, height))
+    viewer.repaint()
+    finish_gl(viewer)
     start = time.perf_counter()
     for i in range(frames):
         viewer.set_frames(None, cached[i % len(cached)])
@@ -154,16 +172,15 @@ def playback(app: QApplication, frames: int) -> None:
     ours = frames / (time.perf_counter() - start)
     images = [to_qimage(np.clip(f.astype(np.float32) / 1000.0, 0, 1)) for f in cached]
     peer = BlitPeer(images[0])
-    peer.resize(width, height)
-    peer.show()
-    app.processEvents()
+    shown(peer, viewer_size or (width, height))
     start = time.perf_counter()
     for i in range(frames):
         peer.image = images[i % len(images)]
         peer.repaint()
     theirs = frames / (time.perf_counter() - start)
-    print(f"playback 1080p cached: {ours:6.1f} fps (goal >= {CLIP_FPS:g})  |  QPainter blit peer {theirs:6.1f} fps"
-          f"  |  ratio ours/peer {ours / theirs:5.2f}")
+    where = "1:1" if viewer_size is None else f"fit {viewer_size[0]}x{viewer_size[1]}"
+    print(f"playback 1080p cached {where:>13}: {ours:6.1f} fps (goal >= {CLIP_FPS:g})  |  QPainter blit peer "
+          f"{theirs:6.1f} fps  |  ratio ours/peer {ours / theirs:5.2f}")
     viewer.close()
     peer.close()
 
@@ -176,9 +193,9 @@ def engine_stall(app: QApplication, frames: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip1080.mp4"
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24", "-frames:v",
-             str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-color_trc", "bt709",
-             "-color_primaries", "bt709", "-colorspace", "bt709", str(path)],
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24",
+             "-frames:v", str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+             "-color_trc", "bt709", "-color_primaries", "bt709", "-colorspace", "bt709", str(path)],
             check=True,
         )
         clip = open_clip(path)
@@ -224,8 +241,10 @@ def main() -> int:
     print(f"OpenGL renderer: {renderer}; torch device for the engine: "
           f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
     for label, size in SIZES.items():
-        slider_to_frame(app, label, size, args.repeats)
-    playback(app, args.frames)
+        for viewer_size in (None, WINDOW_VIEWER):
+            slider_to_frame(app, label, size, viewer_size, args.repeats)
+    for viewer_size in (None, WINDOW_VIEWER):
+        playback(app, args.frames, viewer_size)
     engine_stall(app, min(args.frames, 12))
     return 0
 

@@ -89,8 +89,13 @@ def _blur_grid(grid: Tensor, sigma_cells: float) -> Tensor:
     return x.squeeze(1)
 
 
-def bilateral_grid(log_lum: Tensor, sigma_spatial: float, sigma_range: float) -> Tensor:
+def bilateral_grid(
+    log_lum: Tensor, sigma_spatial: float, sigma_range: float, values: Tensor | None = None
+) -> Tensor:
     """(1, H, W) -> (1, H, W): the bilateral filter of an image by the bilateral grid.
+
+    With `values` (1, H, W) given, those are filtered with the edges of `log_lum` (the joint or
+    cross bilateral filter); otherwise `log_lum` filters itself.
 
     Chen, Paris & Durand 2007: every pixel adds (value, 1) to its nearest cell of a grid with
     GRID_CELLS_PER_SIGMA cells per sigma_spatial (pixels) and per sigma_range (in the image's
@@ -112,9 +117,12 @@ def bilateral_grid(log_lum: Tensor, sigma_spatial: float, sigma_range: float) ->
     gz = (z - z_min) / cell_r
     nearest = (gz.round().long() * gh + gy.round().long().view(h, 1)) * gw + gx.round().long()
     cells = gd * gh * gw
-    values = torch.zeros(cells, device=z.device, dtype=z.dtype).index_add_(0, nearest.view(-1), z.reshape(-1))
+    splat = z if values is None else values[0].to(z.dtype)
+    sums = torch.zeros(cells, device=z.device, dtype=z.dtype).index_add_(
+        0, nearest.view(-1), splat.reshape(-1)
+    )
     weights = torch.bincount(nearest.view(-1), minlength=cells).to(z.dtype)
-    grid = _blur_grid(torch.stack([values, weights]).view(2, gd, gh, gw), GRID_CELLS_PER_SIGMA)
+    grid = _blur_grid(torch.stack([sums, weights]).view(2, gd, gh, gw), GRID_CELLS_PER_SIGMA)
     return _slice(grid, gy, gx, gz).unsqueeze(0)
 
 

@@ -166,6 +166,18 @@ class _GradeParser:
             raise self.fail(f"{key}: {exc.problem}") from None
         return OperatorChoice(name, dict(params))
 
+    def temporal_params(self, value: Any) -> dict[str, Any]:
+        from engine.operators import build_params
+        from engine.temporal import TemporalParams
+
+        if not isinstance(value, Mapping):
+            raise self.fail("temporal_params: expected an object")
+        try:
+            build_params(TemporalParams, value, "temporal_params")
+        except GradeError as exc:
+            raise self.fail(exc.problem) from None
+        return dict(value)
+
     def grade(self, data: Any) -> Grade:
         top = {f.name for f in dataclasses.fields(Grade)} | {"version"}
         data = self.mapping(data, "grade", top)
@@ -192,8 +204,7 @@ class _GradeParser:
                 raise self.fail("temporal: expected true or false")
             changes["temporal"] = data["temporal"]
         if "temporal_params" in data:
-            changes["temporal_params"] = dict(self.mapping(data["temporal_params"], "temporal_params",
-                                                           set(data["temporal_params"] or {})))
+            changes["temporal_params"] = self.temporal_params(data["temporal_params"])
         for key in ("exposure", "saturation", "reference_white", "peak_nits", "sdr_peak_nits"):
             if key in data:
                 changes[key] = self.number(data[key], key)

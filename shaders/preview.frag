@@ -94,15 +94,15 @@ vec3 display_transform(vec3 nits) {
     return u_use_encode ? lut_sample3(u_encode_table, u_encode, x) : x;
 }
 
-vec3 false_colour(vec3 nits) {
-    float y = dot(BT2020_Y, nits * u_exposure_scale);
-    for (int i = 0; i < u_band_count; ++i) {
+// The false-colour band holding luminance y (cd/m², after view exposure), or -1.
+int false_colour_band(float y) {
+    int band = -1;
+    for (int i = u_band_count - 1; i >= 0; --i) {
         if (y >= u_band_lo[i] && y < u_band_hi[i]) {
-            return u_band_colour[i];
+            band = i;  // counting down, so the first matching band of the list wins
         }
     }
-    // Outside the named bands: the pixel's displayed luminance as grey, to keep the picture.
-    return vec3(dot(BT2020_Y, display_transform(vec3(dot(BT2020_Y, nits)))));
+    return band;
 }
 
 vec3 log_ratio_colour(vec3 a, vec3 b) {
@@ -111,10 +111,6 @@ vec3 log_ratio_colour(vec3 a, vec3 b) {
     // 1e-3 cd/m² keeps black pixels from producing infinite ratios.
     float r = clamp(log2((yb + 1e-3) / (ya + 1e-3)) / u_ratio_stops, -1.0, 1.0);
     return r >= 0.0 ? r * vec3(1.0, 0.35, 0.2) : -r * vec3(0.2, 0.45, 1.0);
-}
-
-vec3 shade(vec3 nits) {
-    return u_false_colour ? false_colour(nits) : display_transform(nits);
 }
 
 void main() {
@@ -136,24 +132,38 @@ void main() {
     vec3 a = u_has_frame_a ? texelFetch(u_frame_a, texel, 0).rgb : vec3(0.0);
     vec3 b = u_has_frame_b ? texelFetch(u_frame_b, texel, 0).rgb : a;
 
-    vec3 colour;
+    // Pick the light to show first, then run the display transform once: GPUs without real
+    // branching (llvmpipe among them) pay for every path of the shader on every pixel.
+    vec3 nits;
     float divider = 1e9;  // distance in device pixels to the split/wipe line
     if (u_compare == COMPARE_A) {
-        colour = shade(a);
-    } else if (u_compare == COMPARE_B) {
-        colour = shade(b);
+        nits = a;
+    } else if (u_compare == COMPARE_B || u_compare == COMPARE_LOG_RATIO) {
+        nits = b;
     } else if (u_compare == COMPARE_SIDE_BY_SIDE) {
-        colour = shade(right_half ? b : a);
+        nits = right_half ? b : a;
     } else if (u_compare == COMPARE_DIFFERENCE) {
-        colour = display_transform(abs(b - a));
-    } else if (u_compare == COMPARE_LOG_RATIO) {
-        colour = log_ratio_colour(a, b);
+        nits = abs(b - a);
     } else {
         vec2 origin = vec2(u_split * u_viewport_size.x, 0.5 * u_viewport_size.y);
-        vec2 normal = vec2(cos(u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0),
-                           sin(u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0));
-        divider = dot(screen - origin, normal);
-        colour = shade(divider < 0.0 ? a : b);
+        float angle = u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0;
+        divider = dot(screen - origin, vec2(cos(angle), sin(angle)));
+        nits = divider < 0.0 ? a : b;
+    }
+    bool false_colour = u_false_colour && u_compare != COMPARE_DIFFERENCE && u_compare != COMPARE_LOG_RATIO;
+    int band = -1;
+    if (false_colour) {
+        // Outside the named bands false colour shows the pixel's displayed luminance as grey.
+        float y = dot(BT2020_Y, nits);
+        band = false_colour_band(y * u_exposure_scale);
+        nits = vec3(y);
+    }
+    vec3 colour = display_transform(nits);
+    if (false_colour) {
+        colour = band >= 0 ? u_band_colour[band] : vec3(dot(BT2020_Y, colour));
+    }
+    if (u_compare == COMPARE_LOG_RATIO) {
+        colour = log_ratio_colour(a, b);
     }
     if (u_mask_channel >= 0) {
         float m = texelFetch(u_mask, texel, 0)[u_mask_channel];

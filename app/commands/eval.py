@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from app.commands.render import progress_bar
 from engine.device import default_device
 from engine.metrics.evaluate import evaluate_paths
 
@@ -25,15 +26,9 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    sys.stderr.write(f"\r{stage}: {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
+    progress = progress_bar if sys.stderr.isatty() else None
     report = evaluate_paths(args.test, args.reference, args.sdr, args.masks, device=default_device(),
-                            with_cvvdp=not args.no_vdp, progress=_progress if sys.stderr.isatty() else None)
+                            with_cvvdp=not args.no_vdp, progress=progress)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     return 0

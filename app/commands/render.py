@@ -75,7 +75,7 @@ def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
     return {k: getattr(parsed, k) for k in params}
 
 
-def _progress_bar(stage: str, done: int, total: int) -> None:
+def progress_bar(stage: str, done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
     sys.stderr.write(f"\r{stage:>12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     grade = build_grade(args)
     with open_clip(args.input) as clip:
         frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
-        progress = _progress_bar if sys.stderr.isatty() else None
+        progress = progress_bar if sys.stderr.isatty() else None
         summary = render(clip, args.output, grade, frames=frames, progress=progress)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))

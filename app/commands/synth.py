@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from app.commands.render import progress_bar
 from engine.device import default_device
 from engine.errors import GradeError
 from engine.synth.camera import INTERPOLATIONS, MOTIONS
@@ -44,13 +45,6 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    sys.stderr.write(f"\r{stage}: {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.frames < 1:
         raise GradeError(f"--frames must be at least 1, got {args.frames}")
@@ -62,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         noise=None if args.no_noise else SynthSettings().noise,
     )
     summary = synthesize(args.still, args.output, settings, device=default_device(),
-                         progress=_progress if sys.stderr.isatty() else None)
+                         progress=progress_bar if sys.stderr.isatty() else None)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

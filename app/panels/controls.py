@@ -32,7 +32,8 @@ from engine.grade import (
     OperatorChoice,
     SourceTransform,
 )
-from engine.operators import OperatorKind, operator_class, operators
+from engine.operators import OperatorKind, operator_class, operators, param_specs
+from engine.temporal import TemporalParams
 
 _GRADE_SLIDERS = (
     # field, label, unit, help
@@ -139,8 +140,15 @@ class ControlsPanel(QScrollArea):
         self.temporal = QCheckBox("Temporal highlight reconstruction")
         self.temporal.setToolTip("rebuild clipped highlights from other frames of the shot")
         self.temporal.toggled.connect(lambda on: self._propose("temporal", temporal=on))
+        self.temporal_form = ParamForm(param_specs(TemporalParams))
+        self.temporal_form.changed.connect(
+            lambda values, name: self._propose(f"temporal.{name}", temporal_params=values))
         column.addWidget(self.itm)
         column.addWidget(self.temporal)
+        column.addWidget(self.temporal_form)
+        # Its parameters matter only while it is on; hidden they leave room for the grade.
+        self.temporal_form.setVisible(False)
+        self.temporal.toggled.connect(self.temporal_form.setVisible)
         return box
 
     def _grade_box(self) -> QGroupBox:
@@ -170,6 +178,10 @@ class ControlsPanel(QScrollArea):
         self.compare = QComboBox()
         for mode in CompareMode:
             self.compare.addItem(mode.label, mode)
+        self.wipe_angle = NumberControl(-90.0, 90.0, self._view.wipe_angle, unit="°",
+                                        help="angle of the wipe line from vertical")
+        self.ratio_stops = NumberControl(0.5, 10.0, self._view.ratio_stops, unit="stops",
+                                         help="log-ratio view: the ratio shown at full colour")
         self.false_colour = QCheckBox("False colour (cd/m² bands)")
         self.mask = QComboBox()
         for mask, label in _MASK_LABELS.items():
@@ -179,6 +191,8 @@ class ControlsPanel(QScrollArea):
         form.addRow("View exposure", self.view_exposure)
         form.addRow("Tone mapper", self.tmo)
         form.addRow("Compare", self.compare)
+        form.addRow("Wipe angle", self.wipe_angle)
+        form.addRow("Ratio range", self.ratio_stops)
         form.addRow(self.false_colour)
         form.addRow("Mask", self.mask)
         form.addRow("Mask opacity", self.mask_opacity)
@@ -190,6 +204,8 @@ class ControlsPanel(QScrollArea):
         self.false_colour.toggled.connect(lambda on: self._edit_view(false_colour=on))
         self.mask.currentIndexChanged.connect(lambda _i: self._edit_view(mask=self.mask.currentData()))
         self.mask_opacity.value_changed.connect(lambda v: self._edit_view(mask_opacity=v))
+        self.wipe_angle.value_changed.connect(lambda v: self._edit_view(wipe_angle=v))
+        self.ratio_stops.value_changed.connect(lambda v: self._edit_view(ratio_stops=v))
         return box
 
     # -- state in -------------------------------------------------------------------------
@@ -206,6 +222,8 @@ class ControlsPanel(QScrollArea):
         self.gamma.set_value(grade.source.gamma)
         for key, control in self.grade_controls.items():
             control.set_value(getattr(grade, key))
+        self.temporal_form.set_values(grade.temporal_params)
+        self.temporal_form.setVisible(grade.temporal)
         self.itm.set_choice(grade.itm)
         self.tmo.set_choice(grade.tmo)
 
@@ -221,6 +239,8 @@ class ControlsPanel(QScrollArea):
         self.false_colour.blockSignals(False)
         self.view_exposure.set_value(view.exposure)
         self.mask_opacity.set_value(view.mask_opacity)
+        self.wipe_angle.set_value(view.wipe_angle)
+        self.ratio_stops.set_value(view.ratio_stops)
 
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:

@@ -1,0 +1,1 @@
+"""Media in and out: video (PyAV), OpenEXR, Radiance, image sequences, probe, encoders."""

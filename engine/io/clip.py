@@ -116,6 +116,7 @@ def open_clip(path: str | Path, *, strict: bool = True) -> Clip:
     `strict` refuses EXR frames holding NaN or Inf with a FormatError (a render must not invent
     pixels); strict=False replaces them (NaN -> 0, +Inf -> the largest finite value).
     """
+    # Imported here: the readers import ClipBase and ClipInfo from this module.
     from engine.io.sequence import open_directory, open_sequence, open_still
     from engine.io.video import VideoClip
 

@@ -9,39 +9,12 @@ from torch import Tensor
 
 from engine.color.luminance import luminance
 from engine.color.transfer import bt1886_inverse_eotf
-from engine.filters import GRID_CELLS_PER_SIGMA, _blur_grid, _slice
+from engine.filters import bilateral_grid
 from engine.masks import clipped_map
 from engine.operators import SpatialOperator, StageContext, param, register
 from engine.tmo.color_correction import correct_color
 
 REFERENCE_LINES = 1080.0
-
-
-def cross_bilateral_grid(values: Tensor, guide: Tensor, sigma_spatial: float, sigma_range: float) -> Tensor:
-    """(1, H, W) values filtered with edges taken from a (1, H, W) guide (a joint bilateral).
-
-    Chen, Paris & Durand 2007: each pixel splats (value, 1) into the grid cell of its position
-    and guide level; the grid is blurred and sliced at the guide, as engine.filters does for the
-    self-guided filter, whose grid blur and slice are reused here.
-    """
-    _, h, w = guide.shape
-    z = guide[0]
-    z_min, z_max = (float(v) for v in torch.aminmax(z))
-    cell_s = sigma_spatial / GRID_CELLS_PER_SIGMA
-    cell_r = sigma_range / GRID_CELLS_PER_SIGMA
-    gh, gw = int((h - 1) / cell_s) + 2, int((w - 1) / cell_s) + 2
-    gd = int((z_max - z_min) / cell_r) + 2
-    gy = torch.arange(h, device=z.device, dtype=z.dtype) / cell_s
-    gx = torch.arange(w, device=z.device, dtype=z.dtype) / cell_s
-    gz = (z - z_min) / cell_r
-    nearest = ((gz.round().long() * gh + gy.round().long().view(h, 1)) * gw + gx.round().long()).view(-1)
-    cells = gd * gh * gw
-    sums = torch.zeros(cells, device=z.device, dtype=z.dtype).index_add_(
-        0, nearest, values.reshape(-1).to(z.dtype)
-    )
-    weights = torch.bincount(nearest, minlength=cells).to(z.dtype)
-    grid = _blur_grid(torch.stack([sums, weights]).view(2, gd, gh, gw), GRID_CELLS_PER_SIGMA)
-    return _slice(grid, gy, gx, gz).unsqueeze(0)
 
 
 def brightness_enhancement(
@@ -57,7 +30,7 @@ def brightness_enhancement(
     if not bool(mask.any()):
         return torch.ones_like(mask)
     guide = bt1886_inverse_eotf(luminance(frame))
-    spread = cross_bilateral_grid(mask, guide, sigma_spatial, sigma_range).clamp(0.0, 1.0)
+    spread = bilateral_grid(guide, sigma_spatial, sigma_range, values=mask).clamp(0.0, 1.0)
     return 1.0 + (boost - 1.0) * spread
 
 

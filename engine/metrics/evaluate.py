@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -29,10 +29,12 @@ from engine.metrics.regions import REGIONS, clipped_mask, region_masks
 from engine.metrics.ssim import pu21_ssim
 from engine.metrics.vdp import cvvdp_jod, cvvdp_status
 
+if TYPE_CHECKING:
+    from engine.render import ProgressFn
+
 METRICS = ("pu21_psnr", "pu21_ssim", "psnr_mu", "flicker")
 METRIC_LABELS = {"pu21_psnr": "PU21-PSNR (dB)", "pu21_ssim": "PU21-SSIM", "psnr_mu": "PSNR-μ (dB)",
                  "flicker": "flicker (PU21)"}
-ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass

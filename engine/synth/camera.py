@@ -145,11 +145,6 @@ def invert_affine(affine: np.ndarray) -> np.ndarray:
     return inv[:2]
 
 
-def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """The 2x3 affine of `outer` applied after `inner`."""
-    return (np.vstack([outer, [0.0, 0.0, 1.0]]) @ np.vstack([inner, [0.0, 0.0, 1.0]]))[:2]
-
-
 def pixel_coordinates(affine: np.ndarray, out_size: Size, device: torch.device | str) -> Tensor:
     """(h, w, 2) float64 coordinates (u, v) that each output pixel maps to through `affine`."""
     w, h = out_size

@@ -5,7 +5,8 @@ The simulation knows every frame's pose and exposure, so the mask is exact, not 
 output pixel p of frame i shows still point q = A_i p; frame j shows q at p' = A_j^-1 q when p'
 lies inside frame j, and records there k_j x s(q), with s(q) the same interpolated still value
 (frame j's sample at p' is the still interpolated at A_j p' = q). So p is recoverable when
-k_i s(q) >= clip and some frame j != i that contains q has k_j s(q) < clip. The test is on
+k_i s(q) >= clip and some frame j != i that contains q has k_j s(q) < clip, which needs
+k_j < k_i: only the clipped pixels and the darker frames are visited. The test is on
 noise-free exposure; the channel that clips first decides (the maximum over the camera's RGB).
 Masks are stored as 8-bit greyscale PNG files, 255 inside.
 """
@@ -21,7 +22,7 @@ import torch
 from torch import Tensor
 
 from engine.errors import FormatError, MediaError
-from engine.synth.camera import compose_affine, invert_affine, pixel_coordinates
+from engine.synth.camera import invert_affine
 
 MASK_PATTERN = "frame_{:06d}.png"
 
@@ -34,19 +35,28 @@ def recoverable_mask(index: int, scene_peak: Tensor, affines: Sequence[np.ndarra
     multiplier 1; affines: every frame's 2x3 output -> still map; multipliers: every frame's
     exposure multiplier.
     """
-    _, h, w = scene_peak.shape
-    # The smallest exposure among the other frames that see each pixel's scene point.
-    least = torch.full((h, w), float("inf"), dtype=torch.float64, device=scene_peak.device)
-    for j, (affine, k) in enumerate(zip(affines, multipliers, strict=True)):
-        if j == index or k >= least.max():
-            continue
-        uv = pixel_coordinates(compose_affine(invert_affine(affine), affines[index]), (w, h),
-                               scene_peak.device)
-        inside = (uv[..., 0] >= 0) & (uv[..., 0] <= w - 1) & (uv[..., 1] >= 0) & (uv[..., 1] <= h - 1)
-        least = torch.where(inside, least.clamp_max(k), least)
     value = scene_peak[0].double()
-    clipped = multipliers[index] * value >= clip
-    return (clipped & (least * value < clip)).unsqueeze(0).float()
+    k_index = multipliers[index]
+    mask = torch.zeros_like(value, dtype=torch.bool)
+    rows, cols = torch.nonzero(k_index * value >= clip, as_tuple=True)
+    # A clipped value v >= clip / k_index records unclipped only at a smaller exposure.
+    darker = [j for j, k in enumerate(multipliers) if k < k_index]
+    if rows.numel() == 0 or not darker:
+        return mask.unsqueeze(0).float()
+    v = value[rows, cols]
+    x, y = cols.double(), rows.double()
+    a = affines[index].tolist()
+    u, w = a[0][0] * x + a[0][1] * y + a[0][2], a[1][0] * x + a[1][1] * y + a[1][2]
+    height, width = value.shape
+    recovered = torch.zeros_like(v, dtype=torch.bool)
+    for j in darker:
+        b = invert_affine(affines[j]).tolist()
+        xj = b[0][0] * u + b[0][1] * w + b[0][2]
+        yj = b[1][0] * u + b[1][1] * w + b[1][2]
+        inside = (xj >= 0) & (xj <= width - 1) & (yj >= 0) & (yj <= height - 1)
+        recovered |= inside & (multipliers[j] * v < clip)
+    mask[rows, cols] = recovered
+    return mask.unsqueeze(0).float()
 
 
 def write_mask(path: Path, mask: Tensor) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -41,7 +41,7 @@ from engine.synth.masks import mask_path, recoverable_mask, write_mask
 from engine.synth.response import CameraResponse, make_response
 
 if TYPE_CHECKING:
-    from engine.render import CancelToken
+    from engine.render import CancelToken, ProgressFn
 
 SDR_NAME = "sdr.mp4"
 GT_FOLDER = "gt"
@@ -51,7 +51,6 @@ META_NAME = "meta.json"
 META_VERSION = 1
 REFERENCE_WHITE_NITS = 203.0
 DEFAULT_SIZE_FRACTION = 0.6  # of the still's width and height: room for the camera to move
-ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,9 @@ def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: o
     assert np.abs(np.round(shown * 255) - np.round(export * 255)).max() <= 1
 
 
-def test_grade_slider_renders_new_pixels_and_undoes(window: MainWindow, qtbot: object, tiny_clip: Path) -> None:
+def test_grade_slider_renders_new_pixels_and_undoes(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
     assert window.open_clip(tiny_clip)
     wait_for_frame(qtbot, window, 0)
     before = window.result.hdr.astype(np.float32)  # type: ignore[union-attr]
@@ -210,3 +212,41 @@ def test_screenshot_of_the_main_window(window: MainWindow, qtbot: object) -> Non
     row = preview.height() // 2
     centre = [preview.pixelColor(preview.width() // 4 + dx, row).lightness() for dx in range(0, 60, 6)]
     assert max(centre) - min(centre) > 10
+
+
+def test_temporal_keyframes_are_marked_on_the_timeline(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
+    assert window.open_clip(tiny_clip)
+    window.controls.temporal.setChecked(True)
+    assert window.grade.temporal
+    wait_for_frame(qtbot, window, 0)
+    with open_clip(tiny_clip) as clip:
+        expected = Pipeline(window.grade, clip, device="cpu").temporal.keyframes()
+    assert expected and window.timeline.slider.markers == sorted(expected)
+
+
+def test_export_dialog_writes_an_exr_sequence_with_the_graded_pixels(
+    window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
+) -> None:
+    import OpenEXR
+
+    assert window.open_clip(tiny_clip)
+    window.controls.grade_controls["exposure"].spin.setValue(1.0)
+    dialog = window.show_export_dialog()
+    assert dialog is not None
+    dialog.format.setCurrentIndex(dialog.format.findData("exr"))
+    folder = tmp_path / "shot"
+    dialog.path.setText(str(folder))
+    dialog.start.setValue(2)
+    dialog.stop.setValue(4)
+    dialog.start_export()
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)  # type: ignore[attr-defined]
+    files = sorted(folder.glob("*.exr"))
+    assert len(files) == 2
+    with OpenEXR.File(str(files[0])) as exr:
+        pixels = np.asarray(exr.channels()["RGB"].pixels, dtype=np.float32)
+    with open_clip(tiny_clip) as clip:
+        expected = Pipeline(window.grade, clip, device="cpu").hdr(2).permute(1, 2, 0).numpy()
+    # 1.0 in the file is exr_nits_per_unit cd/m² (100 by default); half floats keep 11 bits.
+    np.testing.assert_allclose(pixels * window.grade.output.exr_nits_per_unit, expected, rtol=2e-3, atol=1e-3)

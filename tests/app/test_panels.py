@@ -22,7 +22,9 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.mark.parametrize("kind", ["itm", "tmo"])
-def test_every_catalogue_operator_gets_a_form_from_its_specs(gl_app: object, qtbot: object, kind: str) -> None:
+def test_every_catalogue_operator_gets_a_form_from_its_specs(
+    gl_app: object, qtbot: object, kind: str
+) -> None:
     classes = operators(kind)  # type: ignore[arg-type]
     assert classes, f"the {kind} catalogue is empty"
     for cls in classes:

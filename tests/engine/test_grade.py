@@ -38,6 +38,8 @@ def test_json_round_trip(tmp_path: Path) -> None:
         ({"itm": {"name": "bt2408", "params": {"nope": 1}}}, "has no parameter 'nope'"),
         ({"output": {"format": "avi"}}, "output.format: 'avi' is not one of"),
         ({"version": 7}, "schema version 7 is not supported"),
+        ({"temporal_params": {"keyframe_spacing": 0}}, "keyframe_spacing: 0 is below 1"),
+        ({"temporal_params": {"wobble": 1}}, "has no parameter 'wobble'"),
     ],
 )
 def test_validation_errors_name_the_file(tmp_path: Path, patch: dict, message: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -45,7 +44,8 @@ def write_planes_video(
             frame = av.VideoFrame(width, height, pix_fmt)
             for plane, values in zip(frame.planes, planes, strict=False):
                 dtype = values.dtype
-                rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+                stride = plane.line_size // dtype.itemsize
+                rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, stride)
                 rows[:, : plane.width] = values
             frame.pts = pts
             for packet in stream.encode(frame):
@@ -87,7 +87,3 @@ def index_video(tmp_path: Path) -> Callable[..., Path]:
 
     return make
 
-
-def rate_of(path: Path) -> Fraction:
-    with av.open(str(path)) as container:
-        return Fraction(container.streams.video[0].average_rate)

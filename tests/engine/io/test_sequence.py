@@ -41,7 +41,8 @@ def test_png_sequence_patterns_start_anywhere(tmp_path: Path, pattern: str) -> N
         assert (info.fps, info.time_base) == (DEFAULT_SEQUENCE_FPS, Fraction(1, 24))
         frames = list(clip.frames())
     for (index, frame), rgb in zip(frames, images.values(), strict=True):
-        np.testing.assert_array_equal((frame * 255).round().numpy().transpose(1, 2, 0), rgb, err_msg=str(index))
+        back = (frame * 255).round().numpy().transpose(1, 2, 0)
+        np.testing.assert_array_equal(back, rgb, err_msg=str(index))
 
 
 def test_sixteen_bit_tiff_and_png_are_exact(tmp_path: Path) -> None:
@@ -114,7 +115,8 @@ def test_bad_sequences(tmp_path: Path) -> None:
         open_clip(tmp_path / "none.####.png")
     _write_cv2(tmp_path / "size.1.png", _rgb_image(1))
     _write_cv2(tmp_path / "size.2.png", _rgb_image(2, h=8))
-    with open_clip(tmp_path / "size.#.png") as clip, pytest.raises(MediaError, match=r"size\.2\.png: frame is 8x8"):
+    clip = open_clip(tmp_path / "size.#.png")
+    with pytest.raises(MediaError, match=r"size\.2\.png: frame is 8x8"):
         clip.frame(1)
     (tmp_path / "junk.1.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(MediaError, match=r"junk\.1\.png: unreadable or corrupt PNG"):

@@ -85,7 +85,7 @@ def test_subsampled_chroma_between_patches_is_interpolated(tmp_path: Path) -> No
     with VideoClip(path) as clip:
         blue = clip.frame(0)[2, 0].numpy()
     # Cb at luma columns 0, 2, 4, 6 is 512, 512, 712, 712; column 3 sits halfway between 512 and 712.
-    b_of = {cb_code: (502 - 64) / 876 + 2 * (1 - 0.0722) * (cb_code - 512) / 896 for cb_code in (512, 612, 712)}
+    b_of = {code: (502 - 64) / 876 + 2 * (1 - 0.0722) * (code - 512) / 896 for code in (512, 612, 712)}
     np.testing.assert_allclose(blue[[2, 3, 4]], [b_of[512], b_of[612], b_of[712]], atol=1e-5)
 
 
@@ -165,22 +165,23 @@ def test_truncated_mp4_raises_media_error(index_video, tmp_path: Path) -> None:
     data = index_video(count=10).read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])  # the moov index sits at the end, so it is gone
-    with pytest.raises(MediaError, match="cut.mp4"):
+    with pytest.raises(MediaError, match=r"cut\.mp4"):
         open_clip(cut)
 
 
 def test_truncated_faststart_mp4_fails_on_the_missing_frames(index_video, tmp_path: Path) -> None:
     path = index_video("fast.mp4", count=20, options={"qp": "0", "g": "5", "preset": "ultrafast"})
-    with av.open(str(path)) as src, av.open(str(tmp_path / "f.mp4"), "w", options={"movflags": "faststart"}) as dst:
+    fast = tmp_path / "f.mp4"
+    with av.open(str(path)) as src, av.open(str(fast), "w", options={"movflags": "faststart"}) as dst:
         out = dst.add_stream_from_template(src.streams.video[0])
         for packet in src.demux(src.streams.video[0]):
             if packet.dts is not None:
                 packet.stream = out
                 dst.mux(packet)
-    data = (tmp_path / "f.mp4").read_bytes()
+    data = fast.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    with open_clip(cut) as clip, pytest.raises(MediaError, match="cut.mp4"):
+    with open_clip(cut) as clip, pytest.raises(MediaError, match=r"cut\.mp4"):
         for _ in clip.frames():
             pass
 
@@ -188,7 +189,7 @@ def test_truncated_faststart_mp4_fails_on_the_missing_frames(index_video, tmp_pa
 def test_not_a_video_and_missing_file(tmp_path: Path) -> None:
     text = tmp_path / "notes.mov"
     text.write_text("not a movie at all\n" * 20)
-    with pytest.raises(MediaError, match="notes.mov"):
+    with pytest.raises(MediaError, match=r"notes\.mov"):
         open_clip(text)
     with pytest.raises(MediaError, match="no such file"):
         open_clip(tmp_path / "absent.mp4")
@@ -209,5 +210,5 @@ def test_audio_only_and_zero_frame_files(tmp_path: Path) -> None:
         stream = container.add_stream("ffv1", rate=24)
         stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
         container.start_encoding()
-    with pytest.raises(MediaError, match="empty.mkv"):
+    with pytest.raises(MediaError, match=r"empty\.mkv"):
         open_clip(empty)

@@ -1,0 +1,143 @@
+"""Train the learned ITM networks and write their weights to resources/models.
+
+    .venv/bin/python bench/train_itm.py --model unet   [--minutes 12] [--steps 3000] [--patches 2048]
+    .venv/bin/python bench/train_itm.py --model refine [--minutes 10] [--frames 16] [--size 224x128]
+
+unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) on patches drawn
+from the training stills with random exposure, camera response, noise and JPEG compression
+(engine.models.data). refine: the temporal refinement network (engine.models.refine.RefineNet)
+on every frame of engine.synth shots (a pan and a push-in per still) reconstructed by the
+classical temporal stage.
+
+Split: every still in /work/shared/data/hdr trains except GoldenGate and sunset, which are held
+out for bench/learned_eval.py. Training is seeded, runs on one CPU thread by default (the
+machine is shared), stops by itself after --steps or --minutes, and checkpoints to --checkpoints
+(safetensors + JSON), from which a rerun resumes. The weights, their SHA-256 in SHA256SUMS and a
+config JSON with the settings, the split and the loss history land in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from engine.models.data import (
+    EVAL_STILLS,
+    HDR_STILLS,
+    PatchSettings,
+    TemporalExamples,
+    load_stills,
+    make_patch_bank,
+    temporal_examples,
+    training_stills,
+)
+from engine.models.refine import RefineNet
+from engine.models.train import Examples, TrainSettings, train
+from engine.models.unet import HighlightNet, UNetConfig, channel_widths, parameter_count
+from engine.models.weights import (
+    HIGHLIGHT_MODEL,
+    MODELS_DIR,
+    REFINE_MODEL,
+    load_checked,
+    save_network,
+    save_tensors,
+)
+from engine.synth import SynthSettings
+
+MOTIONS = ("pan", "push")
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def unet_examples(paths: list[Path], args: argparse.Namespace) -> tuple[Examples, dict[str, object]]:
+    settings = PatchSettings(size=args.crop, count=args.patches)
+    bank = make_patch_bank(load_stills(paths), settings, args.seed)
+    return Examples(bank.sdr, bank.sdr, bank.radiance), {"patches": asdict(settings)}
+
+
+def refine_examples(paths: list[Path], args: argparse.Namespace,
+                    cache: Path) -> tuple[Examples, dict[str, object]]:
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    shots = [SynthSettings(frames=args.frames, motion=m, size=(width, height), seed=args.seed + i)
+             for i, m in enumerate(MOTIONS)]
+    description: dict[str, object] = {"shots": [{"motion": s.motion, "frames": s.frames,
+                                                 "size": [width, height], "crf": s.crf} for s in shots],
+                                      "fallback": args.fallback}
+    if cache.is_file():
+        log(f"reusing the temporal examples in {cache}")
+        tensors = load_checked(cache)
+        return Examples(tensors["features"], tensors["linear"], tensors["radiance"]), description
+    parts: list[TemporalExamples] = []
+    for path, still in zip(paths, load_stills(paths), strict=True):
+        for shot in shots:
+            started = time.perf_counter()
+            parts.append(temporal_examples(still, shot, args.fallback))
+            log(f"{path.stem}/{shot.motion}: {shot.frames} frames in {time.perf_counter() - started:.0f} s")
+    examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
+                        torch.cat([p.radiance for p in parts]))
+    save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
+                         "radiance": examples.radiance})
+    return examples, description
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("unet", "refine"), required=True)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--minutes", type=float, default=12.0, help="wall-time cap of the optimisation")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--patches", type=int, default=2048, help="unet: patches drawn from the stills")
+    parser.add_argument("--frames", type=int, default=16, help="refine: frames per synthetic shot")
+    parser.add_argument("--size", default="224x128", help="refine: WxH of the synthetic shots")
+    parser.add_argument("--fallback", default="bt2446a", help="refine: the classical stage's fallback ITM")
+    parser.add_argument("--widths", default="16,32,64,64", help="unet: channels per level")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=HDR_STILLS)
+    parser.add_argument("--out", type=Path, default=MODELS_DIR)
+    parser.add_argument("--checkpoints", type=Path, help="default: /tmp/lumigrade-train-<model>")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    paths = training_stills(args.data)
+    if not paths:
+        print(f"{args.data}: no training stills", file=sys.stderr)
+        return 2
+    checkpoints = args.checkpoints or Path(f"/tmp/lumigrade-train-{args.model}")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
+                             max_minutes=args.minutes)
+    started = time.perf_counter()
+    model: HighlightNet | RefineNet
+    if args.model == "unet":
+        model, name = HighlightNet(UNetConfig(widths=channel_widths(args.widths))), HIGHLIGHT_MODEL
+        examples, data = unet_examples(paths, args)
+    else:
+        model, name = RefineNet(), REFINE_MODEL
+        settings = replace(settings, stability_weight=0.5)
+        examples, data = refine_examples(paths, args, checkpoints / "examples.safetensors")
+    log(f"{name}: {parameter_count(model)} parameters, {examples.inputs.shape[0]} examples of "
+        f"{tuple(examples.inputs.shape[1:])}, data ready in {time.perf_counter() - started:.0f} s")
+    state = train(model, examples, settings, checkpoints, log)
+    history = state.history or []
+    save_network(model, {
+        "training": asdict(settings),
+        "data": {"train_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS), **data},
+        "result": {"steps": state.step, "minutes": round(state.seconds / 60.0, 2),
+                   "parameters": parameter_count(model), "loss_history": history},
+    }, name, args.out)
+    final = history[-1][1] if history else float("nan")
+    log(f"saved {args.out / name}.safetensors after {state.step} steps, final loss {final:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

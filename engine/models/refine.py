@@ -1,0 +1,69 @@
+"""The learned refinement of temporal highlight reconstruction.
+
+The classical temporal stage (engine.temporal) fuses clues from other frames of the shot where
+it can and falls back to a single-frame ITM curve where it cannot. This network sees what that
+stage knew — its reconstruction, the confidence of its clues, the SDR frame and the two
+neighbouring keyframes' reconstructions — and predicts a correction of the log radiance in the
+over-exposed pixels: it sharpens the fusion where the clues were weak and fills in plausible
+highlights where no clue exists. Well-exposed pixels pass through exactly (Santos et al. 2020,
+eq. 1), and no estimate goes below the clipped measurement, as in engine.temporal.merge.
+
+Trained with a temporal-stability term in the manner of Eilertsen, Mantiuk and Unger,
+"Single-frame Regularization for Temporally Stable CNNs", CVPR 2019 (see engine.models.train).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from engine.models.unet import UNet, UNetConfig, batch_mask, blend_prediction, encode_sdr
+
+NEIGHBOURS = 2  # the keyframes before and after the frame
+# log classical (3), confidence (1), SDR signal (3), over-exposure mask (1), log keyframes (3 each).
+REFINE_CHANNELS = 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
+REFINE_ARCHITECTURE = UNetConfig(in_channels=REFINE_CHANNELS, widths=(16, 32, 64), masked=False)
+
+
+class RefineNet(nn.Module):
+    """forward(features (N, REFINE_CHANNELS, H, W)) -> log radiance ŷ = log(1 + H), (N, 3, H, W).
+
+    Build the features with `features`; ŷ = log(1 + classical) + a learnt correction.
+    """
+
+    def __init__(self, config: UNetConfig = REFINE_ARCHITECTURE) -> None:
+        super().__init__()
+        if config.in_channels != REFINE_CHANNELS or config.masked:
+            raise ValueError(f"the refinement network takes {REFINE_CHANNELS} unmasked channels")
+        self.config = config
+        self.unet = UNet(config)
+
+    def features(self, classical: Tensor, confidence: Tensor, linear: Tensor,
+                 neighbours: Sequence[Tensor]) -> Tensor:
+        """Stack the inputs of a batch: classical (N, 3, H, W) and neighbours (N, 3, H, W) each in
+        relative radiance (1.0 = the frame's SDR peak), confidence (N, 1, H, W) in [0, 1], the SDR
+        frame's display light `linear` (N, 3, H, W). Missing neighbours repeat the classical frame.
+        """
+        keys = list(neighbours)[:NEIGHBOURS]
+        keys += [classical] * (NEIGHBOURS - len(keys))
+        signal = encode_sdr(linear, self.config.input_gamma)
+        logs = [torch.log1p(k.clamp_min(0.0)) for k in (classical, *keys)]
+        mask = batch_mask(signal, self.config.tau)
+        return torch.cat([logs[0], confidence.clamp(0.0, 1.0), signal, mask, *logs[1:]], dim=1)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features[:, :3] + self.unet(features)
+
+    @staticmethod
+    def mask_of(features: Tensor) -> Tensor:
+        """The over-exposure mask channel of stacked features, (N, 1, H, W)."""
+        return features[:, 7:8]
+
+    def reconstruct(self, features: Tensor, linear: Tensor, log_radiance: Tensor | None = None) -> Tensor:
+        """Relative radiance (N, 3, H, W): the frame where well exposed, the refined estimate
+        where clipped, never below the clipped measurement."""
+        predicted = self(features) if log_radiance is None else log_radiance
+        floor = torch.log1p(linear.clamp_min(0.0))
+        return blend_prediction(linear, self.mask_of(features), torch.maximum(predicted.float(), floor))

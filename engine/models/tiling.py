@@ -1,0 +1,85 @@
+"""Tiled inference: run a network over a large frame in overlapping tiles with blended seams.
+
+A network's memory grows with the frame; tiles bound it. Each tile is padded (by replicating its
+edge) to a size the network accepts, and the tiles' outputs are averaged with weights that ramp
+linearly across every overlap, so neighbouring tiles hand over smoothly and no seam shows where
+their border effects differ (the feathered blending of overlapping image patches, as in
+Burt and Adelson's multiresolution spline, ACM TOG 2(4), 1983, at a single band).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.nn import functional as tnf
+
+Network = Callable[[Tensor], Tensor]
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of `tile` pixels covering `length`, consecutive ones sharing at
+    least `overlap` pixels; the last tile ends exactly at `length`."""
+    if tile >= length:
+        return [0]
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap {overlap} must lie in [0, tile {tile})")
+    step = tile - overlap
+    starts = list(range(0, length - tile, step))
+    return [*starts, length - tile]
+
+
+def ramp_weights(start: int, size: int, length: int, overlap: int, device: torch.device,
+                 dtype: torch.dtype) -> Tensor:
+    """(size,) weights of a tile along one axis: rising over `overlap` pixels after an inner
+    start edge and falling before an inner end edge, 1 elsewhere (and at the frame's border)."""
+    weights = torch.ones(size, device=device, dtype=dtype)
+    ramp = (torch.arange(overlap, device=device, dtype=dtype) + 0.5) / max(overlap, 1)
+    if overlap and start > 0:
+        weights[:overlap] = torch.minimum(weights[:overlap], ramp)
+    if overlap and start + size < length:
+        weights[-overlap:] = torch.minimum(weights[-overlap:], ramp.flip(0))
+    return weights
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """(N, C, H, W) -> replicate-padded at the bottom and right to sides divisible by `multiple`."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not pad_h and not pad_w:
+        return x
+    return tnf.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+def run_padded(network: Network, x: Tensor, multiple: int) -> Tensor:
+    """network(x) on x padded to a multiple of `multiple`, cropped back to x's size."""
+    h, w = x.shape[-2:]
+    return network(pad_to_multiple(x, multiple))[..., :h, :w]
+
+
+def run_tiled(network: Network, x: Tensor, tile: int, overlap: int, multiple: int) -> Tensor:
+    """network over (N, C, H, W) `x` in overlapping tiles of at most tile x tile pixels.
+
+    The output has the network's channels, x's size and float32; a frame no larger than a tile
+    runs in one piece.
+    """
+    h, w = x.shape[-2:]
+    if h <= tile and w <= tile:
+        return run_padded(network, x, multiple).float()
+    rows, cols = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    total: Tensor | None = None
+    weight_sum = torch.zeros((1, 1, h, w), device=x.device, dtype=torch.float32)
+    for top in rows:
+        for left in cols:
+            th, tw = min(tile, h), min(tile, w)
+            out = run_padded(network, x[..., top : top + th, left : left + tw], multiple).float()
+            if total is None:
+                total = torch.zeros((*out.shape[:2], h, w), device=x.device, dtype=torch.float32)
+            wy = ramp_weights(top, th, h, overlap, x.device, torch.float32)
+            wx = ramp_weights(left, tw, w, overlap, x.device, torch.float32)
+            weight = (wy[:, None] * wx[None, :])[None, None]
+            total[..., top : top + th, left : left + tw] += out * weight
+            weight_sum[..., top : top + th, left : left + tw] += weight
+    assert total is not None
+    return total / weight_sum

@@ -1,0 +1,54 @@
+"""Tiled inference: coverage, exactness for local networks, seams of the real one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from engine.models.tiling import pad_to_multiple, ramp_weights, run_tiled, tile_starts
+from engine.models.unet import HighlightNet
+
+
+@pytest.mark.parametrize(("length", "tile", "overlap"), [(100, 32, 8), (64, 64, 8), (65, 32, 16), (10, 32, 4)])
+def test_tiles_cover_the_frame_with_the_overlap(length: int, tile: int, overlap: int) -> None:
+    starts = tile_starts(length, tile, overlap)
+    assert starts[0] == 0 and min(length, starts[-1] + tile) == length
+    for a, b in zip(starts, starts[1:], strict=False):
+        assert a + tile - b >= overlap
+
+
+def test_ramp_weights_sum_to_one_across_an_overlap() -> None:
+    first = ramp_weights(0, 32, 56, 8, torch.device("cpu"), torch.float32)
+    second = ramp_weights(24, 32, 56, 8, torch.device("cpu"), torch.float32)
+    overlap = first[24:] + second[:8]
+    torch.testing.assert_close(overlap, torch.ones(8))
+    assert float(first[0]) == 1.0 and float(second[-1]) == 1.0
+
+
+def test_pad_to_multiple_replicates_the_edge() -> None:
+    x = torch.arange(12.0).reshape(1, 1, 3, 4)
+    padded = pad_to_multiple(x, 4)
+    assert padded.shape == (1, 1, 4, 4)
+    assert torch.equal(padded[..., 3, :], x[..., 2, :])
+
+
+def test_a_local_network_gives_the_same_result_tiled() -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 2, 3, padding=1, padding_mode="replicate")
+    x = torch.rand((1, 3, 70, 90))
+    with torch.no_grad():
+        whole = conv(x)
+        tiled = run_tiled(conv, x, tile=32, overlap=8, multiple=4)
+    # Every tile border lies inside another tile's overlap ramp, away from its own border.
+    torch.testing.assert_close(tiled[..., 1:-1, 1:-1], whole[..., 1:-1, 1:-1], rtol=0, atol=1e-5)
+
+
+def test_the_network_tiled_stays_close_to_one_piece(small_net: HighlightNet) -> None:
+    torch.manual_seed(1)
+    x = torch.rand((1, 3, 80, 120)) * 1.2
+    with torch.no_grad():
+        whole = small_net(x)
+        tiled = run_tiled(small_net, x, tile=48, overlap=24, multiple=small_net.config.multiple)
+    assert tiled.shape == whole.shape
+    assert float((tiled - whole).abs().mean()) < 0.05 * float(whole.abs().mean())
