@@ -41,7 +41,7 @@ from engine.io.clip import Clip, open_clip
 from engine.operators import CurveOperator
 from engine.pipeline import Pipeline
 
-DEMO_CLIP = Path(__file__).resolve().parents[1] / "resources" / "demo" / "tree.avi"
+DEMO_CLIP = Path(__file__).resolve().parents[1] / "resources" / "demo" / "candle_push.mp4"
 MAX_RECENT = 10
 PREFETCH = 4
 # Grade fields the preview applies itself: changing them needs no engine work.

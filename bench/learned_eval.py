@@ -60,10 +60,10 @@ def run_temporal_and_refine(shot: Shot, fallback: str) -> tuple[tuple[list[Tenso
     keys = reconstructor.keyframes()
     refiner = TemporalRefiner()
     started = time.perf_counter()
-    refined = [
-        refiner(nits, clues.confidence, frames[i], [classical[k][0] for k in neighbour_keyframes(i, keys)], ctx)
-        for i, (nits, clues) in enumerate(classical)
-    ]
+    refined = []
+    for i, (nits, clues) in enumerate(classical):
+        neighbours = [classical[k][0] for k in neighbour_keyframes(i, keys)]
+        refined.append(refiner(nits, clues.confidence, frames[i], neighbours, ctx))
     refine_seconds = (time.perf_counter() - started) / len(frames)
     return ([c[0] for c in classical], classical_seconds), (refined, refine_seconds)
 

@@ -100,7 +100,7 @@ def run_temporal(shot: Shot, fallback: str) -> tuple[list[Tensor], float]:
     reconstructor = TemporalReconstructor(
         source=lambda i: frames[i],
         frame_count=len(frames),
-        params=TemporalParams(source_gamma=SRGB_GAMMA),
+        params=TemporalParams(source_gamma=SRGB_GAMMA, source_primaries="bt709"),
         fallback=make_operator("itm", fallback),
         context=StageContext(),
     )
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--stills", default="", help="comma-separated still names (default: all)")
     parser.add_argument("--motions", default="pan,push")
-    parser.add_argument("--fallback", default="bt2446a", help="ITM operator the temporal mode falls back to")
+    parser.add_argument("--fallback", default="bt2408", help="ITM operator the temporal mode falls back to")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if not DATA.is_dir():

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from engine.errors import FormatError
 from engine.models.refine import RefineNet
 from engine.models.tiling import run_tiled
-from engine.models.unet import HighlightNet, blend_prediction
+from engine.models.unet import HighlightNet
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators import StageContext
 
@@ -76,8 +76,7 @@ def highlight_radiance(linear: Tensor, model: HighlightNet | None = None, tile: 
     assert isinstance(net, HighlightNet)
     batch = linear.unsqueeze(0)
     log_radiance = predict_log_radiance(net, batch, net.config.multiple, tile, overlap)
-    _, mask = net.inputs(batch)
-    return blend_prediction(batch, mask, log_radiance)[0]
+    return net.reconstruct(batch, log_radiance)[0]
 
 
 class TemporalRefiner:

@@ -19,7 +19,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from engine.models.unet import UNet, UNetConfig, batch_mask, blend_prediction, encode_sdr
+from engine.models.unet import (
+    UNet,
+    UNetConfig,
+    batch_mask,
+    blend_prediction,
+    encode_sdr,
+)
 
 NEIGHBOURS = 2  # the keyframes before and after the frame
 # log classical (3), confidence (1), SDR signal (3), over-exposure mask (1), log keyframes (3 each).
@@ -65,5 +71,4 @@ class RefineNet(nn.Module):
         """Relative radiance (N, 3, H, W): the frame where well exposed, the refined estimate
         where clipped, never below the clipped measurement."""
         predicted = self(features) if log_radiance is None else log_radiance
-        floor = torch.log1p(linear.clamp_min(0.0))
-        return blend_prediction(linear, self.mask_of(features), torch.maximum(predicted.float(), floor))
+        return blend_prediction(linear, self.mask_of(features), predicted)

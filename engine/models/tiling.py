@@ -2,9 +2,10 @@
 
 A network's memory grows with the frame; tiles bound it. Each tile is padded (by replicating its
 edge) to a size the network accepts, and the tiles' outputs are averaged with weights that ramp
-linearly across every overlap, so neighbouring tiles hand over smoothly and no seam shows where
-their border effects differ (the feathered blending of overlapping image patches, as in
-Burt and Adelson's multiresolution spline, ACM TOG 2(4), 1983, at a single band).
+linearly across every overlap, leaving out each tile's outermost pixels, so neighbouring tiles
+hand over smoothly and no seam shows where their border effects differ (the feathered blending
+of overlapping images, as in Burt and Adelson's multiresolution spline, ACM TOG 2(4), 1983, at a
+single band).
 """
 
 from __future__ import annotations
@@ -32,13 +33,21 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 def ramp_weights(start: int, size: int, length: int, overlap: int, device: torch.device,
                  dtype: torch.dtype) -> Tensor:
-    """(size,) weights of a tile along one axis: rising over `overlap` pixels after an inner
-    start edge and falling before an inner end edge, 1 elsewhere (and at the frame's border)."""
+    """(size,) weights of a tile along one axis: 1 inside, ramping to 0 across `overlap` pixels at
+    an inner edge (one another tile shares), and 1 up to the frame's own border.
+
+    The outer quarter of the overlap gets weight 0, so a tile's padded border (where its output
+    differs from the whole frame's) never counts; the two ramps of an overlap sum to 1.
+    """
     weights = torch.ones(size, device=device, dtype=dtype)
-    ramp = (torch.arange(overlap, device=device, dtype=dtype) + 0.5) / max(overlap, 1)
-    if overlap and start > 0:
+    if overlap == 0:
+        return weights
+    margin = overlap // 4
+    ramp = ((torch.arange(overlap, device=device, dtype=dtype) - margin + 1) / (overlap - 2 * margin + 1))
+    ramp = ramp.clamp(0.0, 1.0)
+    if start > 0:
         weights[:overlap] = torch.minimum(weights[:overlap], ramp)
-    if overlap and start + size < length:
+    if start + size < length:
         weights[-overlap:] = torch.minimum(weights[-overlap:], ramp.flip(0))
     return weights
 

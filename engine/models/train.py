@@ -231,16 +231,18 @@ def train(model: nn.Module, examples: Examples, settings: TrainSettings, checkpo
         optimizer.step()
         state.step += 1
         running.append(float(loss.detach()))
-        if state.step % settings.log_every == 0 or state.step == settings.steps:
-            mean = sum(running) / len(running)
+        logging = state.step % settings.log_every == 0 or state.step == settings.steps
+        if logging:
             assert state.history is not None
-            state.history.append((state.step, mean))
+            state.history.append((state.step, sum(running) / len(running)))
             running.clear()
-            log(json.dumps({"step": state.step, "loss": round(mean, 5),
-                            "minutes": round((time.perf_counter() - started) / 60.0, 2)}))
         if checkpoints is not None and state.step % settings.checkpoint_every == 0:
             state.seconds = time.perf_counter() - started
             save_checkpoint(checkpoints, model, optimizer, generator, state, settings)
+        if logging:
+            assert state.history is not None
+            log(json.dumps({"step": state.step, "loss": round(state.history[-1][1], 5),
+                            "minutes": round((time.perf_counter() - started) / 60.0, 2)}))
     state.seconds = time.perf_counter() - started
     if checkpoints is not None:
         save_checkpoint(checkpoints, model, optimizer, generator, state, settings)

@@ -169,21 +169,24 @@ def batch_mask(signal: Tensor, tau: float) -> Tensor:
 
 
 def blend_prediction(linear: Tensor, mask: Tensor, log_radiance: Tensor) -> Tensor:
-    """Santos 2020 eq. 1, H = M lin(I) + (1 - M) (exp(ŷ) - 1): well-exposed pixels pass exactly.
+    """Santos 2020 eq. 1, H = M lin(I) + (1 - M) max(exp(ŷ) - 1, lin(I)): well-exposed pixels pass
+    exactly, and no estimate goes below what a clipped pixel measured (a lower bound of its
+    radiance, as in engine.temporal.merge).
 
     linear: (..., 3, H, W) relative display light; mask: (..., 1, H, W); log_radiance: ŷ = log(1 + H).
     """
     predicted = torch.expm1(log_radiance.float())
     # Where M = 1 the second term is exactly 0 whatever ŷ is, as long as it is finite.
     predicted = torch.nan_to_num(predicted, nan=0.0, posinf=torch.finfo(torch.float32).max)
-    return mask * linear + (1.0 - mask) * predicted
+    return mask * linear + (1.0 - mask) * torch.maximum(predicted, linear)
 
 
 class HighlightNet(nn.Module):
     """The single-frame ITM network: SDR display light in, log radiance ŷ in clipped areas out.
 
-    forward(linear (N, 3, H, W)) -> ŷ (N, 3, H, W). ŷ = log(1 + lin) + softplus(r): the network
-    only ever adds light to a clipped pixel, whose measurement is a lower bound of its radiance.
+    forward(linear (N, 3, H, W)) -> ŷ (N, 3, H, W), a residual over log(1 + lin). The floor at
+    the clipped measurement is applied by `reconstruct`, after training, not inside the network,
+    where it would stop the gradient of every pixel predicted too low.
     """
 
     def __init__(self, config: UNetConfig) -> None:
@@ -198,13 +201,13 @@ class HighlightNet(nn.Module):
 
     def forward(self, linear: Tensor) -> Tensor:
         signal, mask = self.inputs(linear)
-        residual = self.unet(signal, mask)
-        return torch.log1p(linear.clamp_min(0.0)) + tnf.softplus(residual)
+        return torch.log1p(linear.clamp_min(0.0)) + self.unet(signal, mask)
 
-    def reconstruct(self, linear: Tensor) -> Tensor:
+    def reconstruct(self, linear: Tensor, log_radiance: Tensor | None = None) -> Tensor:
         """(N, 3, H, W) SDR display light -> (N, 3, H, W) relative radiance (Santos eq. 1)."""
+        predicted = self(linear) if log_radiance is None else log_radiance
         _, mask = self.inputs(linear)
-        return blend_prediction(linear, mask, self(linear))
+        return blend_prediction(linear, mask, predicted)
 
 
 def channel_widths(text: str | Sequence[int]) -> tuple[int, ...]:

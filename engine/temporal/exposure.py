@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from engine.color.luminance import luminance
+from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.color.transfer import gamma_inverse_eotf
 from engine.temporal.flow import Alignment, align, warp
 
@@ -21,13 +22,15 @@ _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 
 
-def signal_from_linear(linear: Tensor, gamma: float) -> Tensor:
-    """Display-linear relative light (3, H, W) -> code values in [0, 1] under a power-law EOTF.
+def signal_from_linear(linear: Tensor, gamma: float, primaries: Primaries = BT2020) -> Tensor:
+    """Display-linear relative BT.2020 light (3, H, W) -> the source's code values in [0, 1].
 
-    The temporal stage receives the input transform's display-linear frames; the code values
-    the camera recorded are needed back to tell clipped from well-exposed pixels.
+    The temporal stage receives the input transform's display-linear BT.2020 frames; the code
+    values the camera recorded, in its own primaries and under a power-law EOTF, are needed
+    back to tell clipped from well-exposed pixels (a BT.709 blue clipped at 1.0 is well below
+    1.0 once in BT.2020).
     """
-    return gamma_inverse_eotf(linear, gamma)
+    return gamma_inverse_eotf(convert_primaries(linear, BT2020, primaries), gamma)
 
 
 def peak_signal(signal: Tensor) -> Tensor:

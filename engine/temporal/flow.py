@@ -157,7 +157,7 @@ def _to_tensor(flow: np.ndarray) -> Tensor:
 
 def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Global motion a -> b: ORB + RANSAC homography, else a phase-correlation shift."""
-    orb = cv2.ORB_create(nfeatures=1500, edgeThreshold=15, patchSize=15, fastThreshold=5)
+    orb = cv2.ORB_create(nfeatures=500, edgeThreshold=15, patchSize=15, fastThreshold=5)
     keys_a, desc_a = orb.detectAndCompute(a, None)
     keys_b, desc_b = orb.detectAndCompute(b, None)
     if desc_a is not None and desc_b is not None and min(len(keys_a), len(keys_b)) >= _MIN_MATCHES:
@@ -181,7 +181,7 @@ def _refine_homography(flow: np.ndarray, image: np.ndarray, initial: np.ndarray)
     dense flow of every unsaturated pixel does much better, and RANSAC drops the outliers.
     """
     h, w = image.shape
-    ys, xs = np.mgrid[0:h:2, 0:w:2]
+    ys, xs = np.mgrid[0:h:4, 0:w:4]
     usable = (image[ys, xs] > 0) & (image[ys, xs] < 255)
     if int(usable.sum()) < 4 * _MIN_MATCHES:
         return initial

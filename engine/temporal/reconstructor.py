@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as tnf
 
+from engine.color.primaries import BT2020, PRIMARIES, convert_primaries
 from engine.errors import FormatError, MediaError
 from engine.masks import ClueMap, clipped_map
 from engine.operators import Operator, StageContext, param
@@ -52,7 +53,7 @@ class TemporalParams:
     )
     max_references: int = param(6, 1, 32, "frames", "most reference frames merged into one keyframe")
     min_reference_gain: float = param(
-        0.1, 0.0, 6.0, "EV", "how much darker than the keyframe a frame must be to serve as reference"
+        0.02, 0.0, 6.0, "EV", "how much darker than the keyframe a frame must be to serve as reference"
     )
     tau: float = param(
         0.95, 0.5, 0.999, "", "SDR code value where pixels start to hand over to clues (Santos et al. τ)"
@@ -60,8 +61,12 @@ class TemporalParams:
     source_gamma: float = param(
         2.4, 1.0, 3.5, "", "exponent of the source EOTF, to recover the recorded code values"
     )
+    source_primaries: str = param(
+        "bt709", help="primaries the source was recorded in, where its channels clip",
+        choices=tuple(PRIMARIES),
+    )
     full_weight: float = param(
-        0.5, 0.05, 1.0, "", "clue weight (well-exposedness × alignment confidence) that is trusted fully"
+        0.2, 0.05, 1.0, "", "clue weight (well-exposedness × alignment confidence) that is trusted fully"
     )
     flow_max_side: int = param(640, 64, 4096, "px", "long side of the images optical flow runs on")
     cut_threshold: float = param(
@@ -82,12 +87,18 @@ class ClipAnalysis:
 
     shots: tuple[range, ...]
     log_exposures: tuple[float, ...]
+    positions: tuple[tuple[float, float], ...]  # where each frame looks, in frame sizes, per shot
     clipped_fractions: tuple[float, ...]
     keyframes: tuple[int, ...]
     response: Tensor | None  # (256,) estimated inverse camera response, or None
 
     def shot_of(self, index: int) -> range:
         return next(s for s in self.shots if index in s)
+
+    def overlap(self, a: int, b: int) -> float:
+        """Share of frame a's view that frame b also shows, from the chained global motion."""
+        (xa, ya), (xb, yb) = self.positions[a], self.positions[b]
+        return max(0.0, 1.0 - abs(xb - xa)) * max(0.0, 1.0 - abs(yb - ya))
 
 
 @dataclass(frozen=True)
@@ -141,28 +152,32 @@ class TemporalReconstructor:
         self._progress = progress
         p = self.params
         distances: list[float] = []
-        steps: list[float] = []
+        steps: list[tuple[float, float, float]] = []
         clipped: list[float] = []
         previous: tuple[Tensor, Tensor, Tensor] | None = None
         for index in range(self.frame_count):
             linear = self._decode(index)
-            signal = signal_from_linear(linear, p.source_gamma)
+            signal = self._signal(linear)
             clipped.append(float(clipped_map(signal).float().mean()))
             thumb = _thumbnail(linear)
-            current = (thumb, signal_from_linear(thumb, p.source_gamma), centred_log_histogram(thumb))
+            current = (thumb, self._signal(thumb), centred_log_histogram(thumb))
             if previous is not None:
                 distances.append(histogram_distance(previous[2], current[2]))
-                steps.append(_exposure_step(previous, current))
+                steps.append(_camera_step(previous, current))
             previous = current
             self._report("analysis", (index + 1) / self.frame_count)
         shots = shots_from_cuts(detect_cuts(distances, floor=p.cut_threshold), self.frame_count)
         log_exposures = [0.0] * self.frame_count
+        positions = [(0.0, 0.0)] * self.frame_count
         for shot in shots:
             for index in shot[1:]:
-                log_exposures[index] = log_exposures[index - 1] + steps[index - 1]
+                ev, dx, dy = steps[index - 1]
+                log_exposures[index] = log_exposures[index - 1] + ev
+                positions[index] = (positions[index - 1][0] + dx, positions[index - 1][1] + dy)
         keyframes = [k for shot in shots for k in shot_keyframes(shot, p.keyframe_spacing)]
         self._analysis = ClipAnalysis(
-            tuple(shots), tuple(log_exposures), tuple(clipped), tuple(keyframes), response=None
+            tuple(shots), tuple(log_exposures), tuple(positions), tuple(clipped), tuple(keyframes),
+            response=None,
         )
         if p.response == "estimated":
             self._analysis = dataclasses.replace(self._analysis, response=self._estimate_response())
@@ -222,7 +237,7 @@ class TemporalReconstructor:
             shot = analysis.shot_of(index)
             references = choose_references(
                 index, shot, p.reference_stride, p.max_references, analysis.log_exposures,
-                p.min_reference_gain,
+                p.min_reference_gain, analysis.overlap,
             )
             for j in references:
                 ref_radiance, ref_signal = self._radiance(self._decode(j))
@@ -267,9 +282,16 @@ class TemporalReconstructor:
 
     def _radiance(self, linear: Tensor) -> tuple[Tensor, Tensor]:
         """Relative radiance (1.0 = SDR peak) and code values of a decoded frame."""
-        signal = signal_from_linear(linear, self.params.source_gamma)
+        signal = self._signal(linear)
         response = self._analysis.response if self._analysis is not None else None
-        return (linear if response is None else linearise(signal, response)), signal
+        if response is None:
+            return linear, signal
+        primaries = PRIMARIES[self.params.source_primaries]
+        return convert_primaries(linearise(signal, response), primaries, BT2020), signal
+
+    def _signal(self, linear: Tensor) -> Tensor:
+        p = self.params
+        return signal_from_linear(linear, p.source_gamma, PRIMARIES[p.source_primaries])
 
     def _estimate_response(self) -> Tensor | None:
         """Debevec–Malik response from the darkest and brightest frame of the most varied shot."""
@@ -281,9 +303,7 @@ class TemporalReconstructor:
         if ev[bright] - ev[dark] < _CRF_MIN_SPREAD_EV:
             return None
         dark_linear, bright_linear = self._decode(dark), self._decode(bright)
-        gamma = self.params.source_gamma
-        dark_signal = signal_from_linear(dark_linear, gamma)
-        bright_signal = signal_from_linear(bright_linear, gamma)
+        dark_signal, bright_signal = self._signal(dark_linear), self._signal(bright_linear)
         alignment, _ = aligned_exposure(dark_linear, dark_signal, bright_linear, bright_signal,
                                         ev[bright] - ev[dark], self.params.flow_max_side)
         seen = warp(bright_signal, alignment.flow)
@@ -305,9 +325,19 @@ def _thumbnail(frame: Tensor) -> Tensor:
     return tnf.interpolate(frame.unsqueeze(0), size=size, mode="area").squeeze(0)
 
 
-def _exposure_step(previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor]) -> float:
-    """EV from one frame's thumbnail to the next: unaligned first guess, then flow-matched."""
+def _camera_step(
+    previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor]
+) -> tuple[float, float, float]:
+    """EV and view shift (in frame sizes) from one frame's thumbnail to the next.
+
+    The exposure's first guess is unaligned, then it is measured on flow-matched pixels; the
+    shift is the median flow, the global motion that predicts which frames share a view.
+    """
     (a, a_signal, _), (b, b_signal, _) = previous, current
     guess = relative_exposure(a, b, a_signal, b_signal) or 0.0
-    _, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE)
-    return ev
+    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE)
+    trusted = alignment.confidence[0] > 0.5
+    flow = alignment.flow[:, trusted] if int(trusted.sum()) > 0 else alignment.flow.flatten(1)
+    dx, dy = flow.median(dim=1).values.tolist()
+    _, h, w = a.shape
+    return ev, -dx / w, -dy / h

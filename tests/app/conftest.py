@@ -41,6 +41,8 @@ def _gl_problem(app: QApplication) -> str | None:
 def gl_app(qapp: QApplication) -> Iterator[QApplication]:
     """The QApplication, once an OpenGL 3.3 core context is known to work; skips otherwise."""
     problem = _gl_problem(qapp)
+    if problem and os.environ.get("CI"):
+        pytest.fail(f"CI must run the GUI tests: {problem}")  # CI installs Xvfb and Mesa
     if problem:
         pytest.skip(problem)
     yield qapp

@@ -76,8 +76,7 @@ def test_sdr_view_matches_export_within_one_8_bit_code(
 
 def test_catalogue_tone_curves_match_export(gl_app: object, qtbot: object) -> None:
     transforms = _catalogue_sdr_transforms()
-    if not transforms:
-        pytest.skip("the TMO catalogue has no curve operator yet")
+    assert len(transforms) >= 6  # every curve TMO of the catalogue
     frame = log_uniform_frame(H, W, 0.01, 2000.0, seed=2)
     for name, display in transforms:
         shader = _render(qtbot, display, frame, 1000.0)

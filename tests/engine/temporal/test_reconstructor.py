@@ -35,7 +35,8 @@ def reconstructor(
     return TemporalReconstructor(
         source=lambda i: frames[i],
         frame_count=len(frames),
-        params=TemporalParams(**params),
+        # The synthetic frames are built in BT.2020, so that is where their channels clip.
+        params=TemporalParams(**{"source_primaries": "bt2020", **params}),
         fallback=make_operator("itm", fallback),
         context=StageContext(reference_white=REFERENCE_WHITE),
     )
@@ -184,8 +185,11 @@ def test_without_cut_detection_the_next_shot_would_leak() -> None:
     r = reconstructor(frames, cut_threshold=1.0)
     r.analyse()
     assert r.analysis.shots == (range(0, 20),)
-    # Chained across the unseen cut, exposure would be meaningless; say B is two stops darker.
-    r._analysis = dataclasses.replace(r.analysis, log_exposures=tuple([0.0] * 10 + [-2.0] * 10))
+    # Chained across the unseen cut, exposure and motion are meaningless: say B is two stops
+    # darker and framed like A, which is what would make it a tempting reference.
+    r._analysis = dataclasses.replace(
+        r.analysis, log_exposures=tuple([0.0] * 10 + [-2.0] * 10), positions=tuple([(0.0, 0.0)] * 20)
+    )
     _, clues = r.frame(8)
     assert clues.fraction(ClueSource.REFERENCE) > 0.0
 

@@ -1,0 +1,73 @@
+"""The registered 'masked-cnn' ITM operator and the learned temporal refinement, end to end."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.errors import FormatError
+from engine.masks import overexposure_mask
+from engine.models.inference import TemporalRefiner, refine_temporal
+from engine.operators import SpatialOperator, StageContext, make_operator, operators
+from tests.engine.models.conftest import sdr_frame
+
+
+def _well_exposed(frame: torch.Tensor) -> torch.Tensor:
+    return overexposure_mask(frame ** (1.0 / 2.2))[0] >= 1.0
+
+
+def test_operator_through_the_registry() -> None:
+    op = make_operator("itm", "masked-cnn", {"tile": "64", "overlap": "16"})
+    assert isinstance(op, SpatialOperator)
+    assert "masked-cnn" in [c.name for c in operators("itm")]
+    assert "Santos" in op.describe()["reference"]
+    frame = sdr_frame()
+    ctx = StageContext(reference_white=203.0)
+    out = op.apply(frame, ctx)
+    keep = _well_exposed(frame)
+    assert out.shape == frame.shape and out.dtype == torch.float32
+    # Well-exposed pixels: exactly the SDR light at reference white (ITM convention).
+    assert torch.equal(out[:, keep], frame[:, keep] * 203.0)
+    clipped = frame.amax(0) >= 1.0
+    assert float(out[:, clipped].min()) >= 203.0
+    assert float(out[:, clipped].mean()) > 300.0
+    # Tiling changes nothing beyond the blend of seams.
+    whole = make_operator("itm", "masked-cnn", {"tile": 512}).apply(frame, ctx)
+    assert float(((out - whole).abs() / whole.clamp_min(1.0)).mean()) < 0.05
+
+
+def test_operator_scales_with_reference_white() -> None:
+    op = make_operator("itm", "masked-cnn")
+    frame = sdr_frame()
+    a = op.apply(frame, StageContext(reference_white=100.0))
+    b = op.apply(frame, StageContext(reference_white=203.0))
+    torch.testing.assert_close(a * 2.03, b, rtol=1e-5, atol=1e-4)
+
+
+def test_operator_refuses_non_finite_frames() -> None:
+    frame = sdr_frame()
+    frame[0, 0, 0] = float("nan")
+    with pytest.raises(FormatError, match="NaN"):
+        make_operator("itm", "masked-cnn").apply(frame, StageContext())
+
+
+def test_refine_temporal_keeps_well_exposed_pixels_and_shapes() -> None:
+    frame = sdr_frame()
+    ctx = StageContext(reference_white=203.0)
+    classical = make_operator("itm", "bt2446a").apply(frame, ctx)
+    confidence = torch.zeros((1, *frame.shape[1:]))
+    out = refine_temporal(classical, confidence, frame, [classical * 0.9, classical * 1.1], ctx)
+    keep = _well_exposed(frame)
+    assert out.shape == frame.shape
+    assert torch.equal(out[:, keep], frame[:, keep] * 203.0)
+    clipped = frame.amax(0) >= 1.0
+    assert float(out[:, clipped].min()) >= 203.0
+    # Fewer neighbours than two repeat the frame's own reconstruction.
+    one = TemporalRefiner()(classical, confidence, frame, [], ctx)
+    assert bool(torch.isfinite(one).all())
+
+
+def test_refine_temporal_refuses_mismatched_inputs() -> None:
+    frame = sdr_frame()
+    with pytest.raises(FormatError, match="sizes differ"):
+        refine_temporal(frame * 203.0, torch.ones((1, 8, 8)), frame, [], StageContext())
