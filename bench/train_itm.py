@@ -7,7 +7,8 @@ unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) 
 from the training stills with random exposure, camera response, noise and JPEG compression
 (engine.models.data). refine: the temporal refinement network (engine.models.refine.RefineNet)
 on every frame of engine.synth shots (a pan and a push-in per still) reconstructed by the
-classical temporal stage.
+classical temporal stage, with the single-frame network's reconstruction (train unet first:
+refine reads masked_unet from --out).
 
 Split: every still in /work/shared/data/hdr trains except GoldenGate and sunset, which are held
 out for bench/learned_eval.py. Training is seeded, runs on one CPU thread by default (the
@@ -44,6 +45,7 @@ from engine.models.weights import (
     MODELS_DIR,
     REFINE_MODEL,
     load_checked,
+    load_network,
     save_network,
     save_tensors,
 )
@@ -74,11 +76,13 @@ def refine_examples(paths: list[Path], args: argparse.Namespace,
         log(f"reusing the temporal examples in {cache}")
         tensors = load_checked(cache)
         return Examples(tensors["features"], tensors["linear"], tensors["radiance"]), description
+    single_frame = load_network(HIGHLIGHT_MODEL, args.out)
+    assert isinstance(single_frame, HighlightNet)
     parts: list[TemporalExamples] = []
     for path, still in zip(paths, load_stills(paths), strict=True):
         for shot in shots:
             started = time.perf_counter()
-            parts.append(temporal_examples(still, shot, args.fallback))
+            parts.append(temporal_examples(still, shot, single_frame, args.fallback))
             log(f"{path.stem}/{shot.motion}: {shot.frames} frames in {time.perf_counter() - started:.0f} s")
     examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
                         torch.cat([p.radiance for p in parts]))

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from engine.temporal import TemporalReconstructor
 
 
+# Effective power of each SDR source transfer, for recovering recorded code values.
+SOURCE_GAMMA = {"bt1886": 2.4, "srgb": 2.2}
+
+
 class _StabilisedStats:
     """Per-stream statistics: measured per frame, stabilised in sequence, reset on a seek."""
 
@@ -114,7 +118,13 @@ class Pipeline:
             # Imported here because engine.temporal pulls in OpenCV, which most renders never need.
             from engine.temporal import TemporalParams, TemporalReconstructor
 
-            params = TemporalParams(**dict(self.grade.temporal_params))
+            # Clipping is judged on the recorded code values, so the reconstructor must undo the
+            # source's own transfer and primaries unless the grade overrides them.
+            recorded = {
+                "source_primaries": self.input.primaries.name,
+                "source_gamma": SOURCE_GAMMA.get(self.input.transfer, self.input.gamma),
+            }
+            params = TemporalParams(**{**recorded, **dict(self.grade.temporal_params)})
             self._temporal = TemporalReconstructor(
                 source=self.linear,
                 frame_count=self.clip.info.frame_count,

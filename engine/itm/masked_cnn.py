@@ -19,8 +19,9 @@ class MaskedCnnParams:
 
 @register
 class MaskedCnnItm(SpatialOperator):
-    """Santos, Ren and Kalantari, "Single image HDR reconstruction using a CNN with masked features
-    and perceptual loss", ACM TOG 39(4), SIGGRAPH 2020.
+    """Santos, Ren and Kalantari 2020, "Single image HDR reconstruction using a CNN with masked features".
+
+    ACM TOG 39(4) (SIGGRAPH 2020), "... and perceptual loss".
 
     A small U-Net with masked encoder features predicts log radiance where the SDR frame is over-
     exposed; well-exposed pixels pass through exactly, H = M lin(I) + (1 - M)(exp(ŷ) - 1). The

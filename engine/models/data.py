@@ -29,6 +29,7 @@ from engine.color import transfer as tf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.models.refine import RefineNet
+from engine.models.unet import HighlightNet
 from engine.operators import StageContext, make_operator
 from engine.synth import SynthSettings, make_response, plan_shot, render_shot
 from engine.synth.degrade import SensorNoise, record
@@ -182,13 +183,14 @@ def neighbour_keyframes(index: int, keyframes: Sequence[int]) -> list[int]:
     return ([before[-1]] if before else []) + ([after[0]] if after else [])
 
 
-def temporal_examples(still: Tensor, settings: SynthSettings, fallback: str = "bt2446a",
-                      model: RefineNet | None = None) -> TemporalExamples:
+def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: HighlightNet,
+                      fallback: str = "bt2446a") -> TemporalExamples:
     """Every frame of one synthetic shot over `still`, reconstructed by the classical temporal
-    stage, as RefineNet inputs and targets (relative units: 1.0 = each frame's SDR peak)."""
+    stage and by the single-frame network, as RefineNet inputs and targets (relative units:
+    1.0 = each frame's SDR peak)."""
     from engine.temporal import TemporalParams, TemporalReconstructor
 
-    net = model if model is not None else RefineNet()
+    net = RefineNet()
     plan = plan_shot(still, settings)
     frames = list(render_shot(still, plan, settings))
     linear = [display_light(f.sdr, "srgb") for f in frames]
@@ -205,7 +207,8 @@ def temporal_examples(still: Tensor, settings: SynthSettings, fallback: str = "b
     with torch.no_grad():
         for i, (nits, clues) in enumerate(outputs):
             neighbours = [outputs[k][0][None] / ctx.reference_white for k in neighbour_keyframes(i, keys)]
-            features.append(net.features((nits / ctx.reference_white)[None], clues.confidence[None],
+            learned = single_frame.reconstruct(linear[i][None])
+            features.append(net.features((nits / ctx.reference_white)[None], learned, clues.confidence[None],
                                          linear[i][None], neighbours)[0])
     radiance = [f.scene * k for f, k in zip(frames, plan.multipliers, strict=True)]
     return TemporalExamples(torch.stack(features), torch.stack(linear), torch.stack(radiance))

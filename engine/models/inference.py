@@ -87,13 +87,16 @@ class TemporalRefiner:
     (ClueMap.confidence); sdr_relative (3, H, W) the frame's SDR display light (1.0 = SDR peak,
     BT.2020), what the ITM stage receives; neighbour_keyframes: the reconstructions, in cd/m², of
     the keyframes before and after the frame (zero, one or two; missing ones repeat the
-    frame). ctx.reference_white converts cd/m² to the networks' relative units and back.
+    frame). The single-frame network (HighlightNet) runs on the frame too: its reconstruction is one
+    of the refinement's inputs. ctx.reference_white converts cd/m² to the networks' relative
+    units and back.
     Returns (3, H, W) cd/m² on the input's device.
     """
 
-    def __init__(self, model: RefineNet | None = None, tile: int = DEFAULT_TILE,
-                 overlap: int = DEFAULT_OVERLAP) -> None:
+    def __init__(self, model: RefineNet | None = None, single_frame: HighlightNet | None = None,
+                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
         self.model = model
+        self.single_frame = single_frame
         self.tile = tile
         self.overlap = overlap
 
@@ -111,9 +114,10 @@ class TemporalRefiner:
         net = self.model if self.model is not None else cached_network(REFINE_MODEL, str(linear.device))
         assert isinstance(net, RefineNet)
         white = ctx.reference_white
+        learned = highlight_radiance(linear, self.single_frame, self.tile, self.overlap)
         with torch.inference_mode():
             features = net.features(
-                (classical / white)[None], clue_confidence.float()[None].to(linear.device),
+                (classical / white)[None], learned[None], clue_confidence.float()[None].to(linear.device),
                 linear[None], [(k / white)[None] for k in keys],
             )
         log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile, self.overlap)

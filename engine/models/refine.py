@@ -3,7 +3,8 @@
 The classical temporal stage (engine.temporal) fuses clues from other frames of the shot where
 it can and falls back to a single-frame ITM curve where it cannot. This network sees what that
 stage knew — its reconstruction, the confidence of its clues, the SDR frame and the two
-neighbouring keyframes' reconstructions — and predicts a correction of the log radiance in the
+neighbouring keyframes' reconstructions — and the single-frame network's reconstruction
+(engine.models.unet.HighlightNet), and predicts a correction of the log radiance in the
 over-exposed pixels: it sharpens the fusion where the clues were weak and fills in plausible
 highlights where no clue exists. Well-exposed pixels pass through exactly (Santos et al. 2020,
 eq. 1), and no estimate goes below the clipped measurement, as in engine.temporal.merge.
@@ -19,17 +20,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from engine.models.unet import (
-    UNet,
-    UNetConfig,
-    batch_mask,
-    blend_prediction,
-    encode_sdr,
-)
+from engine.models.unet import UNet, UNetConfig, batch_mask, blend_prediction, encode_sdr
 
 NEIGHBOURS = 2  # the keyframes before and after the frame
-# log classical (3), confidence (1), SDR signal (3), over-exposure mask (1), log keyframes (3 each).
-REFINE_CHANNELS = 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
+# log classical (3), log single-frame network (3), confidence (1), SDR signal (3),
+# over-exposure mask (1), log keyframes (3 each).
+REFINE_CHANNELS = 3 + 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
+MASK_CHANNEL = 10
 REFINE_ARCHITECTURE = UNetConfig(in_channels=REFINE_CHANNELS, widths=(16, 32, 64), masked=False)
 
 
@@ -46,18 +43,21 @@ class RefineNet(nn.Module):
         self.config = config
         self.unet = UNet(config)
 
-    def features(self, classical: Tensor, confidence: Tensor, linear: Tensor,
+    def features(self, classical: Tensor, single_frame: Tensor, confidence: Tensor, linear: Tensor,
                  neighbours: Sequence[Tensor]) -> Tensor:
-        """Stack the inputs of a batch: classical (N, 3, H, W) and neighbours (N, 3, H, W) each in
-        relative radiance (1.0 = the frame's SDR peak), confidence (N, 1, H, W) in [0, 1], the SDR
-        frame's display light `linear` (N, 3, H, W). Missing neighbours repeat the classical frame.
+        """Stack the inputs of a batch: classical (N, 3, H, W), single_frame (N, 3, H, W) (the
+        HighlightNet reconstruction of the same frame: the hallucination where no clue exists) and
+        neighbours (N, 3, H, W) each in relative radiance (1.0 = the frame's SDR peak), confidence
+        (N, 1, H, W) in [0, 1], the SDR frame's display light `linear` (N, 3, H, W). Missing
+        neighbours repeat the classical frame.
         """
         keys = list(neighbours)[:NEIGHBOURS]
         keys += [classical] * (NEIGHBOURS - len(keys))
         signal = encode_sdr(linear, self.config.input_gamma)
-        logs = [torch.log1p(k.clamp_min(0.0)) for k in (classical, *keys)]
+        logs = [torch.log1p(k.clamp_min(0.0)) for k in (classical, single_frame, *keys)]
         mask = batch_mask(signal, self.config.tau)
-        return torch.cat([logs[0], confidence.clamp(0.0, 1.0), signal, mask, *logs[1:]], dim=1)
+        stacked = [*logs[:2], confidence.clamp(0.0, 1.0), signal, mask, *logs[2:]]
+        return torch.cat(stacked, dim=1)
 
     def forward(self, features: Tensor) -> Tensor:
         return features[:, :3] + self.unet(features)
@@ -65,7 +65,7 @@ class RefineNet(nn.Module):
     @staticmethod
     def mask_of(features: Tensor) -> Tensor:
         """The over-exposure mask channel of stacked features, (N, 1, H, W)."""
-        return features[:, 7:8]
+        return features[:, MASK_CHANNEL : MASK_CHANNEL + 1]
 
     def reconstruct(self, features: Tensor, linear: Tensor, log_radiance: Tensor | None = None) -> Tensor:
         """Relative radiance (N, 3, H, W): the frame where well exposed, the refined estimate

@@ -24,6 +24,7 @@ from engine.color.luminance import luminance
 from engine.masks import ClueSource, overexposure_mask
 
 _TINY = 1e-8
+_NEGLIGIBLE = 1e-3  # a share of the fallback too small to be worth running it
 _OWN, _REFERENCE, _FALLBACK = (float(s) for s in (ClueSource.OWN, ClueSource.REFERENCE, ClueSource.FALLBACK))
 
 
@@ -104,8 +105,9 @@ def compose(
         estimate = torch.maximum(recovered, own)
     else:
         estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)
-    missing = clipped * (1.0 - support) > 0.5
-    if bool(missing.any()):
+    unsupported = clipped * (1.0 - support)
+    if float(unsupported.max()) > _NEGLIGIBLE:
+        missing = unsupported > 0.5
         filled = fallback()
         known = keep * own + clipped * estimate
         gain = fallback_gain(known, filled, missing, keep + clipped * support > 0.5, feather_px)

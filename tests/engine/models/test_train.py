@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.models.data import PatchSettings, make_patch_bank
-from engine.models.refine import RefineNet
+from engine.models.refine import MASK_CHANNEL, REFINE_CHANNELS, RefineNet
 from engine.models.train import (
     Examples,
     TrainSettings,
@@ -100,8 +100,8 @@ def test_stability_loss_vanishes_for_a_warp_equivariant_network() -> None:
             return features[:, :3] * 2.0
 
     model = PerPixel()
-    features = torch.rand((2, 14, 24, 24))
-    features[:, 7] = 0.0  # all over-exposed
+    features = torch.rand((2, REFINE_CHANNELS, 24, 24))
+    features[:, MASK_CHANNEL] = 0.0  # all over-exposed
     batch = Examples(features, torch.ones((2, 3, 24, 24)), torch.ones((2, 3, 24, 24)))
     weight = torch.ones((2, 1, 24, 24))
     generator = torch.Generator().manual_seed(0)
