@@ -51,7 +51,7 @@ def ycbcr_to_rgb(ycc: Tensor, matrix: YCbCrMatrix) -> Tensor:
     return torch.stack([r, g, b])
 
 
-def _range_scale(bits: int, full_range: bool) -> tuple[float, float, float, float]:
+def quantization_scale(bits: int, full_range: bool) -> tuple[float, float, float, float]:
     """(luma scale, luma offset, chroma scale, chroma offset) for n-bit code values."""
     if full_range:
         peak = float(2**bits - 1)
@@ -62,7 +62,7 @@ def _range_scale(bits: int, full_range: bool) -> tuple[float, float, float, floa
 
 def quantize_ycbcr(ycc: Tensor, bits: int, full_range: bool) -> Tensor:
     """Float Y'CbCr -> integer code values (as int32), clipped to the n-bit range."""
-    ys, yo, cs, co = _range_scale(bits, full_range)
+    ys, yo, cs, co = quantization_scale(bits, full_range)
     scale = torch.tensor([ys, cs, cs], dtype=ycc.dtype, device=ycc.device)
     offset = torch.tensor([yo, co, co], dtype=ycc.dtype, device=ycc.device)
     shape = (3,) + (1,) * (ycc.ndim - 1)
@@ -72,6 +72,6 @@ def quantize_ycbcr(ycc: Tensor, bits: int, full_range: bool) -> Tensor:
 
 def dequantize_ycbcr(codes: Tensor, bits: int, full_range: bool) -> Tensor:
     """Integer n-bit Y'CbCr code values (3, ...) -> float Y' in [0, 1], Cb/Cr around 0."""
-    ys, yo, cs, co = _range_scale(bits, full_range)
+    ys, yo, cs, co = quantization_scale(bits, full_range)
     c = codes.to(torch.float32)
     return torch.stack([(c[0] - yo) / ys, (c[1] - co) / cs, (c[2] - co) / cs])

@@ -18,9 +18,10 @@ import av
 import av.error
 import numpy as np
 import torch
+import torch.nn.functional as tnf
 from torch import Tensor
 
-from engine.color.ycbcr import MATRICES, YCbCrMatrix, dequantize_ycbcr, ycbcr_to_rgb
+from engine.color.ycbcr import MATRICES, YCbCrMatrix, quantization_scale, ycbcr_to_rgb
 from engine.errors import FormatError, MediaError
 from engine.io.clip import ClipBase, ClipInfo
 from engine.io.tags import ColorTags, tags_from_stream
@@ -70,11 +71,39 @@ def _linear_axis(c: Tensor, dim: int, n_out: int, factor: int, centred: bool) ->
 
 
 def _upsample_chroma(c: Tensor, height: int, width: int, jpeg_siting: bool) -> Tensor:
-    """(h', w') chroma -> (height, width): horizontal co-sited unless JFIF, vertical centred."""
-    fy = -(-height // c.shape[0])
-    fx = -(-width // c.shape[1])
-    c = _linear_axis(c, 0, height, fy, centred=True)
-    return _linear_axis(c, 1, width, fx, centred=jpeg_siting)
+    """(n, h', w') chroma -> (n, height, width): horizontal co-sited unless JFIF, vertical centred.
+
+    Factors of 2 go through torch's interpolation kernels, whose sample positions are exactly
+    these sitings: align_corners=False is centred, and align_corners=True onto 2w'-1 columns
+    puts chroma sample k on luma column 2k (co-sited); the last column repeats the edge.
+    """
+    fy = -(-height // c.shape[1])
+    fx = -(-width // c.shape[2])
+    if fy in (1, 2) and fx in (1, 2):
+        x = c.unsqueeze(0)
+        if fy == 2:
+            x = tnf.interpolate(x, size=(height, c.shape[2]), mode="bilinear", align_corners=False)
+        if fx == 2 and jpeg_siting:
+            x = tnf.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+        elif fx == 2:
+            n = 2 * c.shape[2] - 1
+            cosited = tnf.interpolate(x, size=(height, n), mode="bilinear", align_corners=True)
+            x = tnf.pad(cosited, (0, width - n, 0, 0), mode="replicate")
+        return x[0]
+    c = _linear_axis(c, 1, height, fy, centred=True)
+    return _linear_axis(c, 2, width, fx, centred=jpeg_siting)
+
+
+def _ycbcr_linear(matrix: YCbCrMatrix, bits: int, full_range: bool) -> tuple[Tensor, float, float]:
+    """(A, luma offset, chroma offset): R'G'B' = A @ (codes - offsets), dequantisation folded in.
+
+    Offsets are taken off the integer codes first, so black and neutral grey decode to exact
+    zeros and the float32 product has nothing to cancel.
+    """
+    luma_scale, luma_offset, chroma_scale, chroma_offset = quantization_scale(bits, full_range)
+    steps = torch.tensor([1.0 / luma_scale, 1.0 / chroma_scale, 1.0 / chroma_scale], dtype=torch.float64)
+    a = ycbcr_to_rgb(torch.diag(steps).view(3, 3, 1), matrix)[:, :, 0]
+    return a.float(), luma_offset, chroma_offset
 
 
 def _matrix(name: str, path: Path) -> YCbCrMatrix:
@@ -123,21 +152,19 @@ def frame_to_rgb(frame: av.VideoFrame, tags: ColorTags, path: Path) -> Tensor:
         rgb = np.stack([r, g, b]).astype(np.float32)
         rgb *= 1.0 / (2**bits - 1)
         return torch.from_numpy(rgb)
-    y = torch.from_numpy(_plane_array(frame.planes[0], dtype).astype(np.float32))
+    a, luma_offset, chroma_offset = _ycbcr_linear(_matrix(tags.matrix, path), bits, tags.full_range)
+    y = torch.from_numpy(_plane_array(frame.planes[0], dtype).astype(np.float32)).sub_(luma_offset)
+    h, w = y.shape
     if target.startswith("gray"):
-        neutral = torch.full_like(y, float(2 ** (bits - 1)))
-        codes = torch.stack([y, neutral, neutral])
+        chroma = torch.zeros(2, h, w)
     else:
-        jpeg_siting = "j" in fmt.name
-        cb, cr = (
-            _upsample_chroma(torch.from_numpy(_plane_array(p, dtype).astype(np.float32)),
-                             *y.shape, jpeg_siting)
-            for p in frame.planes[1:3]
-        )
-        codes = torch.stack([y, cb, cr])
-    ycc = dequantize_ycbcr(codes, bits, tags.full_range)
+        cbcr = np.stack([_plane_array(p, dtype) for p in frame.planes[1:3]])
+        planes = torch.from_numpy(cbcr.astype(np.float32)).sub_(chroma_offset)
+        chroma = _upsample_chroma(planes, h, w, jpeg_siting="j" in fmt.name)
+    # One matrix product for the chroma terms and one fused multiply-add for luma.
+    rgb = torch.mm(a[:, 1:], chroma.reshape(2, -1)).addcmul_(a[:, :1], y.reshape(1, -1))
     # Y'CbCr outside the nominal range (super-whites, illegal chroma) decodes outside [0, 1].
-    return ycbcr_to_rgb(ycc, _matrix(tags.matrix, path)).clamp(0.0, 1.0)
+    return rgb.clamp_(0.0, 1.0).view(3, h, w)
 
 
 def _rotate(rgb: Tensor, clockwise: int) -> Tensor:
