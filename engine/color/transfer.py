@@ -59,6 +59,9 @@ def _bt1886_coefficients(white: float, black: float) -> tuple[float, float]:
 
 def bt1886_eotf(v: Tensor, white: float = 1.0, black: float = 0.0) -> Tensor:
     """ITU-R BT.1886 reference EOTF, L = a * max(V + b, 0)^2.4, in the units of `white`."""
+    if black == 0.0:  # a = white, b = 0: the pure power law, without two full-frame passes
+        out = v.clamp(0.0, 1.0).pow_(2.4)
+        return out if white == 1.0 else out.mul_(white)
     a, b = _bt1886_coefficients(white, black)
     return a * (v.clamp(0.0, 1.0) + b).clamp_min(0.0) ** 2.4
 

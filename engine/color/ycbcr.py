@@ -33,22 +33,33 @@ BT2020_NCL = YCbCrMatrix("bt2020nc", 0.2627, 0.0593)
 MATRICES: dict[str, YCbCrMatrix] = {m.name: m for m in (BT601, BT709, BT2020_NCL)}
 
 
+def rgb_to_ycbcr_matrix(matrix: YCbCrMatrix) -> Tensor:
+    """The 3x3 (float64) taking R'G'B' to Y', Cb, Cr: the BT.601/709/2020 equations as rows."""
+    kr, kg, kb = matrix.kr, matrix.kg, matrix.kb
+    return torch.tensor(
+        [
+            [kr, kg, kb],
+            [-kr / (2.0 * (1.0 - kb)), -kg / (2.0 * (1.0 - kb)), 0.5],
+            [0.5, -kg / (2.0 * (1.0 - kr)), -kb / (2.0 * (1.0 - kr))],
+        ],
+        dtype=torch.float64,
+    )
+
+
+def _apply_3x3(m: Tensor, x: Tensor) -> Tensor:
+    # One matrix product over all pixels: a single pass instead of one per channel term.
+    flat = torch.mm(m.to(x.device, x.dtype), x.reshape(3, -1))
+    return flat.view(x.shape)
+
+
 def rgb_to_ycbcr(rgb: Tensor, matrix: YCbCrMatrix) -> Tensor:
     """Non-linear R'G'B' (3, ...) in [0, 1] -> Y' in [0, 1] and Cb, Cr in [-0.5, 0.5]."""
-    r, g, b = rgb[0], rgb[1], rgb[2]
-    y = matrix.kr * r + matrix.kg * g + matrix.kb * b
-    cb = (b - y) / (2.0 * (1.0 - matrix.kb))
-    cr = (r - y) / (2.0 * (1.0 - matrix.kr))
-    return torch.stack([y, cb, cr])
+    return _apply_3x3(rgb_to_ycbcr_matrix(matrix), rgb)
 
 
 def ycbcr_to_rgb(ycc: Tensor, matrix: YCbCrMatrix) -> Tensor:
     """Y' in [0, 1] and Cb, Cr in [-0.5, 0.5] (3, ...) -> non-linear R'G'B'."""
-    y, cb, cr = ycc[0], ycc[1], ycc[2]
-    r = y + 2.0 * (1.0 - matrix.kr) * cr
-    b = y + 2.0 * (1.0 - matrix.kb) * cb
-    g = (y - matrix.kr * r - matrix.kb * b) / matrix.kg
-    return torch.stack([r, g, b])
+    return _apply_3x3(torch.linalg.inv(rgb_to_ycbcr_matrix(matrix)), ycc)
 
 
 def quantization_scale(bits: int, full_range: bool) -> tuple[float, float, float, float]:

@@ -26,3 +26,7 @@ class BT2408(CurveOperator):
 
     def input_range(self, ctx: StageContext) -> tuple[float, float]:
         return SDR_INPUT_RANGE
+
+    def apply(self, frame: Tensor, ctx: StageContext) -> Tensor:
+        # The gain LUT of a linear curve is the constant reference_white: one multiply is exact.
+        return frame * ctx.reference_white

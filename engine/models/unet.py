@@ -15,6 +15,7 @@ exactly (Santos 2020, eq. 1): H = M lin(I) + (1 - M) (exp(ŷ) - 1). Shapes follo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -26,6 +27,8 @@ from engine.color.transfer import gamma_inverse_eotf
 from engine.masks import overexposure_mask
 
 MASK_EPS = 1e-6
+# 20 stops above SDR peak: beyond any highlight a scene shows, and far from float32 overflow in nits.
+MAX_LOG_RADIANCE = math.log1p(2.0**20)
 NEGATIVE_SLOPE = 0.2
 
 
@@ -175,9 +178,8 @@ def blend_prediction(linear: Tensor, mask: Tensor, log_radiance: Tensor) -> Tens
 
     linear: (..., 3, H, W) relative display light; mask: (..., 1, H, W); log_radiance: ŷ = log(1 + H).
     """
-    predicted = torch.expm1(log_radiance.float())
     # Where M = 1 the second term is exactly 0 whatever ŷ is, as long as it is finite.
-    predicted = torch.nan_to_num(predicted, nan=0.0, posinf=torch.finfo(torch.float32).max)
+    predicted = torch.expm1(torch.nan_to_num(log_radiance.float(), nan=0.0).clamp_max(MAX_LOG_RADIANCE))
     return mask * linear + (1.0 - mask) * torch.maximum(predicted, linear)
 
 

@@ -8,8 +8,11 @@ Frames are resampled with torch grid_sample (align_corners=True matches the pixe
 convention), so any sub-pixel pose is rendered exactly as bilinear or bicubic interpolation of
 the still.
 
-Motions: static; pan (left to right at constant speed); push (a zoom-in towards a point, by
-default the brightest region, eased with a smoothstep); rotate (a slow roll of a few degrees);
+Motions: static; pan (left to right at constant speed across the still, or, given a length in
+frame widths, a pan of that length that ends on a target point, so that the view moves from the
+scene's darker parts into its brightest one and auto exposure has to follow); push (a zoom-in
+towards a point, by default the brightest region, eased with a smoothstep); rotate (a slow roll of a
+few degrees);
 warp (hand-held shake: smooth random translation, roll, zoom and shear from sums of low-frequency
 sinusoids with seeded phases, after the camera-shake models used for video stabilisation
 benchmarks, e.g. Liu et al., "Bundled camera paths for video stabilization", SIGGRAPH 2013).
@@ -94,10 +97,13 @@ def _shake(frames: int, fps: float, rng: np.random.Generator, components: int = 
 
 
 def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, fps: float = 24.0,
-                seed: int = 0, target: tuple[float, float] | None = None) -> list[np.ndarray]:
+                seed: int = 0, target: tuple[float, float] | None = None,
+                pan_widths: float | None = None) -> list[np.ndarray]:
     """Per-frame 2x3 affines (output pixel -> still pixel) of a `motion` shot that stays inside the still.
 
-    `target` is the still point a push-in moves towards (default: the still's centre).
+    `target` is the still point a push-in moves towards (default: the still's centre). A pan
+    crosses the still unless `pan_widths` is given: then it travels that many output widths
+    and ends on `target` (or as near as the still's edge allows).
     """
     if motion not in MOTIONS:
         raise ValueError(f"unknown motion {motion!r}; expected one of {', '.join(MOTIONS)}")
@@ -107,6 +113,8 @@ def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, f
     poses: list[tuple[tuple[float, float], np.ndarray]] = []
     if motion == "static":
         poses = [(centre, rotation_scale(scale, 0.0)) for _ in steps]
+    elif motion == "pan" and pan_widths is not None:
+        poses = _pan_to_target(pan_widths, steps, out_size, still_size, scale, target or centre)
     elif motion == "pan":
         margin = centre[0] - half_extent(rotation_scale(scale, 0.0), out_size)[0]
         poses = [((centre[0] + PAN_TRAVEL * margin * (2.0 * t - 1.0), centre[1]), rotation_scale(scale, 0.0))
@@ -137,6 +145,23 @@ def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, f
                                  SHAKE_SHEAR * shear[i], SHAKE_ZOOM * zoom[i])
             poses.append(((centre[0] + amplitude * dx[i], centre[1] + amplitude * dy[i]), lin))
     return [fit_pose(c, lin, out_size, still_size) for c, lin in poses]
+
+
+def _pan_to_target(widths: float, steps: list[float], out_size: Size, still_size: Size, scale: float,
+                   target: tuple[float, float]) -> list[tuple[tuple[float, float], np.ndarray]]:
+    """A constant-speed horizontal pan of `widths` output widths that ends centred on `target`.
+
+    The pan comes from whichever side leaves room for it; a travel longer than the still allows
+    is shortened to what fits.
+    """
+    linear = rotation_scale(scale, 0.0)
+    extent = half_extent(linear, out_size)
+    low, high = float(extent[0]), still_size[0] - 1 - float(extent[0])
+    end = min(max(target[0], low), high)
+    y = min(max(target[1], float(extent[1])), still_size[1] - 1 - float(extent[1]))
+    travel = min(widths * (out_size[0] - 1) * scale, high - low)
+    start = end - travel if end - travel >= low else min(end + travel, high)
+    return [((start + (end - start) * t, y), linear) for t in steps]
 
 
 def invert_affine(affine: np.ndarray) -> np.ndarray:

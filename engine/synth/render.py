@@ -67,6 +67,8 @@ class SynthSettings:
     crf: str = "srgb"
     seed: int = 0
     interpolation: str = "bilinear"
+    # A pan of this many frame widths that ends on the brightest region; None crosses the still.
+    pan_widths: float | None = None
     noise: SensorNoise | None = field(default_factory=SensorNoise)
     auto_exposure: AutoExposureParams = field(default_factory=AutoExposureParams)
     reference_white_nits: float = REFERENCE_WHITE_NITS
@@ -131,9 +133,10 @@ def plan_shot(still: Tensor, settings: SynthSettings) -> ShotPlan:
     if out_size[0] > still_size[0] or out_size[1] > still_size[1]:
         raise ValueError(f"output {out_size[0]}x{out_size[1]} is larger than the still "
                          f"{still_size[0]}x{still_size[1]}")
-    target = brightest_point(still, out_size) if settings.motion == "push" else None
+    aims = settings.motion == "push" or (settings.motion == "pan" and settings.pan_widths is not None)
+    target = brightest_point(still, out_size) if aims else None
     affines = camera_path(settings.motion, settings.frames, out_size, still_size, fps=settings.fps,
-                          seed=settings.seed, target=target)
+                          seed=settings.seed, target=target, pan_widths=settings.pan_widths)
     metered = [meter(sample_still(still, a, out_size, settings.interpolation),
                      settings.auto_exposure.centre_sigma) for a in affines]
     evs = exposure_schedule(settings.exposure, metered, settings.fps, settings.ev, settings.auto_exposure)
@@ -175,6 +178,7 @@ def _meta(still_path: Path, plan: ShotPlan, settings: SynthSettings) -> dict[str
         "seed": settings.seed,
         "motion": settings.motion,
         "interpolation": settings.interpolation,
+        "pan_widths": settings.pan_widths,
         "exposure": {"mode": settings.exposure, "ev": settings.ev, "auto": asdict(settings.auto_exposure)},
         "crf": {"name": plan.response.name, "params": plan.response.params()},
         "noise": None if settings.noise is None else asdict(settings.noise),

@@ -76,24 +76,27 @@ def _mid_tones(signal: Tensor) -> Tensor:
 
 
 def aligned_exposure(
-    a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, ev_guess: float, max_side: int
+    a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, ev_guess: float, max_side: int,
+    initial: Tensor | None = None,
 ) -> tuple[Alignment, float]:
     """Align b to a and measure b's exposure relative to a on the matched pixels.
 
     The flow needs the exposure to normalise the frames and the exposure needs the flow to
     match pixels, so a first flow uses `ev_guess` and is redone once if the measured exposure
-    moved by more than a quarter stop. Returns the alignment and the EV (b ≈ a · 2^EV).
+    moved by more than a quarter stop. `initial` seeds the flow (see engine.temporal.flow.align).
+    Returns the alignment and the EV (b ≈ a · 2^EV).
     """
-    alignment = align(a, b, ev_guess, max_side)
-    ev = _matched_ev(a, a_signal, b, b_signal, alignment, ev_guess)
+    alignment = align(a, b, ev_guess, max_side, initial)
+    ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev_guess)
     if abs(ev - ev_guess) > _REALIGN_EV:
-        alignment = align(a, b, ev, max_side)
-        ev = _matched_ev(a, a_signal, b, b_signal, alignment, ev)
+        alignment = align(a, b, ev, max_side, alignment.flow)
+        ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev)
     return alignment, ev
 
 
-def _matched_ev(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
-                fallback: float) -> float:
+def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
+                     fallback: float) -> float:
+    """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify."""
     seen, seen_signal = warp(b, alignment.flow), warp(b_signal, alignment.flow)
     ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
     if ev is None:

@@ -5,9 +5,10 @@ frames are therefore brought to the keyframe's exposure, clamped to the range *b
 (the lower of the two clip levels, the higher of the two noise floors) so that a highlight
 clipped in one frame is clipped in the other too, and encoded as 8-bit log2 luminance for
 OpenCV's DIS flow (Kroeger et al., "Fast optical flow using dense inverse search", ECCV 2016).
-A homography from ORB matches and RANSAC (Rublee et al. 2011; Fischler & Bolles 1981), or a
-phase-correlation shift when matches are too few, seeds the flow so that the large
-displacements between far-apart frames of a shot stay within DIS's reach.
+The flow is seeded so that the large displacements between far-apart frames of a shot stay
+within DIS's reach: by a flow the caller already has (neighbouring frames' flows chained, see
+`compose_flows`), else by a homography from ORB matches and RANSAC (Rublee et al. 2011;
+Fischler & Bolles 1981), or a phase-correlation shift when matches are too few.
 
 Confidence combines the forward-backward check of Sundaram et al., "Dense point trajectories
 by GPU-accelerated large displacement optical flow" (ECCV 2010), |f + b|² < 0.01(|f|² + |b|²)
@@ -40,10 +41,33 @@ class Alignment:
 
     flow: (2, H, W) float32, x then y, in pixels: keyframe pixel p is seen at p + flow(p).
     confidence: (1, H, W) in [0, 1].
+    backward: (2, H, W) the other way, other-frame pixel q is seen in the keyframe at q + b(q).
     """
 
     flow: Tensor
     confidence: Tensor
+    backward: Tensor
+
+
+def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
+    """A (2, h, w) flow in pixels resampled to (2, H, W), its vectors rescaled to the new grid."""
+    h, w = flow.shape[-2:]
+    if (h, w) == tuple(size):
+        return flow
+    out = tnf.interpolate(flow.unsqueeze(0), size=size, mode="bilinear", align_corners=True).squeeze(0)
+    scale = torch.tensor([(size[1] - 1) / max(w - 1, 1), (size[0] - 1) / max(h - 1, 1)],
+                         dtype=out.dtype, device=out.device)
+    return out * scale.view(2, 1, 1)
+
+
+def compose_flows(first: Tensor, second: Tensor) -> Tensor:
+    """Flow a -> c from flows a -> b and b -> c on one grid: p + f(p) + g(p + f(p)).
+
+    Chaining the flows of neighbouring frames reaches far-apart frames of a shot at the cost of
+    warps only; each link adds its own sub-pixel error, so a chain seeds a refinement or
+    serves frames a few links away.
+    """
+    return first + warp(second, first)
 
 
 def warp(frame: Tensor, flow: Tensor) -> Tensor:
@@ -93,11 +117,14 @@ def forward_backward_confidence(forward: Tensor, backward: Tensor) -> Tensor:
     return torch.exp(-err2 / tol)
 
 
-def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640) -> Alignment:
+def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: Tensor | None = None
+          ) -> Alignment:
     """Dense flow from linear frame `key` to linear frame `other`, exposed `ev` stops apart.
 
     `other` ≈ `key` · 2^ev where both are well exposed. Work happens at most `max_side` pixels
     on the long side (OpenCV, CPU); the result is on `key`'s device at full resolution.
+    `initial`, a (2, h, w) flow key -> other at any resolution, seeds the flow in place of the
+    feature-matched homography.
     """
     _, h, w = key.shape
     scale = min(1.0, max_side / max(h, w))
@@ -109,9 +136,17 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640) -> Alignme
     log_other = _clamped_log_luminance(other, gain, size, clip, floor)
     img_key, img_other = _to_8bit(log_key, clip, floor), _to_8bit(log_other, clip, floor)
 
-    homography = _initial_homography(img_key, img_other)
-    dense_fwd = _dis(img_key, img_other, _flow_from_homography(homography, size))
-    dense_bwd = _dis(img_other, img_key, _flow_from_homography(np.linalg.inv(homography), size))
+    if initial is None:
+        homography = _initial_homography(img_key, img_other)
+        seed_fwd = _flow_from_homography(homography, size)
+        seed_bwd = _flow_from_homography(np.linalg.inv(homography), size)
+    else:
+        seed = resize_flow(initial.detach().to("cpu", torch.float32), size)
+        # The way back starts from the seed's reverse, sampled where each pixel came from.
+        seed_fwd, seed_bwd = _to_numpy(seed), _to_numpy(-warp(seed, -seed))
+        homography = _homography_of(seed_fwd)
+    dense_fwd = _dis(img_key, img_other, seed_fwd)
+    dense_bwd = _dis(img_other, img_key, seed_bwd)
     homography = _refine_homography(dense_fwd, img_key, homography)
     fwd = _inside_saturation(dense_fwd, _flow_from_homography(homography, size), img_key)
     bwd = _inside_saturation(dense_bwd, _flow_from_homography(np.linalg.inv(homography), size), img_other)
@@ -119,11 +154,10 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640) -> Alignme
     difference = (log_key - warp(log_other, fwd)).abs()
     confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
 
-    flow = tnf.interpolate(fwd.unsqueeze(0), size=(h, w), mode="bilinear", align_corners=True).squeeze(0)
-    flow[0] *= (w - 1) / max(size[1] - 1, 1)
-    flow[1] *= (h - 1) / max(size[0] - 1, 1)
+    flow, backward = resize_flow(fwd, (h, w)), resize_flow(bwd, (h, w))
     confidence = tnf.interpolate(confidence.unsqueeze(0), size=(h, w), mode="bilinear", align_corners=True)
-    return Alignment(flow.to(key.device), confidence.squeeze(0).clamp(0.0, 1.0).to(key.device))
+    return Alignment(flow.to(key.device), confidence.squeeze(0).clamp(0.0, 1.0).to(key.device),
+                     backward.to(key.device))
 
 
 def _clamped_log_luminance(
@@ -153,6 +187,19 @@ def _inside_saturation(local: np.ndarray, global_flow: np.ndarray, image: np.nda
 
 def _to_tensor(flow: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(flow.transpose(2, 0, 1))).float()
+
+
+def _to_numpy(flow: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(flow.numpy().transpose(1, 2, 0), dtype=np.float32)
+
+
+def _homography_of(flow: np.ndarray) -> np.ndarray:
+    """Least-squares homography of a seed flow, the global motion used inside saturated areas."""
+    h, w = flow.shape[:2]
+    ys, xs = np.mgrid[0:h:4, 0:w:4]
+    src = np.stack((xs.ravel(), ys.ravel()), axis=1).astype(np.float32)
+    homography, _ = cv2.findHomography(src, src + flow[ys.ravel(), xs.ravel()], 0)
+    return np.eye(3) if homography is None else homography
 
 
 def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:

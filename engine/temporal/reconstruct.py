@@ -24,12 +24,15 @@ def reference_clue(
     reference_signal: Tensor,
     ev_guess: float,
     max_side: int,
+    initial: Tensor | None = None,
 ) -> Clue:
     """What `reference` says about `key`'s radiance: (3, H, W) relative frames and code values.
 
-    `ev_guess` is the reference's exposure relative to the keyframe in stops, from analysis.
+    `ev_guess` is the reference's exposure relative to the keyframe in stops, from analysis;
+    `initial` a flow key -> reference (the neighbours' flows chained) that seeds the alignment.
     """
-    alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side)
+    alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
+                                     initial)
     radiance = warp(reference, alignment.flow) * 2.0**-ev
     weight = warp_weight(well_exposedness(reference_signal), alignment.flow)
     return Clue(radiance, weight * alignment.confidence)

@@ -5,7 +5,13 @@ within each shot and lays out the keyframes. A keyframe is rebuilt from referenc
 sampled across its whole shot (global sampling, engine.temporal.reconstruct); every other
 frame fills its clipped pixels from its two nearest keyframes (local propagation,
 engine.temporal.propagate). Frames are decoded on demand through `source(i)`; reconstructed
-keyframes sit in a small LRU cache with a byte budget, so memory does not grow with the clip.
+keyframes sit in a small LRU cache with a byte budget.
+
+Optical flow is the cost that matters, so it is computed once per pair of neighbouring frames,
+during analysis, on thumbnails; a frame reaches its keyframes and a keyframe its references
+through the chain of those flows (a keyframe's references refine the chain with one more flow
+at `flow_max_side`). The thumbnails' flows are kept: two (2, 90, 160) float16 flows per frame,
+about 115 kB.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
-from engine.temporal.flow import warp
+from engine.temporal.flow import Alignment, compose_flows, warp
 from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction
-from engine.temporal.propagate import keyframe_clue, temporal_weights
+from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal_weights
 from engine.temporal.reconstruct import reference_clue
 from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
 
@@ -68,7 +74,9 @@ class TemporalParams:
     full_weight: float = param(
         0.2, 0.05, 1.0, "", "clue weight (well-exposedness × alignment confidence) that is trusted fully"
     )
-    flow_max_side: int = param(640, 64, 4096, "px", "long side of the images optical flow runs on")
+    flow_max_side: int = param(
+        256, 64, 4096, "px", "long side of the images a keyframe's references are aligned on"
+    )
     cut_threshold: float = param(
         0.25, 0.02, 1.0, "", "least log-luminance histogram distance between frames that can be a cut"
     )
@@ -91,6 +99,8 @@ class ClipAnalysis:
     clipped_fractions: tuple[float, ...]
     keyframes: tuple[int, ...]
     response: Tensor | None  # (256,) estimated inverse camera response, or None
+    # Thumbnail flows between frames i - 1 and i (forward, backward), float16, at steps[i - 1].
+    steps: tuple[tuple[Tensor, Tensor], ...] = ()
 
     def shot_of(self, index: int) -> range:
         return next(s for s in self.shots if index in s)
@@ -99,6 +109,18 @@ class ClipAnalysis:
         """Share of frame a's view that frame b also shows, from the chained global motion."""
         (xa, ya), (xb, yb) = self.positions[a], self.positions[b]
         return max(0.0, 1.0 - abs(xb - xa)) * max(0.0, 1.0 - abs(yb - ya))
+
+    def chained_flows(self, a: int, b: int) -> tuple[Tensor, Tensor]:
+        """Thumbnail flows a -> b and b -> a (float32), chained through the frames between."""
+        forward = backward = torch.zeros_like(self.steps[0][0], dtype=torch.float32)
+        direction = 1 if b > a else -1
+        for i in range(a, b, direction):
+            # steps[k] links k and k + 1; walking a -> b appends links, b -> a prepends them.
+            fwd, bwd = self.steps[min(i, i + direction)]
+            step_ab, step_ba = (fwd, bwd) if direction == 1 else (bwd, fwd)
+            forward = compose_flows(forward, step_ab.float())
+            backward = compose_flows(step_ba.float(), backward)
+        return forward, backward
 
 
 @dataclass(frozen=True)
@@ -153,17 +175,22 @@ class TemporalReconstructor:
         p = self.params
         distances: list[float] = []
         steps: list[tuple[float, float, float]] = []
+        flows: list[tuple[Tensor, Tensor]] = []
         clipped: list[float] = []
         previous: tuple[Tensor, Tensor, Tensor] | None = None
+        seed: Tensor | None = None
         for index in range(self.frame_count):
             linear = self._decode(index)
             signal = self._signal(linear)
             clipped.append(float(clipped_map(signal).float().mean()))
             thumb = _thumbnail(linear)
-            current = (thumb, self._signal(thumb), centred_log_histogram(thumb))
+            current = (thumb, _thumbnail_signal(signal, thumb.shape[-2:]), centred_log_histogram(thumb))
             if previous is not None:
                 distances.append(histogram_distance(previous[2], current[2]))
-                steps.append(_camera_step(previous, current))
+                step, alignment = _camera_step(previous, current, seed)
+                steps.append(step)
+                flows.append((alignment.flow.cpu().half(), alignment.backward.cpu().half()))
+                seed = alignment.flow
             previous = current
             self._report("analysis", (index + 1) / self.frame_count)
         shots = shots_from_cuts(detect_cuts(distances, floor=p.cut_threshold), self.frame_count)
@@ -177,7 +204,7 @@ class TemporalReconstructor:
         keyframes = [k for shot in shots for k in shot_keyframes(shot, p.keyframe_spacing)]
         self._analysis = ClipAnalysis(
             tuple(shots), tuple(log_exposures), tuple(positions), tuple(clipped), tuple(keyframes),
-            response=None,
+            response=None, steps=tuple(flows),
         )
         if p.response == "estimated":
             self._analysis = dataclasses.replace(self._analysis, response=self._estimate_response())
@@ -217,10 +244,13 @@ class TemporalReconstructor:
         before, after = bracketing_keyframes(index, keys)
         clues: list[Clue] = []
         for key_index, weight in zip((before, after), temporal_weights(index, before, after), strict=True):
+            if weight == 0.0:
+                continue
             key = self._keyframe(key_index)
             ev_guess = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
+            alignment = chained_alignment(*self.analysis.chained_flows(index, key_index), radiance.shape[-2:])
             clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
-                                       ev_guess, weight, self.params.flow_max_side))
+                                       alignment, ev_guess, weight))
         return self._compose(index, linear, radiance, signal, clues)
 
     def _keyframe(self, index: int) -> _Keyframe:
@@ -242,8 +272,9 @@ class TemporalReconstructor:
             for j in references:
                 ref_radiance, ref_signal = self._radiance(self._decode(j))
                 ev_guess = analysis.log_exposures[j] - analysis.log_exposures[index]
-                clue = reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess, p.flow_max_side)
-                clues.append(clue)
+                seed = analysis.chained_flows(index, j)[0]
+                clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
+                                            p.flow_max_side, seed))
         entry = _Keyframe(self._compose(index, linear, radiance, signal, clues), radiance, signal)
         self._store(index, entry)
         self._keyframes_done.add(index)
@@ -325,19 +356,27 @@ def _thumbnail(frame: Tensor) -> Tensor:
     return tnf.interpolate(frame.unsqueeze(0), size=size, mode="area").squeeze(0)
 
 
+def _thumbnail_signal(signal: Tensor, size: tuple[int, ...]) -> Tensor:
+    """Code values of a thumbnail: the largest of each block, so a block touching a clipped pixel
+    counts as clipped. An area average would mix clipped and unclipped light into a mid-tone
+    whose ratio to the next frame is biased, and chained over a shot the bias adds up."""
+    return tnf.adaptive_max_pool2d(signal.unsqueeze(0), tuple(size)).squeeze(0)
+
+
 def _camera_step(
-    previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor]
-) -> tuple[float, float, float]:
-    """EV and view shift (in frame sizes) from one frame's thumbnail to the next.
+    previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor], seed: Tensor | None
+) -> tuple[tuple[float, float, float], Alignment]:
+    """EV, view shift (in frame sizes) and alignment from one frame's thumbnail to the next.
 
     The exposure's first guess is unaligned, then it is measured on flow-matched pixels; the
-    shift is the median flow, the global motion that predicts which frames share a view.
+    shift is the median flow, the global motion that predicts which frames share a view. The
+    previous step's flow seeds this one: camera motion is smooth.
     """
     (a, a_signal, _), (b, b_signal, _) = previous, current
     guess = relative_exposure(a, b, a_signal, b_signal) or 0.0
-    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE)
+    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE, seed)
     trusted = alignment.confidence[0] > 0.5
     flow = alignment.flow[:, trusted] if int(trusted.sum()) > 0 else alignment.flow.flatten(1)
     dx, dy = flow.median(dim=1).values.tolist()
     _, h, w = a.shape
-    return ev, -dx / w, -dy / h
+    return (ev, -dx / w, -dy / h), alignment

@@ -1,0 +1,75 @@
+"""The pipeline's own stages: input transform resolution, HDR pass-through, grade, output views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.color.primaries import BT709, BT2020, conversion_matrix
+from engine.color.transfer import pq_inverse_eotf
+from engine.errors import FormatError
+from engine.grade import Grade, SourceTransform
+from engine.input_transform import resolve_input_transform
+from engine.io.clip import open_clip
+from engine.io.exr import write_exr
+from engine.io.tags import ColorTags
+from engine.pipeline import Pipeline
+
+
+class _Info:
+    def __init__(self, tags: ColorTags, white: float | None = None) -> None:
+        self.tags, self.white_luminance, self.path = tags, white, Path("clip.mov")
+
+
+@pytest.mark.parametrize(
+    ("transfer", "family", "hdr"),
+    [("bt709", "bt1886", False), ("srgb", "srgb", False), ("smpte2084", "pq", True),
+     ("arib-std-b67", "hlg", True), ("linear", "linear", True)],
+)
+def test_transfer_tags_resolve(transfer: str, family: str, hdr: bool) -> None:
+    it = resolve_input_transform(SourceTransform(), _Info(ColorTags("bt709", transfer, "bt709", False)))
+    assert (it.transfer, it.hdr) == (family, hdr)
+
+
+def test_unknown_transfer_is_a_format_error() -> None:
+    with pytest.raises(FormatError, match=r"clip\.mov: unsupported transfer"):
+        resolve_input_transform(SourceTransform(), _Info(ColorTags("bt709", "log-c", "bt709", False)))
+
+
+def test_pq_source_decodes_to_its_nits() -> None:
+    tags = ColorTags("bt2020", "smpte2084", "bt2020nc", False)
+    it = resolve_input_transform(SourceTransform(), _Info(tags))
+    signal = pq_inverse_eotf(torch.tensor([100.0, 1000.0, 203.0])).view(3, 1, 1)
+    # float32 PQ: the 78.84 exponent turns 1e-7 of signal into ~5e-5 of luminance.
+    assert it.apply(signal).flatten().tolist() == pytest.approx([100.0, 1000.0, 203.0], rel=1e-4)
+
+
+def test_grade_override_beats_tags() -> None:
+    info = _Info(ColorTags("bt709", "bt709", "bt709", False))
+    it = resolve_input_transform(SourceTransform(transfer="gamma", gamma=2.2), info)
+    assert float(it.apply(torch.full((3, 1, 1), 0.5))[0]) == pytest.approx(0.5**2.2, rel=1e-6)
+
+
+def test_hdr_exr_passes_through_in_nits_and_grades(tmp_path: Path) -> None:
+    rgb709 = torch.tensor([0.5, 1.0, 2.0]).view(3, 1, 1).expand(3, 4, 4).contiguous()
+    write_exr(tmp_path / "still.exr", rgb709, chromaticities=BT709, white_luminance=100.0, half=False)
+    with open_clip(tmp_path / "still.exr") as clip:
+        pipeline = Pipeline(Grade(exposure=1.0, saturation=1.0), clip, device="cpu")
+        assert pipeline.input.hdr
+        hdr = pipeline.hdr(0)
+    expected = conversion_matrix(BT709, BT2020) @ np.array([50.0, 100.0, 200.0]) * 2.0  # +1 stop
+    np.testing.assert_allclose(hdr[:, 0, 0].numpy(), expected, rtol=1e-5)
+
+
+def test_saturation_zero_is_grey_at_the_same_luminance(tmp_path: Path) -> None:
+    write_exr(tmp_path / "c.exr", torch.tensor([1.0, 0.2, 0.1]).view(3, 1, 1).expand(3, 2, 2).contiguous(),
+              half=False, white_luminance=100.0)
+    with open_clip(tmp_path / "c.exr") as clip:
+        full = Pipeline(Grade(), clip, device="cpu").hdr(0)
+        grey = Pipeline(Grade(saturation=0.0), clip, device="cpu").hdr(0)
+    weights = torch.tensor([0.2627, 0.6780, 0.0593]).view(3, 1, 1)
+    y = float((full * weights).sum(0)[0, 0])
+    assert grey[:, 0, 0].tolist() == pytest.approx([y, y, y], rel=1e-4)
