@@ -6,28 +6,69 @@ when complete (engine.io.atomic); a cancelled or failed job leaves nothing behin
 
 HDR10 needs MaxCLL and MaxFALL (CTA-861.3) before x265 writes its first SEI, and they must be
 measured from the frames actually rendered, so an HDR10 render makes an analysis pass first.
+That pass keeps the encoder's code planes in an anonymous spool file beside the output (within
+a disk budget), so the encode pass only encodes; past the budget it renders again.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from engine.errors import GradeError, RenderCancelled
+from engine.errors import FormatError, GradeError, OutputError, RenderCancelled
 from engine.grade import Grade
 from engine.io.clip import Clip, open_clip
-from engine.io.encode import open_frame_writer
+from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
 from engine.pipeline import OUTPUT_VIEWS, Pipeline
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, frames done, frames in stage)
+SPOOL_MAX_BYTES = 8 << 30  # and at most a quarter of the free space of the output's disk
+
+
+class _PlaneSpool:
+    """Encoder-ready planes of the analysis pass, in an unnamed file that vanishes on close."""
+
+    def __init__(self, folder: Path) -> None:
+        self.budget = min(SPOOL_MAX_BYTES, shutil.disk_usage(folder).free // 4)
+        # Closed by the render's `finally`; an unnamed file leaves nothing even after a crash.
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+        self._layout: list[tuple[tuple[int, ...], np.dtype]] = []
+        self.complete = True
+
+    def append(self, planes: list[np.ndarray]) -> None:
+        if not self.complete:
+            return
+        size = sum(p.nbytes for p in planes)
+        try:
+            if self._file.tell() + size > self.budget:
+                raise OSError("spool budget reached")
+            for plane in planes:
+                self._file.write(np.ascontiguousarray(plane).tobytes())
+        except OSError:
+            self.complete = False  # the encode pass renders again instead
+            self._file.truncate(0)
+            return
+        self._layout = [(p.shape, p.dtype) for p in planes]
+
+    def replay(self, count: int) -> Iterator[list[np.ndarray]]:
+        self._file.seek(0)
+        for _ in range(count):
+            yield [np.frombuffer(self._file.read(int(np.prod(shape)) * dtype.itemsize), dtype).reshape(shape)
+                   for shape, dtype in self._layout]
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class CancelToken:
@@ -128,36 +169,55 @@ def _render(
 
     meter = LightLevelMeter(grade.peak_nits)
     light: ContentLightLevel | None = None
+    spool: _PlaneSpool | None = None
+    folder = output.absolute().parent
+    if not folder.is_dir():
+        raise OutputError("output folder does not exist", folder)
     if fmt == "hdr10":
-        for done, (_, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
-            cancel.check(output)
-            meter.add(hdr)
-            report("analysis", done, total)
-        light = meter.result()
-        meter = LightLevelMeter(grade.peak_nits)
-
-    writer = open_frame_writer(
-        output,
-        grade.output,
-        width=clip.info.width,
-        height=clip.info.height,
-        fps=Fraction(clip.info.fps),
-        audio_source=clip.info.path if clip.info.has_audio else None,
-        audio_offset=start / float(clip.info.fps),
-        mastering=MasteringDisplay.p3_d65(grade.peak_nits),
-        light_level=light,
-    )
+        target = VideoTarget("hdr10", crf=grade.output.crf, preset=grade.output.preset)
+        spool = _PlaneSpool(folder)
     try:
-        for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+        if spool is not None:
+            for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+                cancel.check(output)
+                if not bool(torch.isfinite(hdr).all()):
+                    raise FormatError(f"frame {index} holds NaN or Inf after grading", output)
+                meter.add(hdr)
+                spool.append(target.planes(pipeline.output(index, hdr, view)))
+                report("analysis", done, total)
+            light = meter.result()
+        writer = open_frame_writer(
+            output,
+            grade.output,
+            width=clip.info.width,
+            height=clip.info.height,
+            fps=Fraction(clip.info.fps),
+            audio_source=clip.info.path if clip.info.has_audio else None,
+            audio_offset=start / float(clip.info.fps),
+            mastering=MasteringDisplay.p3_d65(grade.peak_nits),
+            light_level=light,
+        )
+        try:
+            if spool is not None and spool.complete and isinstance(writer, VideoWriter):
+                for done, planes in enumerate(spool.replay(total), 1):
+                    cancel.check(output)
+                    writer.write_planes(planes)
+                    report("encode", done, total)
+            else:
+                meter = LightLevelMeter(grade.peak_nits)
+                for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+                    cancel.check(output)
+                    meter.add(hdr)
+                    writer.write(pipeline.output(index, hdr, view))
+                    report("encode", done, total)
             cancel.check(output)
-            meter.add(hdr)
-            writer.write(pipeline.output(index, hdr, view))
-            report("encode", done, total)
-        cancel.check(output)
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+    finally:
+        if spool is not None:
+            spool.close()
     measured = meter.result()
     return RenderSummary(
         output=str(output),

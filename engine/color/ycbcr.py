@@ -71,14 +71,21 @@ def quantization_scale(bits: int, full_range: bool) -> tuple[float, float, float
     return 219.0 * k, 16.0 * k, 224.0 * k, 128.0 * k
 
 
+def quantize_luma(y: Tensor, bits: int, full_range: bool) -> Tensor:
+    """Float Y' (any shape) -> integer n-bit code values (int32), clipped to the code range."""
+    scale, offset, _, _ = quantization_scale(bits, full_range)
+    return (y * scale).add_(offset).round_().clamp_(0, 2**bits - 1).to(torch.int32)
+
+
+def quantize_chroma(c: Tensor, bits: int, full_range: bool) -> Tensor:
+    """Float Cb or Cr (any shape, around 0) -> integer n-bit code values (int32), clipped."""
+    _, _, scale, offset = quantization_scale(bits, full_range)
+    return (c * scale).add_(offset).round_().clamp_(0, 2**bits - 1).to(torch.int32)
+
+
 def quantize_ycbcr(ycc: Tensor, bits: int, full_range: bool) -> Tensor:
-    """Float Y'CbCr -> integer code values (as int32), clipped to the n-bit range."""
-    ys, yo, cs, co = quantization_scale(bits, full_range)
-    scale = torch.tensor([ys, cs, cs], dtype=ycc.dtype, device=ycc.device)
-    offset = torch.tensor([yo, co, co], dtype=ycc.dtype, device=ycc.device)
-    shape = (3,) + (1,) * (ycc.ndim - 1)
-    codes = torch.round(ycc * scale.view(shape) + offset.view(shape))
-    return codes.clamp(0, 2**bits - 1).to(torch.int32)
+    """Float Y'CbCr (3, ...) -> integer code values (as int32), clipped to the n-bit range."""
+    return torch.cat([quantize_luma(ycc[:1], bits, full_range), quantize_chroma(ycc[1:], bits, full_range)])
 
 
 def dequantize_ycbcr(codes: Tensor, bits: int, full_range: bool) -> Tensor:

@@ -31,7 +31,7 @@ from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTr
 from torch import Tensor
 from torch.nn import functional as tnf
 
-from engine.color.ycbcr import BT709, BT2020_NCL, YCbCrMatrix, quantize_ycbcr, rgb_to_ycbcr
+from engine.color.ycbcr import BT709, BT2020_NCL, YCbCrMatrix, quantize_chroma, quantize_luma, rgb_to_ycbcr
 from engine.errors import FormatError, LumigradeError, OutputError
 from engine.io.atomic import AtomicOutput, output_error
 from engine.io.encode_audio import AudioTrack
@@ -122,6 +122,11 @@ class VideoTarget:
     def tags(self) -> SignalTags:
         return SIGNALS[self.signal or _CODECS[self.kind].signals[0]]
 
+    def planes(self, frame: Tensor) -> list[np.ndarray]:
+        """A (3, H, W) R'G'B' frame as this target's code planes (what the encoder is fed)."""
+        codec = _CODECS[self.kind]
+        return encode_planes(frame, self.tags.matrix, codec.bits, codec.subsample)
+
 
 def encode_planes(frame: Tensor, matrix: YCbCrMatrix, bits: int, subsample: bool) -> list[np.ndarray]:
     """(3, H, W) R'G'B' in [0, 1] -> [Y', Cb, Cr] limited-range code planes (uint8/uint16, on CPU).
@@ -130,9 +135,8 @@ def encode_planes(frame: Tensor, matrix: YCbCrMatrix, bits: int, subsample: bool
     `subsample`, chroma is the 2x2 block mean (centre siting), computed before quantisation.
     """
     ycc = rgb_to_ycbcr(frame.float().clamp(0.0, 1.0), matrix)
-    luma = quantize_ycbcr(ycc, bits, full_range=False)[0]
-    chroma = tnf.avg_pool2d(ycc.unsqueeze(0), 2).squeeze(0) if subsample else ycc
-    codes = [luma, *quantize_ycbcr(chroma, bits, full_range=False)[1:]]
+    chroma = tnf.avg_pool2d(ycc[1:].unsqueeze(0), 2).squeeze(0) if subsample else ycc[1:]
+    codes = [quantize_luma(ycc[0], bits, full_range=False), *quantize_chroma(chroma, bits, full_range=False)]
     dtype = np.uint8 if bits == 8 else np.uint16
     return [c.cpu().numpy().astype(dtype) for c in codes]
 
@@ -161,16 +165,6 @@ def _x26x_params(target: VideoTarget, mastering: MasteringDisplay | None,
 
 class FrameWriter(Protocol):
     """What a render job writes to: a video file or an image sequence."""
-
-    def _mux_video(self, packets: list[av.Packet]) -> None:
-        for packet in packets:
-            # x265 leaves the DTS uninitialised when a clip is shorter than its B-frame delay
-            # (one or two frames with the default GOP); such clips come out in presentation
-            # order, so DTS = PTS is exact. A real DTS lies within the reorder depth below PTS.
-            pts, dts = packet.pts, packet.dts
-            if pts is not None and (dts is None or not pts - _MAX_REORDER_DEPTH <= dts <= pts):
-                packet.dts = pts
-            self._container.mux(packet)
 
     def write(self, frame: Tensor) -> None: ...
     def close(self) -> None: ...
@@ -253,7 +247,7 @@ class VideoWriter:
             return OutputError(f"encoder failed ({exc})", self.path)
         return exc
 
-    def _video_frame(self, frame: Tensor) -> av.VideoFrame:
+    def _check(self, frame: Tensor) -> None:
         if frame.ndim != 3 or tuple(frame.shape) != (3, self.height, self.width):
             raise FormatError(
                 f"frame {self._frames} is {tuple(frame.shape)}, expected (3, {self.height}, {self.width})",
@@ -261,7 +255,8 @@ class VideoWriter:
             )
         if not bool(torch.isfinite(frame).all()):
             raise FormatError(f"frame {self._frames} holds NaN or Inf", self.path)
-        planes = encode_planes(frame, self.target.tags.matrix, self._codec.bits, self._codec.subsample)
+
+    def _video_frame(self, planes: list[np.ndarray]) -> av.VideoFrame:
         video_frame = av.VideoFrame(self.width, self.height, self._codec.pix_fmt)
         for plane, codes in zip(video_frame.planes, planes, strict=True):
             # Planes may be padded to an aligned line size: write each row's first `width` samples.
@@ -289,7 +284,19 @@ class VideoWriter:
         if self._finished:
             raise OutputError("the writer is closed", self.path)
         try:
-            self._mux_video(self._stream.encode(self._video_frame(frame)))
+            self._check(frame)
+            planes = self.target.planes(frame)
+        except BaseException as exc:
+            self.abort()
+            raise self._translated(exc) from None
+        self.write_planes(planes)
+
+    def write_planes(self, planes: list[np.ndarray]) -> None:
+        """Encode one frame already turned into code planes by `target.planes`."""
+        if self._finished:
+            raise OutputError("the writer is closed", self.path)
+        try:
+            self._mux_video(self._stream.encode(self._video_frame(planes)))
             self._frames += 1
             if self._audio is not None:
                 self._audio.pump(self._frames / self.fps)

@@ -151,8 +151,8 @@ def _pan_to_target(widths: float, steps: list[float], out_size: Size, still_size
                    target: tuple[float, float]) -> list[tuple[tuple[float, float], np.ndarray]]:
     """A constant-speed horizontal pan of `widths` output widths that ends centred on `target`.
 
-    The pan comes from whichever side leaves room for it; a travel longer than the still allows
-    is shortened to what fits.
+    The pan comes from the left when there is room, else from the right; a travel longer than
+    the still allows is shortened to the longer of the two.
     """
     linear = rotation_scale(scale, 0.0)
     extent = half_extent(linear, out_size)
@@ -160,7 +160,12 @@ def _pan_to_target(widths: float, steps: list[float], out_size: Size, still_size
     end = min(max(target[0], low), high)
     y = min(max(target[1], float(extent[1])), still_size[1] - 1 - float(extent[1]))
     travel = min(widths * (out_size[0] - 1) * scale, high - low)
-    start = end - travel if end - travel >= low else min(end + travel, high)
+    if end - travel >= low:
+        start = end - travel
+    elif end + travel <= high:
+        start = end + travel
+    else:
+        start = low if end - low >= high - end else high
     return [((start + (end - start) * t, y), linear) for t in steps]
 
 

@@ -9,9 +9,9 @@ keyframes sit in a small LRU cache with a byte budget.
 
 Optical flow is the cost that matters, so it is computed once per pair of neighbouring frames,
 during analysis, on thumbnails; a frame reaches its keyframes and a keyframe its references
-through the chain of those flows (a keyframe's references refine the chain with one more flow
-at `flow_max_side`). The thumbnails' flows are kept: two (2, 90, 160) float16 flows per frame,
-about 115 kB.
+through the chain of those flows, refined by one more flow seeded with the chain (on the
+thumbnails for propagation, at `flow_max_side` for a keyframe's references). The thumbnails'
+flows are kept: two (2, 90, 160) float16 flows per frame, about 115 kB.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
-from engine.temporal.flow import Alignment, compose_flows, warp
+from engine.temporal.flow import Alignment, align, compose_flows, warp
 from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction
 from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal_weights
 from engine.temporal.reconstruct import reference_clue
@@ -248,7 +248,12 @@ class TemporalReconstructor:
                 continue
             key = self._keyframe(key_index)
             ev_guess = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
-            alignment = chained_alignment(*self.analysis.chained_flows(index, key_index), radiance.shape[-2:])
+            chain = self.analysis.chained_flows(index, key_index)
+            # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded by
+            # it, removes the drift at a thumbnail's cost.
+            alignment = align(_thumbnail(radiance), _thumbnail(key.radiance), ev_guess, _THUMBNAIL_SIDE,
+                              chain[0])
+            alignment = chained_alignment(alignment.flow, alignment.backward, radiance.shape[-2:])
             clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
                                        alignment, ev_guess, weight))
         return self._compose(index, linear, radiance, signal, clues)

@@ -102,7 +102,8 @@ def test_bad_param(white_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert leftovers(tmp_path, {"white.mp4"}) == []
 
 
-def test_full_disk_leaves_nothing(white_clip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["prores", "hdr10"])  # hdr10 also spools its analysis pass
+def test_full_disk_leaves_nothing(white_clip: Path, tmp_path: Path, fmt: str) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     existing = out_dir / "out.mov"
@@ -114,7 +115,7 @@ def test_full_disk_leaves_nothing(white_clip: Path, tmp_path: Path) -> None:
 
     res = subprocess.run(
         [sys.executable, "-m", "app.cli", "render", str(white_clip), "-o", str(existing),
-         "--format", "prores"],
+         "--format", fmt],
         capture_output=True, text=True, preexec_fn=limit_file_size, cwd=Path(__file__).parents[2],
     )
     assert res.returncode == 2, res.stderr
