@@ -87,7 +87,7 @@ class Pipeline:
         if self.input.hdr:
             return linear
         if self.grade.temporal:
-            return self.temporal.frame(index)[0].to(self.device)
+            return self._temporal_frame(index, linear)
         ctx = self.context(index)
         if self.itm.needs_stats:
             ctx.stats = self._itm_stats.update(index, linear)
@@ -133,6 +133,19 @@ class Pipeline:
                 context=self.context(0),
             )
         return self._temporal
+
+    def _temporal_frame(self, index: int, linear: Tensor) -> Tensor:
+        """Temporal reconstruction, and with refine=learned its learned correction (engine.models)."""
+        nits, clues = self.temporal.frame(index)
+        if self.temporal.params.refine != "learned":
+            return nits.to(self.device)
+        from engine.models.data import neighbour_keyframes
+        from engine.models.inference import refine_temporal
+
+        neighbours = [self.temporal.frame(k)[0].to(self.device)
+                      for k in neighbour_keyframes(index, self.temporal.keyframes())]
+        confidence = clues.confidence.to(self.device)
+        return refine_temporal(nits.to(self.device), confidence, linear, neighbours, self.context(index))
 
     # -- output ---------------------------------------------------------------------------
     def display_transform(

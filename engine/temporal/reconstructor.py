@@ -87,6 +87,10 @@ class TemporalParams:
         choices=("display", "estimated"),
     )
     crf_smoothness: float = param(50.0, 1.0, 10000.0, "", "λ of the Debevec–Malik smoothness term")
+    refine: str = param(
+        "none", choices=("none", "learned"),
+        help="correct the classical fusion with the learned refinement network (engine.models)",
+    )
 
 
 @dataclass(frozen=True)

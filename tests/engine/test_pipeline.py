@@ -73,3 +73,19 @@ def test_saturation_zero_is_grey_at_the_same_luminance(tmp_path: Path) -> None:
     weights = torch.tensor([0.2627, 0.6780, 0.0593]).view(3, 1, 1)
     y = float((full * weights).sum(0)[0, 0])
     assert grey[:, 0, 0].tolist() == pytest.approx([y, y, y], rel=1e-4)
+
+
+def test_temporal_learned_refinement_keeps_well_exposed_pixels(tmp_path: Path) -> None:
+    from tests.cli.conftest import write_sdr_clip
+
+    frames = np.full((6, 48, 64, 3), 90, np.uint8)
+    frames[:, 16:32, 20:40] = 255  # a blown patch, clipped in every frame
+    clip_path = write_sdr_clip(tmp_path / "c.mp4", frames)
+    with open_clip(clip_path) as clip:
+        classical = Pipeline(Grade(temporal=True), clip, device="cpu")
+        learned = Pipeline(Grade(temporal=True, temporal_params={"refine": "learned"}), clip, device="cpu")
+        a, b = classical.hdr(3), learned.hdr(3)
+    assert torch.isfinite(b).all()
+    # Away from the patch nothing is clipped: the refinement passes those pixels through.
+    assert torch.equal(a[:, 40:, :], b[:, 40:, :])
+    assert not torch.equal(a[:, 16:32, 20:40], b[:, 16:32, 20:40])  # and it did change the patch

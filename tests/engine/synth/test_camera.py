@@ -102,3 +102,16 @@ def test_inverse_affine() -> None:
     a = pose_affine((50.0, 40.0), rotation_scale(1.3, 0.2, 0.01, 0.02), (32, 24))
     point = np.array([7.25, 19.5, 1.0])
     assert invert_affine(a) @ np.append(a @ point, 1.0) == pytest.approx(point[:2], abs=1e-12)
+
+
+@pytest.mark.parametrize(("target_x", "forwards"), [(150.0, True), (40.0, False)])
+def test_pan_of_given_length_ends_on_its_target(target_x: float, forwards: bool) -> None:
+    out_size, still_size = (40, 30), (200, 150)
+    pan = camera_path("pan", 11, out_size, still_size, target=(target_x, 100.0), pan_widths=1.5)
+    centres = [a @ np.array([19.5, 14.5, 1.0]) for a in pan]
+    assert centres[-1] == pytest.approx([target_x, 100.0])
+    travel = centres[-1][0] - centres[0][0]
+    # 1.5 widths of 39 pixel steps; from the left when there is room, else from the right.
+    assert travel == pytest.approx(58.5 if forwards else -58.5)
+    assert np.diff([c[0] for c in centres]) == pytest.approx([travel / 10] * 10)
+    assert all(c[1] == pytest.approx(100.0) for c in centres)

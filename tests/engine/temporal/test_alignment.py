@@ -10,7 +10,7 @@ import torch
 from engine.temporal import align, relative_exposure, warp, well_exposedness
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import aligned_exposure, signal_from_linear
-from engine.temporal.flow import forward_backward_confidence
+from engine.temporal.flow import compose_flows, forward_backward_confidence, resize_flow
 from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
 from tests.engine.temporal.scenes import GAMMA, camera, texture
 
@@ -91,3 +91,14 @@ def test_keyframes_and_references_stay_in_their_shot() -> None:
     assert refs and all(r in shot for r in refs)
     assert all(exposures[r] <= exposures[18] - 0.1 for r in refs)
     assert 29 in refs  # the darkest frame of the shot is always a candidate
+
+
+def test_chained_flows_add_up_and_resize_with_the_grid() -> None:
+    first, second = torch.zeros(2, 12, 16), torch.zeros(2, 12, 16)
+    first[0], second[0], second[1] = 2.0, 3.0, -1.0
+    chained = compose_flows(first, second)
+    assert torch.allclose(chained[:, :, :10], torch.tensor([5.0, -1.0]).view(2, 1, 1).expand(2, 12, 10))
+    # Twice the grid (pixel centres at the corners): every vector doubles, less a pixel's rounding.
+    resized = resize_flow(chained, (23, 31))
+    assert float(resized[0, 5, 5]) == pytest.approx(5.0 * 30 / 15)
+    assert float(resized[1, 5, 5]) == pytest.approx(-1.0 * 22 / 11)

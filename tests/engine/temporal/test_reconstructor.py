@@ -75,6 +75,19 @@ def test_analysis_measures_the_exposure_drift(drift_shot) -> None:
     assert r.keyframes() == [0, 8, 15]
 
 
+def test_chained_neighbour_flows_reach_far_frames(drift_shot) -> None:
+    frames, _, _, _ = drift_shot
+    r = reconstructor(frames)
+    r.analyse()
+    # The pan moves one pixel a frame: frame a's pixel p is frame b's p + (a - b).
+    forward, backward = r.analysis.chained_flows(2, 9)
+    scale = (FRAME_W - 1) / (forward.shape[-1] - 1)  # the flows live on the analysis thumbnails
+    inner = (slice(4, -4), slice(4, -12))
+    assert float(forward[0][inner].median()) * scale == pytest.approx(-7.0, abs=0.25)
+    assert float(backward[0][inner].median()) * scale == pytest.approx(7.0, abs=0.25)
+    assert float(forward[1][inner].abs().median()) * scale < 0.25
+
+
 def test_clipped_patch_is_recovered_from_darker_frames(drift_shot) -> None:
     frames, truth, outputs, _ = drift_shot
     checked = 0
