@@ -39,6 +39,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--size", type=_size, metavar="WxH", help="output size (default 0.6 x the still)")
     p.add_argument("--crf", choices=RESPONSES, default="srgb", help="camera response (default srgb)")
     p.add_argument("--interpolation", choices=INTERPOLATIONS, default="bilinear")
+    p.add_argument("--pan-widths", type=float, metavar="N",
+                   help="pan: travel N frame widths, ending on the brightest region")
     p.add_argument("--no-noise", action="store_true", help="leave out sensor noise")
     p.add_argument("--seed", type=int, default=0, help="random seed (motion, CRF, noise)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     settings = SynthSettings(
         frames=args.frames, fps=args.fps, motion=args.motion, exposure=args.exposure, ev=args.ev,
         size=args.size, crf=args.crf, seed=args.seed, interpolation=args.interpolation,
-        noise=None if args.no_noise else SynthSettings().noise,
+        pan_widths=args.pan_widths, noise=None if args.no_noise else SynthSettings().noise,
     )
     summary = synthesize(args.still, args.output, settings, device=default_device(),
                          progress=progress_bar if sys.stderr.isatty() else None)
