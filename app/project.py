@@ -8,14 +8,13 @@ raise GradeError naming the file. The file is written atomically (engine.io.atom
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
 from engine.errors import GradeError, OutputError
-from engine.grade import Grade
+from engine.grade import Grade, JsonValidator
 from engine.io.atomic import AtomicOutput
 
 PROJECT_SCHEMA_VERSION = 1
@@ -105,20 +104,8 @@ def _portable_path(source: Path, location: Path | None) -> str:
     return str(source)
 
 
-class _ProjectParser:
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-
-    def fail(self, problem: str) -> GradeError:
-        return GradeError(problem, self.path)
-
-    def mapping(self, value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(f"{where}: expected an object")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise self.fail(f"{where}: unknown key {unknown[0]!r}")
-        return value
+class _ProjectParser(JsonValidator):
+    """Strict validation of .lumigrade project JSON (the Grade inside goes to Grade.from_dict)."""
 
     def enum(self, value: Any, key: str, names: dict[str, Any]) -> Any:
         if value not in names:

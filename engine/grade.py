@@ -118,8 +118,8 @@ NUMERIC_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class _GradeParser:
-    """Strict validation of grade JSON: unknown keys, wrong types and ranges are errors."""
+class JsonValidator:
+    """Strict reading of a JSON document: errors are GradeErrors naming the file."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -128,12 +128,17 @@ class _GradeParser:
         return GradeError(problem, self.path)
 
     def mapping(self, value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
+        """`value` as an object holding no keys but `allowed`."""
         if not isinstance(value, Mapping):
             raise self.fail(f"{where}: expected an object")
         unknown = sorted(set(value) - allowed)
         if unknown:
             raise self.fail(f"{where}: unknown key {unknown[0]!r}")
         return value
+
+
+class _GradeParser(JsonValidator):
+    """Strict validation of grade JSON: unknown keys, wrong types and ranges are errors."""
 
     def number(self, value: Any, key: str, integer: bool = False) -> Any:
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
