@@ -13,6 +13,7 @@ import torch
 
 from app.cli import main
 from engine.color.transfer import pq_inverse_eotf
+from engine.operators import operators
 from tests.cli.conftest import ffprobe
 
 
@@ -100,3 +101,24 @@ def test_itm_and_params_change_the_result(white_clip: Path, tmp_path: Path,
     assert code == 0
     # Akyüz 2007 maps SDR white to the display peak.
     assert json.loads(stdout)["max_cll"] == pytest.approx(1000.0, rel=0.01)
+
+
+@pytest.mark.parametrize("name", [cls.name for cls in operators("itm")])
+def test_every_itm_operator_renders_from_the_cli(white_clip: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str], name: str) -> None:
+    out = tmp_path / f"{name}.mp4"
+    code, stdout, err = run_cli(capsys, "render", str(white_clip), "-o", str(out), "--itm", name,
+                                "--frames", "0:1", "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    # SDR white (half the frame) lands at or above the BT.2408 reference white, within the peak.
+    assert 203.0 * 0.99 <= summary["max_cll"] <= 1000.0 + 1e-3, name
+    assert out.stat().st_size > 0
+
+
+def test_operators_json_lists_every_operator_with_its_params(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run_cli(capsys, "operators", "--json")
+    assert code == 0
+    listed = {(op["kind"], op["name"]): op for op in json.loads(stdout)}
+    assert {(c.kind, c.name) for c in operators()} == set(listed)
+    assert {p["name"] for p in listed[("itm", "akyuz")]["params"]} == {"gamma"}
