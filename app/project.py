@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
-from engine.errors import GradeError, OutputError
-from engine.grade import Grade, JsonValidator
+from engine.errors import OutputError
+from engine.grade import Grade, JsonValidator, parse_json, read_text
 from engine.io.atomic import AtomicOutput
 
 PROJECT_SCHEMA_VERSION = 1
@@ -75,22 +75,12 @@ class Project:
 
     @classmethod
     def from_json(cls, text: str, path: Path | None = None) -> Project:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
-        return _ProjectParser(path).project(data)
+        return _ProjectParser(path).project(parse_json(text, path))
 
     @classmethod
     def load(cls, path: str | Path) -> Project:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise GradeError("project file not found", path) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise GradeError(f"cannot read the project file ({exc})", path) from None
-        return cls.from_json(text, path)
+        return cls.from_json(read_text(path, "project file"), path)
 
 
 def _portable_path(source: Path, location: Path | None) -> str:

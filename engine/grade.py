@@ -87,22 +87,30 @@ class Grade:
 
     @classmethod
     def from_json(cls, text: str, path: Path | None = None) -> Grade:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(parse_json(text, path), path)
 
     @classmethod
     def load(cls, path: str | Path) -> Grade:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise GradeError("grade file not found", path) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise GradeError(f"cannot read grade file ({exc})", path) from None
-        return cls.from_json(text, path)
+        return cls.from_json(read_text(path, "grade file"), path)
+
+
+def parse_json(text: str, path: Path | None) -> Any:
+    """JSON text -> data; GradeError naming the file and the line when it does not parse."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 file's text; GradeError ('<what> not found', unreadable) naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GradeError(f"{what} not found", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GradeError(f"cannot read {what} ({exc})", path) from None
 
 
 # (minimum, maximum) of every numeric field; the GUI's sliders use the same ranges.
