@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
 from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.color.transfer import gamma_inverse_eotf
 from engine.temporal.flow import Alignment, align, warp
+from engine.temporal.morphology import dilate
 
 # Code values outside this span carry noise or clipping and do not vote on exposure ratios.
-_RATIO_LOW_SIGNAL = 0.08
+_RATIO_LOW_SIGNAL = 0.15
 _RATIO_HIGH_SIGNAL = 0.92
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
+_SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
+_CLIP_BAND = 4.0 / 255.0  # code values this close to white may be clipped ones lowered by a codec
 
 
 def signal_from_linear(linear: Tensor, gamma: float, primaries: Primaries = BT2020) -> Tensor:
@@ -44,6 +48,20 @@ def well_exposedness(signal: Tensor) -> Tensor:
     return 1.0 - (2.0 * x - 1.0) ** 12
 
 
+def unclipped_weight(signal: Tensor) -> Tensor:
+    """How well a code value (3, H, W) measures radiance above another frame's clip -> (1, H, W).
+
+    Below mid-grey it is the Reinhard et al. 2010 hat (noise and quantisation grow towards
+    black). Above, a value is an accurate measurement right up to the clip level, where it
+    becomes a lower bound only; the hat's fall over the top quarter of the range would throw
+    away the only view of a highlight that a slightly darker frame records just below white,
+    so the weight falls only over the last `_CLIP_BAND` of code values.
+    """
+    x = peak_signal(signal).clamp(0.0, 1.0)
+    dark = 1.0 - (2.0 * x.clamp_max(0.5) - 1.0) ** 12
+    return dark * ((1.0 - x) / _CLIP_BAND).clamp(0.0, 1.0)
+
+
 def relative_exposure(
     a: Tensor,
     b: Tensor,
@@ -57,6 +75,13 @@ def relative_exposure(
     both frames (and aligned, where `confidence` says so), as in the ratio step of Mitsunaga &
     Nayar, "Radiometric self calibration" (CVPR 1999). `a`, `b` are linear (3, H, W) frames on
     the same pixel grid; returns None when too few pixels qualify.
+
+    Pixels are picked on their neighbourhood, not on their own noisy values: a pick on noisy
+    values keeps, near the span's ends, the pixels whose noise pushed them inwards, which
+    biases every ratio towards 1 (0 EV), and the bias adds up along a chain. A pixel qualifies
+    when its neighbourhood's mean clears the noise floor and none of its neighbours nears the
+    clip level: the pixels around a clipped area, which a codec, a resampler or a warp mixes
+    with it, hold lower bounds and would vote for too small a ratio.
     """
     valid = _mid_tones(a_signal) & _mid_tones(b_signal)
     if confidence is not None:
@@ -69,10 +94,11 @@ def relative_exposure(
 
 
 def _mid_tones(signal: Tensor) -> Tensor:
-    peak = peak_signal(signal)
-    low = signal.amin(dim=0, keepdim=True)
-    return (low >= _RATIO_LOW_SIGNAL) & (peak <= _RATIO_HIGH_SIGNAL)
-
+    box, pad = _SELECTION_BOX, _SELECTION_BOX // 2
+    low = tnf.avg_pool2d(signal.amin(dim=0, keepdim=True).unsqueeze(0), box, stride=1, padding=pad,
+                         count_include_pad=False).squeeze(0)
+    near_clip = dilate(peak_signal(signal) > _RATIO_HIGH_SIGNAL, pad)
+    return (low >= _RATIO_LOW_SIGNAL) & ~near_clip
 
 
 def aligned_exposure(

@@ -18,6 +18,7 @@ and is zero where the flow leaves the frame.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -73,14 +74,10 @@ def compose_flows(first: Tensor, second: Tensor) -> Tensor:
 def warp(frame: Tensor, flow: Tensor) -> Tensor:
     """Sample (C, H, W) `frame` at p + flow(p) for every pixel p, bilinear, border-clamped."""
     _, h, w = frame.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=flow.dtype, device=flow.device),
-        torch.arange(w, dtype=flow.dtype, device=flow.device),
-        indexing="ij",
-    )
-    gx = (xs + flow[0]) * (2.0 / max(w - 1, 1)) - 1.0
-    gy = (ys + flow[1]) * (2.0 / max(h - 1, 1)) - 1.0
-    grid = torch.stack((gx, gy), dim=-1).unsqueeze(0).to(frame.dtype)
+    # grid_sample's coordinates run from -1 to 1 across the frame (align_corners=True).
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=flow.dtype, device=flow.device)
+    grid = (_pixel_grid(h, w, flow.dtype, flow.device) + flow) * scale.view(2, 1, 1) - 1.0
+    grid = grid.permute(1, 2, 0).unsqueeze(0).to(frame.dtype)
     out = tnf.grid_sample(
         frame.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=True
     )
@@ -97,15 +94,20 @@ def warp_weight(weight: Tensor, flow: Tensor) -> Tensor:
     return warp(eroded, flow)
 
 
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """(2, H, W) x and y of every pixel; kept, since every warp of a clip needs the same one."""
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=dtype, device=device), torch.arange(w, dtype=dtype, device=device),
+        indexing="ij",
+    )
+    return torch.stack((xs, ys))
+
+
 def inside_frame(flow: Tensor) -> Tensor:
     """(1, H, W) 1.0 where p + flow(p) lands inside the frame."""
     _, h, w = flow.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=flow.dtype, device=flow.device),
-        torch.arange(w, dtype=flow.dtype, device=flow.device),
-        indexing="ij",
-    )
-    x, y = xs + flow[0], ys + flow[1]
+    x, y = _pixel_grid(h, w, flow.dtype, flow.device) + flow
     return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).unsqueeze(0).to(flow.dtype)
 
 

@@ -22,6 +22,7 @@ from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
 from engine.masks import ClueSource, overexposure_mask
+from engine.temporal.morphology import dilate, erode
 
 _TINY = 1e-8
 _NEGLIGIBLE = 1e-3  # a share of the fallback too small to be worth running it
@@ -130,7 +131,7 @@ def fallback_gain(known: Tensor, filled: Tensor, missing: Tensor, valid: Tensor,
     pixels into the gap it fades, in the log domain, back to 1: away from the edge the
     fallback's own level, and its expansion of the highlight, take over.
     """
-    ring = _dilate(missing, 1) & ~missing & valid
+    ring = dilate(missing) & ~missing & valid
     y_known, y_filled = luminance(known), luminance(filled)
     ring &= (y_known > _TINY) & (y_filled > _TINY)
     if not bool(ring.any()):
@@ -140,14 +141,9 @@ def fallback_gain(known: Tensor, filled: Tensor, missing: Tensor, valid: Tensor,
     depth = torch.zeros_like(log_gain)
     inner = missing
     for _ in range(feather_px):
-        inner = ~_dilate(~inner, 1)
+        inner = erode(inner)
         depth += inner.to(depth.dtype)
     return torch.exp(log_gain * (1.0 - depth / feather_px))
-
-
-def _dilate(mask: Tensor, radius: int) -> Tensor:
-    grown = tnf.max_pool2d(mask.float().unsqueeze(0), 2 * radius + 1, stride=1, padding=radius)
-    return grown.squeeze(0) > 0
 
 
 def pull_push(values: Tensor, weights: Tensor) -> Tensor:

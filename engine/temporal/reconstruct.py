@@ -2,8 +2,9 @@
 
 Each reference is aligned to the keyframe and scaled by the measured exposure ratio
 (engine.temporal.exposure.aligned_exposure), so its well-exposed pixels estimate the
-keyframe's radiance, including the range the keyframe clipped. Its weight is the reference's
-own well-exposedness at that point (Reinhard et al. 2010 hat) times the alignment confidence,
+keyframe's radiance, including the range the keyframe clipped. Its weight is how well the
+reference measured that point (engine.temporal.exposure.unclipped_weight: the Reinhard et al.
+2010 hat in the shadows, full weight up to the clip level) times the alignment confidence,
 the per-pixel weighting of Debevec & Malik (1997) extended with alignment as in Kang et al.,
 "High dynamic range video" (SIGGRAPH 2003).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from engine.temporal.exposure import aligned_exposure, well_exposedness
+from engine.temporal.exposure import aligned_exposure, unclipped_weight
 from engine.temporal.flow import warp, warp_weight
 from engine.temporal.merge import Clue
 
@@ -34,5 +35,5 @@ def reference_clue(
     alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
                                      initial)
     radiance = warp(reference, alignment.flow) * 2.0**-ev
-    weight = warp_weight(well_exposedness(reference_signal), alignment.flow)
+    weight = warp_weight(unclipped_weight(reference_signal), alignment.flow)
     return Clue(radiance, weight * alignment.confidence)

@@ -4,13 +4,14 @@ Analysis reads the clip once: it finds the cuts, chains the frame-to-frame expos
 within each shot and lays out the keyframes. A keyframe is rebuilt from reference frames
 sampled across its whole shot (global sampling, engine.temporal.reconstruct); every other
 frame fills its clipped pixels from its two nearest keyframes (local propagation,
-engine.temporal.propagate). Frames are decoded on demand through `source(i)`; reconstructed
-keyframes sit in a small LRU cache with a byte budget.
+engine.temporal.propagate). Frames are decoded on demand through `source(i)`; decoded frames
+and reconstructed keyframes sit in two small LRU caches, each with a byte budget.
 
 Optical flow is the cost that matters, so it is computed once per pair of neighbouring frames,
 during analysis, on thumbnails; a frame reaches its keyframes and a keyframe its references
 through the chain of those flows, refined by one more flow seeded with the chain (on the
-thumbnails for propagation, at `flow_max_side` for a keyframe's references). The thumbnails'
+thumbnails for propagation, at `flow_max_side` for a keyframe's references); a frame next to
+its keyframe needs no refinement, its one link is already the flow between them. The thumbnails'
 flows are kept: two (2, 90, 160) float16 flows per frame, about 115 kB.
 """
 
@@ -21,6 +22,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -40,13 +42,20 @@ from engine.temporal.reconstruct import reference_clue
 from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
 
 Progress = Callable[[str, float], None]
+_Entry = TypeVar("_Entry")
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
+# Decoded frames are kept too: a keyframe's references are scattered over the shot, and random
+# access into a long-GOP video costs several times a sequential decode.
+DEFAULT_FRAME_CACHE_BYTES = 256 * 2**20
 _THUMBNAIL_SIDE = 160  # analysis works on frames this size: exposure and cuts are global
 _FEATHER_FRACTION = 1.0 / 64.0  # of the long side: how far a fallback fill fades from its edge
 _MIN_FEATHER_PX = 8
 _CRF_MIN_SPREAD_EV = 0.5  # exposures closer than this constrain a camera response too weakly
 _CRF_MIN_CONFIDENCE = 0.9
+# A frame this close to its keyframe takes analysis's flow between them as it is: a refinement
+# seeded by that flow would only measure it again. Longer chains drift, across exposures most.
+_MAX_UNREFINED_LINKS = 1
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class TemporalReconstructor:
         fallback: Operator,
         context: StageContext,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        frame_cache_bytes: int = DEFAULT_FRAME_CACHE_BYTES,
     ) -> None:
         if frame_count < 1:
             raise MediaError(f"temporal reconstruction needs at least one frame, got {frame_count}")
@@ -165,8 +175,10 @@ class TemporalReconstructor:
         self.fallback = fallback
         self.context = context
         self.cache_bytes = cache_bytes
+        self.frame_cache_bytes = frame_cache_bytes
         self._analysis: ClipAnalysis | None = None
         self._cache: OrderedDict[int, _Keyframe] = OrderedDict()
+        self._frames: OrderedDict[int, Tensor] = OrderedDict()
         self._progress: Progress | None = None
         self._keyframes_done: set[int] = set()
         self._frames_done: set[int] = set()
@@ -253,11 +265,13 @@ class TemporalReconstructor:
             key = self._keyframe(key_index)
             ev_guess = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
             chain = self.analysis.chained_flows(index, key_index)
-            # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded by
-            # it, removes the drift at a thumbnail's cost.
-            alignment = align(_thumbnail(radiance), _thumbnail(key.radiance), ev_guess, _THUMBNAIL_SIDE,
-                              chain[0])
-            alignment = chained_alignment(alignment.flow, alignment.backward, radiance.shape[-2:])
+            if abs(key_index - index) > _MAX_UNREFINED_LINKS:
+                # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
+                # by it, removes the drift at a thumbnail's cost.
+                refined = align(_thumbnail(radiance), _thumbnail(key.radiance), ev_guess, _THUMBNAIL_SIDE,
+                                chain[0])
+                chain = (refined.flow, refined.backward)
+            alignment = chained_alignment(chain[0], chain[1], radiance.shape[-2:])
             clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
                                        alignment, ev_guess, weight))
         return self._compose(index, linear, radiance, signal, clues)
@@ -303,13 +317,14 @@ class TemporalReconstructor:
 
     def _store(self, index: int, entry: _Keyframe) -> None:
         self._cache[index] = entry
-        total = sum(e.nbytes for e in self._cache.values())
-        while total > self.cache_bytes and len(self._cache) > 1:
-            _, evicted = self._cache.popitem(last=False)
-            total -= evicted.nbytes
+        _evict(self._cache, self.cache_bytes, lambda e: e.nbytes)
 
     # -- sources --------------------------------------------------------------------------
     def _decode(self, index: int) -> Tensor:
+        cached = self._frames.get(index)
+        if cached is not None:
+            self._frames.move_to_end(index)
+            return cached
         frame = self.source(index)
         if frame.ndim != 3 or frame.shape[0] != 3:
             raise FormatError(f"frame {index}: expected a (3, H, W) frame, got {tuple(frame.shape)}")
@@ -318,7 +333,10 @@ class TemporalReconstructor:
         self._shape = frame.shape
         if not bool(torch.isfinite(frame).all()):
             raise FormatError(f"frame {index}: holds NaN or infinite values")
-        return frame.float().clamp_min(0.0)
+        frame = frame.float().clamp_min(0.0)
+        self._frames[index] = frame
+        _evict(self._frames, self.frame_cache_bytes, lambda f: f.element_size() * f.nelement())
+        return frame
 
     def _radiance(self, linear: Tensor) -> tuple[Tensor, Tensor]:
         """Relative radiance (1.0 = SDR peak) and code values of a decoded frame."""
@@ -354,6 +372,14 @@ class TemporalReconstructor:
     def _report(self, stage: str, fraction: float) -> None:
         if self._progress is not None:
             self._progress(stage, min(1.0, fraction))
+
+
+def _evict(cache: OrderedDict[int, _Entry], budget: int, nbytes: Callable[[_Entry], int]) -> None:
+    """Drop the least recently used entries until `cache` fits `budget`; the newest always stays."""
+    total = sum(nbytes(e) for e in cache.values())
+    while total > budget and len(cache) > 1:
+        _, evicted = cache.popitem(last=False)
+        total -= nbytes(evicted)
 
 
 def _thumbnail(frame: Tensor) -> Tensor:

@@ -1,0 +1,93 @@
+"""Exposure ratios on noisy, partly clipped frames; reference weights; morphology; frame cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn import functional as tnf
+
+from engine.color.transfer import srgb_eotf
+from engine.operators import StageContext, make_operator
+from engine.synth.degrade import SensorNoise, record
+from engine.synth.response import SrgbResponse
+from engine.temporal import TemporalParams, TemporalReconstructor, relative_exposure, well_exposedness
+from engine.temporal.exposure import signal_from_linear, unclipped_weight
+from engine.temporal.morphology import dilate, erode
+from tests.engine.temporal.scenes import scene_with_highlights, shot, texture
+
+SRGB_GAMMA = 2.2  # the power law that stands in for sRGB when code values are recovered
+
+
+def noisy_camera(scene: torch.Tensor, ev: float, seed: int) -> torch.Tensor:
+    """The synthetic camera of engine.synth (Poisson-Gaussian noise, sRGB, 8-bit), decoded."""
+    generator = torch.Generator().manual_seed(seed)
+    return srgb_eotf(record(scene * 2.0**ev, SrgbResponse(), SensorNoise(), generator))
+
+
+def spotted_scene() -> torch.Tensor:
+    """Mid-tones down to deep shadow, and glints a stop above the clip level every 6 pixels."""
+    scene = 0.005 + 0.9 * texture(96, 96, seed=5, cells=16) ** 2
+    scene[:, 3::6, 3::6] = 2.0
+    return scene
+
+
+@pytest.mark.parametrize("stops", [-1.5, -0.5])
+def test_relative_exposure_is_unbiased_on_noisy_frames(stops: float) -> None:
+    scene = spotted_scene()
+    a, b = noisy_camera(scene, 0.0, seed=1), noisy_camera(scene, stops, seed=2)
+    ev = relative_exposure(a, b, signal_from_linear(a, SRGB_GAMMA), signal_from_linear(b, SRGB_GAMMA))
+    assert ev == pytest.approx(stops, abs=0.015)
+
+
+def test_pixels_next_to_clipped_ones_do_not_vote() -> None:
+    # A codec or a resampler spreads a clipped pixel into its neighbours, which then hold lower
+    # bounds a little under the clip level; a fifth of the frame's pixels vote for a wrong ratio.
+    scene = spotted_scene()
+    a, b = noisy_camera(scene, 0.0, seed=1), noisy_camera(scene, -1.0, seed=2)
+    glints = torch.zeros(1, 96, 96, dtype=torch.bool)
+    glints[:, 3::6, 3::6] = True
+    a = torch.where(dilate(glints) & ~glints, 0.8 * a, a)
+    ev = relative_exposure(a, b, signal_from_linear(a, SRGB_GAMMA), signal_from_linear(b, SRGB_GAMMA))
+    assert ev == pytest.approx(-1.0, abs=0.015)
+
+
+def test_unclipped_weight_keeps_values_up_to_the_clip_band() -> None:
+    codes = torch.tensor([0.0, 0.25, 0.5, 0.9, 250 / 255, 253 / 255, 1.0]).view(1, 1, -1).expand(3, 1, -1)
+    weight = unclipped_weight(codes)[0, 0]
+    # The Reinhard hat below mid-grey, full weight above it until 4 codes below white, 0 at white.
+    torch.testing.assert_close(weight[:3], well_exposedness(codes)[0, 0, :3])
+    torch.testing.assert_close(weight[3:], torch.tensor([1.0, 1.0, 0.5, 0.0]), atol=1e-5, rtol=0)
+    assert float(well_exposedness(codes)[0, 0, 4]) < 0.5  # what the plain hat gave that value
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3])
+def test_morphology_matches_max_pooling(radius: int) -> None:
+    mask = torch.rand(1, 23, 31, generator=torch.Generator().manual_seed(radius)) > 0.9
+    size = 2 * radius + 1
+    grown = tnf.max_pool2d(mask.float().unsqueeze(0), size, stride=1, padding=radius).squeeze(0) > 0
+    shrunk = -tnf.max_pool2d(-mask.float().unsqueeze(0), size, stride=1, padding=radius).squeeze(0) > 0
+    assert torch.equal(dilate(mask, radius), grown)
+    assert torch.equal(erode(mask, radius), shrunk)
+
+
+def test_each_frame_is_decoded_once_when_the_cache_holds_the_clip() -> None:
+    frames, _ = shot(scene_with_highlights(sun_level=60.0), [2.0 ** (-i / 4) for i in range(12)])
+    calls: list[int] = []
+
+    def source(index: int) -> torch.Tensor:
+        calls.append(index)
+        return frames[index]
+
+    def run(frame_cache_bytes: int) -> list[torch.Tensor]:
+        calls.clear()
+        r = TemporalReconstructor(source, len(frames), TemporalParams(source_primaries="bt2020"),
+                                  make_operator("itm", "bt2408"), StageContext(),
+                                  frame_cache_bytes=frame_cache_bytes)
+        return [r.frame(i)[0] for i in range(len(frames))]
+
+    uncached = run(1)
+    assert len(calls) > 2 * len(frames)  # analysis, then every frame and every reference again
+    cached = run(10 * 2**20)
+    assert sorted(calls) == list(range(len(frames)))
+    for a, b in zip(cached, uncached, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
