@@ -24,7 +24,7 @@ from engine.color import transfer as tf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, apply_matrix, conversion_matrix
 from engine.lut import Lut1D
-from engine.tmo.color_correction import correct_color
+from engine.tmo.color_correction import apply_gain
 
 ViewKind = Literal["pq", "hlg", "sdr", "linear"]
 
@@ -52,7 +52,7 @@ class DisplayTransform:
         x = frame * self.input_scale if self.input_scale != 1.0 else frame
         if self.gain_lut is not None:
             y = luminance(x).clamp_min(0.0)
-            x = correct_color(x, y, y * self.gain_lut.sample(y), self.color_mode, self.saturation)
+            x = apply_gain(x, y, self.gain_lut.sample(y), self.color_mode, self.saturation)
         if self.matrix is not None:
             x = apply_matrix(x, self.matrix)
         x = x.clamp_min(0.0)

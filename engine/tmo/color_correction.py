@@ -50,6 +50,20 @@ def correct_color(
     raise ValueError(f"unknown colour correction {mode!r} (known: {', '.join(COLOR_MODES)})")
 
 
+def apply_gain(
+    rgb: Tensor, y_in: Tensor, gain: Tensor, mode: str = "ratio", saturation: float = 1.0
+) -> Tensor:
+    """correct_color with y_out = gain * y_in, for a curve baked as a gain LUT.
+
+    In ratio mode (or s = 1) the channel factor is the gain itself, so the product and the
+    division by y_in cancel and are skipped: fewer full-frame passes, the same numbers to
+    float rounding. `gain` may be overwritten.
+    """
+    if mode == "ratio" or saturation == 1.0:
+        return rgb * gain.masked_fill_(y_in <= BLACK_LUMINANCE, 0.0)
+    return correct_color(rgb, y_in, y_in * gain, mode, saturation)
+
+
 def color_param() -> Any:
     """The `color` field of an operator's Params: which colour step follows the curve."""
     return param("ratio", choices=COLOR_MODES, help="colour step: ratio, Schlick 1994 or Mantiuk 2009")

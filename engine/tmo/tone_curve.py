@@ -9,7 +9,7 @@ from torch import Tensor
 from engine.color.luminance import luminance
 from engine.lut import Lut1D
 from engine.operators import CurveOperator, FrameStats, StageContext
-from engine.tmo.color_correction import correct_color
+from engine.tmo.color_correction import apply_gain
 
 # The LUT span of every TMO curve in cd/m²: from below a deep shadow to beyond the sun in the
 # test stills (3e4), widened when a frame's statistics reach further.
@@ -66,7 +66,7 @@ class ToneCurveOperator(CurveOperator):
 
     def apply_lut(self, frame: Tensor, lut: Lut1D) -> Tensor:
         y = luminance(frame).clamp_min(0.0)
-        return correct_color(frame, y, y * lut.sample(y), self.params.color, self.params.saturation)
+        return apply_gain(frame, y, lut.sample(y), self.params.color, self.params.saturation)
 
     def apply(self, frame: Tensor, ctx: StageContext) -> Tensor:
         if self.needs_stats:
