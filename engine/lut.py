@@ -76,6 +76,3 @@ class Lut1D:
         index = t.long()  # t >= 0, so truncation is floor
         # torch.take is a flat gather, cheaper than advanced indexing for the same result.
         return torch.take(table, index).addcmul_(torch.take(slope, index), t.frac_()).to(x.dtype)
-
-    def to(self, device: torch.device | str) -> Lut1D:
-        return Lut1D(self.table.to(device), self.x_min, self.x_max)

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import torch
 from torch import Tensor
 
 from engine.color.luminance import luminance
@@ -259,7 +258,3 @@ def operators(kind: OperatorKind | None = None) -> list[type[Operator]]:
 def make_operator(kind: OperatorKind, name: str, params: Mapping[str, Any] | None = None) -> Operator:
     cls = operator_class(kind, name)
     return cls(cls.make_params(params or {}))
-
-
-def ensure_device(frame: Tensor, device: torch.device | str) -> Tensor:
-    return frame if frame.device == torch.device(device) else frame.to(device)

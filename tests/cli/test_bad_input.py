@@ -141,7 +141,7 @@ def test_cancelled_render_leaves_nothing(white_clip: Path, tmp_path: Path) -> No
     assert leftovers(tmp_path, {"white.mp4"}) == []
 
 
-def test_cli_progress_and_empty_clip_helper(tmp_path: Path) -> None:
+def test_fixture_clip_holds_the_frames_it_was_given(tmp_path: Path) -> None:
     # The fixture writer itself must produce exactly the frames it was given.
     clip = write_sdr_clip(tmp_path / "c.mp4", np.zeros((3, 16, 16, 3), np.uint8))
     from engine.io.clip import open_clip
