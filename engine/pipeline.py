@@ -136,7 +136,7 @@ class Pipeline:
 
     def _temporal_frame(self, index: int, linear: Tensor) -> Tensor:
         """Temporal reconstruction, and with refine=learned its learned correction (engine.models)."""
-        nits, clues = self.temporal.frame(index)
+        nits, clues = self.temporal.frame(index, linear)
         if self.temporal.params.refine != "learned":
             return nits.to(self.device)
         from engine.models.data import neighbour_keyframes

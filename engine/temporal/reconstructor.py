@@ -237,11 +237,17 @@ class TemporalReconstructor:
         return list(self.analysis.keyframes)
 
     # -- frames ---------------------------------------------------------------------------
-    def frame(self, index: int) -> tuple[Tensor, ClueMap]:
-        """Frame `index` in cd/m² (3, H, W) and the map of where its radiance came from."""
+    def frame(self, index: int, linear: Tensor | None = None) -> tuple[Tensor, ClueMap]:
+        """Frame `index` in cd/m² (3, H, W) and the map of where its radiance came from.
+
+        `linear` is the frame as source(index) would give it, when the caller already decoded
+        it (the pipeline does): it spares a second, random-access decode.
+        """
         analysis = self.analysis
         if not 0 <= index < self.frame_count:
             raise MediaError(f"frame {index} is outside the clip's 0:{self.frame_count}")
+        if linear is not None:
+            self._decode(index, linear)
         if index in analysis.keyframes:
             result = self._keyframe(index).reconstruction
         else:
@@ -320,12 +326,12 @@ class TemporalReconstructor:
         _evict(self._cache, self.cache_bytes, lambda e: e.nbytes)
 
     # -- sources --------------------------------------------------------------------------
-    def _decode(self, index: int) -> Tensor:
+    def _decode(self, index: int, decoded: Tensor | None = None) -> Tensor:
         cached = self._frames.get(index)
         if cached is not None:
             self._frames.move_to_end(index)
             return cached
-        frame = self.source(index)
+        frame = self.source(index) if decoded is None else decoded
         if frame.ndim != 3 or frame.shape[0] != 3:
             raise FormatError(f"frame {index}: expected a (3, H, W) frame, got {tuple(frame.shape)}")
         if self._shape is not None and frame.shape != self._shape:

@@ -91,3 +91,23 @@ def test_each_frame_is_decoded_once_when_the_cache_holds_the_clip() -> None:
     assert sorted(calls) == list(range(len(frames)))
     for a, b in zip(cached, uncached, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_a_frame_handed_in_is_not_decoded_again() -> None:
+    from engine.operators import StageContext, make_operator
+    from engine.temporal import TemporalParams, TemporalReconstructor
+
+    frames = [torch.full((3, 16, 24), 0.3 + 0.01 * i) for i in range(6)]
+    calls: list[int] = []
+
+    def source(i: int) -> torch.Tensor:
+        calls.append(i)
+        return frames[i]
+
+    rec = TemporalReconstructor(source, 6, TemporalParams(keyframe_spacing=3),
+                                make_operator("itm", "bt2408"), StageContext(), frame_cache_bytes=0)
+    rec.analyse()
+    calls.clear()
+    nits, _ = rec.frame(4, frames[4])
+    assert 4 not in calls  # the caller's decode was used
+    assert torch.allclose(nits, frames[4] * 203.0)  # nothing clipped: the bt2408 placement
