@@ -150,18 +150,27 @@ def _ffprobe(path: Path) -> dict:
     return json.loads(out.stdout)["streams"][0]
 
 
+def start_export(
+    window: MainWindow, fmt: str, path: Path, frames: tuple[int, int] | None = None
+) -> ExportDialog:
+    """Open the export dialog, fill it in as a colorist would, and press export."""
+    dialog = window.show_export_dialog()
+    assert isinstance(dialog, ExportDialog)
+    dialog.format.setCurrentIndex(dialog.format.findData(fmt))
+    dialog.path.setText(str(path))
+    if frames is not None:
+        dialog.start.setValue(frames[0])
+        dialog.stop.setValue(frames[1])
+    dialog.start_export()
+    return dialog
+
+
 def test_export_dialog_writes_hdr10_and_reports_light_levels(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
 ) -> None:
     assert window.open_clip(tiny_clip)
-    dialog = window.show_export_dialog()
-    assert isinstance(dialog, ExportDialog)
-    dialog.format.setCurrentIndex(dialog.format.findData("hdr10"))
     target = tmp_path / "graded.mp4"
-    dialog.path.setText(str(target))
-    dialog.start.setValue(1)
-    dialog.stop.setValue(4)
-    dialog.start_export()
+    dialog = start_export(window, "hdr10", target, (1, 4))
     qtbot.waitUntil(lambda: not dialog.running and dialog.summary is not None, timeout=60000)  # type: ignore
     stream = _ffprobe(target)
     assert stream["codec_name"] == "hevc" and stream["pix_fmt"] == "yuv420p10le"
@@ -179,11 +188,7 @@ def test_cancelled_export_leaves_nothing(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
 ) -> None:
     assert window.open_clip(tiny_clip)
-    dialog = window.show_export_dialog()
-    assert dialog is not None
-    dialog.format.setCurrentIndex(dialog.format.findData("prores"))
-    dialog.path.setText(str(tmp_path / "cancelled.mov"))
-    dialog.start_export()
+    dialog = start_export(window, "prores", tmp_path / "cancelled.mov")
     dialog.cancel_export()
     qtbot.waitUntil(lambda: "cancelled" in dialog.status.text(), timeout=60000)  # type: ignore[attr-defined]
     assert dialog.summary is None
@@ -237,14 +242,8 @@ def test_export_dialog_writes_an_exr_sequence_with_the_graded_pixels(
 
     assert window.open_clip(tiny_clip)
     window.controls.grade_controls["exposure"].spin.setValue(1.0)
-    dialog = window.show_export_dialog()
-    assert dialog is not None
-    dialog.format.setCurrentIndex(dialog.format.findData("exr"))
     folder = tmp_path / "shot"
-    dialog.path.setText(str(folder))
-    dialog.start.setValue(2)
-    dialog.stop.setValue(4)
-    dialog.start_export()
+    dialog = start_export(window, "exr", folder, (2, 4))
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)  # type: ignore[attr-defined]
     files = sorted(folder.glob("*.exr"))
     assert len(files) == 2

@@ -51,6 +51,15 @@ def settings_of(meta: dict) -> SynthSettings:
                          size=tuple(meta["size"]), crf=meta["crf"]["name"], seed=meta["seed"])
 
 
+@pytest.fixture(scope="module")
+def recorded(shot: tuple[Path, Path]) -> list:
+    """The shot rendered again in memory from its meta.json, frame by frame."""
+    still, out = shot
+    source, _ = read_exr(still)
+    settings = settings_of(json.loads((out / "meta.json").read_text()))
+    return list(render_shot(source, plan_shot(source, settings), settings))
+
+
 def test_layout_and_meta(shot: tuple[Path, Path]) -> None:
     still, out = shot
     assert sorted(p.name for p in out.iterdir()) == ["gt", "masks", "meta.json", "sdr.mp4"]
@@ -89,12 +98,9 @@ def test_ground_truth_reads_back_as_bt2020_with_its_nits_scale(shot: tuple[Path,
         assert clip.info.white_luminance == pytest.approx(meta["nits_scale"])
 
 
-def test_sdr_clip_is_the_recorded_signal(shot: tuple[Path, Path]) -> None:
-    still, out = shot
-    meta = json.loads((out / "meta.json").read_text())
-    source, _ = read_exr(still)
-    settings = settings_of(meta)
-    frames = list(render_shot(source, plan_shot(source, settings), settings))
+def test_sdr_clip_is_the_recorded_signal(shot: tuple[Path, Path], recorded: list) -> None:
+    _, out = shot
+    frames = recorded
     with open_clip(out / "sdr.mp4") as clip:
         assert (clip.info.frame_count, clip.info.width, clip.info.height) == (FRAMES, WIDTH, HEIGHT)
         assert clip.info.codec == "h264" and clip.info.bit_depth == 8
@@ -107,18 +113,14 @@ def test_sdr_clip_is_the_recorded_signal(shot: tuple[Path, Path]) -> None:
     assert float(frames[1].sdr.amax()) < 1.0
 
 
-def test_masks_are_the_recoverable_highlights(shot: tuple[Path, Path]) -> None:
-    still, out = shot
-    meta = json.loads((out / "meta.json").read_text())
-    source, _ = read_exr(still)
-    settings = settings_of(meta)
-    frames = list(render_shot(source, plan_shot(source, settings), settings))
-    for i, frame in enumerate(frames):
+def test_masks_are_the_recoverable_highlights(shot: tuple[Path, Path], recorded: list) -> None:
+    _, out = shot
+    for i, frame in enumerate(recorded):
         stored = read_mask(out / "masks" / f"frame_{i:06d}.png")
         assert torch.equal(stored, frame.recoverable)
     # The bright frames clip the sun and the dark frames next to them see it: recoverable.
-    assert float(frames[0].recoverable.sum()) > 0
-    assert float(frames[1].recoverable.sum()) == 0
+    assert float(recorded[0].recoverable.sum()) > 0
+    assert float(recorded[1].recoverable.sum()) == 0
 
 
 def test_the_same_seed_gives_the_same_shot(shot: tuple[Path, Path]) -> None:
