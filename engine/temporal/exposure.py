@@ -103,19 +103,20 @@ def _mid_tones(signal: Tensor) -> Tensor:
 
 def aligned_exposure(
     a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, ev_guess: float, max_side: int,
-    initial: Tensor | None = None,
+    initial: Tensor | None = None, initial_backward: Tensor | None = None,
 ) -> tuple[Alignment, float]:
     """Align b to a and measure b's exposure relative to a on the matched pixels.
 
     The flow needs the exposure to normalise the frames and the exposure needs the flow to
     match pixels, so a first flow uses `ev_guess` and is redone once if the measured exposure
-    moved by more than a quarter stop. `initial` seeds the flow (see engine.temporal.flow.align).
+    moved by more than a quarter stop. `initial` and `initial_backward` seed the flow both ways
+    (see engine.temporal.flow.align).
     Returns the alignment and the EV (b ≈ a · 2^EV).
     """
-    alignment = align(a, b, ev_guess, max_side, initial)
+    alignment = align(a, b, ev_guess, max_side, initial, initial_backward)
     ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev_guess)
     if abs(ev - ev_guess) > _REALIGN_EV:
-        alignment = align(a, b, ev, max_side, alignment.flow)
+        alignment = align(a, b, ev, max_side, alignment.flow, alignment.backward)
         ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev)
     return alignment, ev
 

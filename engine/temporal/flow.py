@@ -119,14 +119,15 @@ def forward_backward_confidence(forward: Tensor, backward: Tensor) -> Tensor:
     return torch.exp(-err2 / tol)
 
 
-def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: Tensor | None = None
-          ) -> Alignment:
+def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: Tensor | None = None,
+          initial_backward: Tensor | None = None) -> Alignment:
     """Dense flow from linear frame `key` to linear frame `other`, exposed `ev` stops apart.
 
     `other` ≈ `key` · 2^ev where both are well exposed. Work happens at most `max_side` pixels
     on the long side (OpenCV, CPU); the result is on `key`'s device at full resolution.
     `initial`, a (2, h, w) flow key -> other at any resolution, seeds the flow in place of the
-    feature-matched homography.
+    feature-matched homography; `initial_backward`, the same flow's way back (other -> key),
+    seeds the backward flow, which is otherwise the seed's approximate inverse.
     """
     _, h, w = key.shape
     scale = min(1.0, max_side / max(h, w))
@@ -144,14 +145,20 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
         seed_bwd = _flow_from_homography(np.linalg.inv(homography), size)
     else:
         seed = resize_flow(initial.detach().to("cpu", torch.float32), size)
-        # The way back starts from the seed's reverse, sampled where each pixel came from.
-        seed_fwd, seed_bwd = _to_numpy(seed), _to_numpy(-warp(seed, -seed))
-        homography = _homography_of(seed_fwd)
-    dense_fwd = _dis(img_key, img_other, seed_fwd)
-    dense_bwd = _dis(img_other, img_key, seed_bwd)
+        seed_fwd = _to_numpy(seed)
+        if initial_backward is None:
+            # The way back starts from the seed's reverse, sampled where each pixel came from.
+            seed_bwd = _to_numpy(-warp(seed, -seed))
+        else:
+            seed_bwd = _to_numpy(resize_flow(initial_backward.detach().to("cpu", torch.float32), size))
+        homography = np.eye(3)  # refitted to the dense flow below
+    dense_fwd = _refine(img_key, img_other, seed_fwd)
+    dense_bwd = _refine(img_other, img_key, seed_bwd)
     homography = _refine_homography(dense_fwd, img_key, homography)
-    fwd = _inside_saturation(dense_fwd, _flow_from_homography(homography, size), img_key)
-    bwd = _inside_saturation(dense_bwd, _flow_from_homography(np.linalg.inv(homography), size), img_other)
+    global_fwd = _flow_from_homography(homography, size)
+    global_bwd = _flow_from_homography(np.linalg.inv(homography), size)
+    fwd = _inside_saturation(dense_fwd, global_fwd, img_key)
+    bwd = _inside_saturation(dense_bwd, global_bwd, img_other)
     confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
     difference = (log_key - warp(log_other, fwd)).abs()
     confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
@@ -195,15 +202,6 @@ def _to_numpy(flow: Tensor) -> np.ndarray:
     return np.ascontiguousarray(flow.numpy().transpose(1, 2, 0), dtype=np.float32)
 
 
-def _homography_of(flow: np.ndarray) -> np.ndarray:
-    """Least-squares homography of a seed flow, the global motion used inside saturated areas."""
-    h, w = flow.shape[:2]
-    ys, xs = np.mgrid[0:h:4, 0:w:4]
-    src = np.stack((xs.ravel(), ys.ravel()), axis=1).astype(np.float32)
-    homography, _ = cv2.findHomography(src, src + flow[ys.ravel(), xs.ravel()], 0)
-    return np.eye(3) if homography is None else homography
-
-
 def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Global motion a -> b: ORB + RANSAC homography, else a phase-correlation shift."""
     orb = cv2.ORB_create(nfeatures=500, edgeThreshold=15, patchSize=15, fastThreshold=5)
@@ -231,11 +229,15 @@ def _refine_homography(flow: np.ndarray, image: np.ndarray, initial: np.ndarray)
     """
     h, w = image.shape
     ys, xs = np.mgrid[0:h:4, 0:w:4]
-    usable = (image[ys, xs] > 0) & (image[ys, xs] < 255)
+    landing = np.stack((xs, ys), axis=-1) + flow[ys, xs]
+    # Pixels whose flow leaves the other frame have nothing to match there, only DIS's guess.
+    lx, ly = landing[..., 0], landing[..., 1]
+    inside = (lx >= 0) & (lx <= w - 1) & (ly >= 0) & (ly <= h - 1)
+    usable = (image[ys, xs] > 0) & (image[ys, xs] < 255) & inside
     if int(usable.sum()) < 4 * _MIN_MATCHES:
         return initial
     src = np.stack((xs[usable], ys[usable]), axis=1).astype(np.float32)
-    dst = src + flow[ys[usable], xs[usable]]
+    dst = landing[usable].astype(np.float32)
     homography, _ = cv2.findHomography(src, dst, cv2.RANSAC, 0.5)
     return initial if homography is None else homography
 
@@ -248,7 +250,8 @@ def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.n
     return np.ascontiguousarray((mapped - np.stack((xs.ravel(), ys.ravel()))).T.reshape(h, w, 2), np.float32)
 
 
-def _dis(a: np.ndarray, b: np.ndarray, initial: np.ndarray) -> np.ndarray:
+def _refine(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """Flow a -> b by DIS, started from `seed`."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     # DIS starts from a flow given with the frame's size as CV_32FC2, and overwrites it.
-    return dis.calc(a, b, initial.copy())
+    return dis.calc(a, b, seed.copy())

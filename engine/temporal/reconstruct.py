@@ -26,14 +26,16 @@ def reference_clue(
     ev_guess: float,
     max_side: int,
     initial: Tensor | None = None,
+    initial_backward: Tensor | None = None,
 ) -> Clue:
     """What `reference` says about `key`'s radiance: (3, H, W) relative frames and code values.
 
     `ev_guess` is the reference's exposure relative to the keyframe in stops, from analysis;
-    `initial` a flow key -> reference (the neighbours' flows chained) that seeds the alignment.
+    `initial` a flow key -> reference (the neighbours' flows chained) that seeds the alignment,
+    and `initial_backward` the chain the other way.
     """
     alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
-                                     initial)
+                                     initial, initial_backward)
     radiance = warp(reference, alignment.flow) * 2.0**-ev
     weight = warp_weight(unclipped_weight(reference_signal), alignment.flow)
     return Clue(radiance, weight * alignment.confidence)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -35,11 +35,16 @@ from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
-from engine.temporal.flow import Alignment, align, compose_flows, warp
+from engine.temporal.flow import Alignment, align, compose_flows, inside_frame, warp
 from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction
 from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal_weights
 from engine.temporal.reconstruct import reference_clue
-from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
+from engine.temporal.schedule import (
+    bracketing_keyframes,
+    choose_references,
+    reference_candidates,
+    shot_keyframes,
+)
 
 Progress = Callable[[str, float], None]
 _Entry = TypeVar("_Entry")
@@ -108,32 +113,53 @@ class ClipAnalysis:
 
     shots: tuple[range, ...]
     log_exposures: tuple[float, ...]
-    positions: tuple[tuple[float, float], ...]  # where each frame looks, in frame sizes, per shot
     clipped_fractions: tuple[float, ...]
     keyframes: tuple[int, ...]
     response: Tensor | None  # (256,) estimated inverse camera response, or None
     # Thumbnail flows between frames i - 1 and i (forward, backward), float16, at steps[i - 1].
     steps: tuple[tuple[Tensor, Tensor], ...] = ()
+    # Each frame's thumbnail of peak code values (1, h, w), uint8: the largest of each block.
+    peaks: tuple[Tensor, ...] = ()
 
     def shot_of(self, index: int) -> range:
         return next(s for s in self.shots if index in s)
 
-    def overlap(self, a: int, b: int) -> float:
-        """Share of frame a's view that frame b also shows, from the chained global motion."""
-        (xa, ya), (xb, yb) = self.positions[a], self.positions[b]
-        return max(0.0, 1.0 - abs(xb - xa)) * max(0.0, 1.0 - abs(yb - ya))
-
     def chained_flows(self, a: int, b: int) -> tuple[Tensor, Tensor]:
         """Thumbnail flows a -> b and b -> a (float32), chained through the frames between."""
-        forward = backward = torch.zeros_like(self.steps[0][0], dtype=torch.float32)
-        direction = 1 if b > a else -1
-        for i in range(a, b, direction):
-            # steps[k] links k and k + 1; walking a -> b appends links, b -> a prepends them.
-            fwd, bwd = self.steps[min(i, i + direction)]
-            step_ab, step_ba = (fwd, bwd) if direction == 1 else (bwd, fwd)
-            forward = compose_flows(forward, step_ab.float())
-            backward = compose_flows(step_ba.float(), backward)
-        return forward, backward
+        return self.chains(a, [b])[b]
+
+    def chains(self, a: int, targets: Sequence[int]) -> dict[int, tuple[Tensor, Tensor]]:
+        """chained_flows(a, b) for every b in `targets`, walking each direction from a once."""
+        out: dict[int, tuple[Tensor, Tensor]] = {}
+        for direction in (1, -1):
+            wanted = {b for b in targets if (b - a) * direction > 0}
+            forward = backward = torch.zeros_like(self.steps[0][0], dtype=torch.float32)
+            i = a
+            while wanted:
+                # steps[k] links k and k + 1; walking a -> b appends links, b -> a prepends them.
+                fwd, bwd = self.steps[min(i, i + direction)]
+                step_ab, step_ba = (fwd, bwd) if direction == 1 else (bwd, fwd)
+                forward = compose_flows(forward, step_ab.float())
+                backward = compose_flows(step_ba.float(), backward)
+                i += direction
+                if i in wanted:
+                    out[i] = (forward, backward)
+                    wanted.discard(i)
+        if a in targets:
+            zero = torch.zeros_like(self.steps[0][0], dtype=torch.float32)
+            out[a] = (zero, zero)
+        return out
+
+    def reveals(self, key: int, other: int, flow: Tensor, level: float) -> Tensor:
+        """Which of `key`'s clipped thumbnail pixels `other` shows below the code `level`.
+
+        flow: the chained thumbnail flow key -> other. Returns a boolean (N,) over the key's
+        pixels whose peak code is at `level` or above.
+        """
+        code = round(level * 255.0)
+        clipped = self.peaks[key][0] >= code
+        seen = warp(self.peaks[other].float(), flow)[0]
+        return ((seen < code) & (inside_frame(flow)[0] > 0))[clipped]
 
 
 @dataclass(frozen=True)
@@ -190,37 +216,39 @@ class TemporalReconstructor:
         self._progress = progress
         p = self.params
         distances: list[float] = []
-        steps: list[tuple[float, float, float]] = []
+        matches: list[float] = []
+        steps: list[float] = []
         flows: list[tuple[Tensor, Tensor]] = []
+        peaks: list[Tensor] = []
         clipped: list[float] = []
         previous: tuple[Tensor, Tensor, Tensor] | None = None
-        seed: Tensor | None = None
+        seed: Alignment | None = None
         for index in range(self.frame_count):
             linear = self._decode(index)
             signal = self._signal(linear)
             clipped.append(float(clipped_map(signal).float().mean()))
             thumb = _thumbnail(linear)
             current = (thumb, _thumbnail_signal(signal, thumb.shape[-2:]), centred_log_histogram(thumb))
+            peaks.append((peak_signal(current[1]) * 255.0).round().clamp(0, 255).to(torch.uint8))
             if previous is not None:
                 distances.append(histogram_distance(previous[2], current[2]))
                 step, alignment = _camera_step(previous, current, seed)
                 steps.append(step)
+                matches.append(float(alignment.confidence.mean()))
                 flows.append((alignment.flow.cpu().half(), alignment.backward.cpu().half()))
-                seed = alignment.flow
+                seed = alignment
             previous = current
             self._report("analysis", (index + 1) / self.frame_count)
-        shots = shots_from_cuts(detect_cuts(distances, floor=p.cut_threshold), self.frame_count)
+        cuts = detect_cuts(distances, floor=p.cut_threshold, matches=matches)
+        shots = shots_from_cuts(cuts, self.frame_count)
         log_exposures = [0.0] * self.frame_count
-        positions = [(0.0, 0.0)] * self.frame_count
         for shot in shots:
             for index in shot[1:]:
-                ev, dx, dy = steps[index - 1]
-                log_exposures[index] = log_exposures[index - 1] + ev
-                positions[index] = (positions[index - 1][0] + dx, positions[index - 1][1] + dy)
+                log_exposures[index] = log_exposures[index - 1] + steps[index - 1]
         keyframes = [k for shot in shots for k in shot_keyframes(shot, p.keyframe_spacing)]
         self._analysis = ClipAnalysis(
-            tuple(shots), tuple(log_exposures), tuple(positions), tuple(clipped), tuple(keyframes),
-            response=None, steps=tuple(flows),
+            tuple(shots), tuple(log_exposures), tuple(clipped), tuple(keyframes),
+            response=None, steps=tuple(flows), peaks=tuple(peaks),
         )
         if p.response == "estimated":
             self._analysis = dataclasses.replace(self._analysis, response=self._estimate_response())
@@ -275,7 +303,7 @@ class TemporalReconstructor:
                 # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
                 # by it, removes the drift at a thumbnail's cost.
                 refined = align(_thumbnail(radiance), _thumbnail(key.radiance), ev_guess, _THUMBNAIL_SIDE,
-                                chain[0])
+                                *chain)
                 chain = (refined.flow, refined.backward)
             alignment = chained_alignment(chain[0], chain[1], radiance.shape[-2:])
             clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
@@ -293,17 +321,15 @@ class TemporalReconstructor:
         radiance, signal = self._radiance(linear)
         clues: list[Clue] = []
         if float(peak_signal(signal).max()) >= p.tau:
-            shot = analysis.shot_of(index)
-            references = choose_references(
-                index, shot, p.reference_stride, p.max_references, analysis.log_exposures,
-                p.min_reference_gain, analysis.overlap,
-            )
-            for j in references:
+            candidates = reference_candidates(index, analysis.shot_of(index), p.reference_stride,
+                                              analysis.log_exposures, p.min_reference_gain)
+            chains = analysis.chains(index, candidates)
+            reveals = {j: analysis.reveals(index, j, chains[j][0], p.tau) for j in candidates}
+            for j in choose_references(candidates, p.max_references, reveals):
                 ref_radiance, ref_signal = self._radiance(self._decode(j))
                 ev_guess = analysis.log_exposures[j] - analysis.log_exposures[index]
-                seed = analysis.chained_flows(index, j)[0]
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
-                                            p.flow_max_side, seed))
+                                            p.flow_max_side, *chains[j]))
         entry = _Keyframe(self._compose(index, linear, radiance, signal, clues), radiance, signal)
         self._store(index, entry)
         self._keyframes_done.add(index)
@@ -405,19 +431,15 @@ def _thumbnail_signal(signal: Tensor, size: tuple[int, ...]) -> Tensor:
 
 
 def _camera_step(
-    previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor], seed: Tensor | None
-) -> tuple[tuple[float, float, float], Alignment]:
-    """EV, view shift (in frame sizes) and alignment from one frame's thumbnail to the next.
+    previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor], seed: Alignment | None
+) -> tuple[float, Alignment]:
+    """EV and alignment from one frame's thumbnail to the next.
 
-    The exposure's first guess is unaligned, then it is measured on flow-matched pixels; the
-    shift is the median flow, the global motion that predicts which frames share a view. The
+    The exposure's first guess is unaligned, then it is measured on flow-matched pixels. The
     previous step's flow seeds this one: camera motion is smooth.
     """
     (a, a_signal, _), (b, b_signal, _) = previous, current
     guess = relative_exposure(a, b, a_signal, b_signal) or 0.0
-    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE, seed)
-    trusted = alignment.confidence[0] > 0.5
-    flow = alignment.flow[:, trusted] if int(trusted.sum()) > 0 else alignment.flow.flatten(1)
-    dx, dy = flow.median(dim=1).values.tolist()
-    _, h, w = a.shape
-    return (ev, -dx / w, -dy / h), alignment
+    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, _THUMBNAIL_SIDE,
+                                     *((seed.flow, seed.backward) if seed is not None else ()))
+    return ev, alignment

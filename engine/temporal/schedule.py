@@ -3,15 +3,24 @@
 Global sampling: a keyframe looks for its clipped content across its whole shot, not only in
 its neighbours, because auto exposure drifts slowly and a highlight blown here may have been
 metered darker seconds away. Candidates are the keyframe's immediate neighbours (alternating
-brackets) and every `stride`-th frame of the shot; the darker a candidate was exposed relative
-to the keyframe, the more of the keyframe's clipped range it shows.
+brackets) and every `stride`-th frame of the shot. A candidate is worth what it reveals: the
+keyframe's clipped pixels that it shows, through the analysed camera motion, below its own clip
+level. A darker frame reveals more of the clipped range, but only where its view and the
+keyframe's overlap, which a push or a pan changes from frame to frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor
 
 _DARKNESS_STEP_EV = 0.5
+# Two views of a clipped pixel: their mean halves the noise, and one covers the other's
+# alignment failures.
+_VIEWS_PER_PIXEL = 2
+_MIN_NEW_SHARE = 0.005
 
 
 def shot_keyframes(shot: range, spacing: int) -> list[int]:
@@ -33,35 +42,52 @@ def bracketing_keyframes(index: int, keyframes: Sequence[int]) -> tuple[int, int
     return before, after
 
 
-def choose_references(
-    key: int,
-    shot: range,
-    stride: int,
-    max_references: int,
-    log_exposure: Sequence[float],
-    min_gain_ev: float = 0.1,
-    overlap: Callable[[int, int], float] | None = None,
-    min_overlap: float = 0.25,
+def reference_candidates(
+    key: int, shot: range, stride: int, log_exposure: Sequence[float], min_gain_ev: float = 0.1
 ) -> list[int]:
-    """Up to `max_references` frames of `shot` darker than `key` by at least `min_gain_ev`.
+    """Frames of `shot` that may serve `key` as references, the most promising first.
 
     `log_exposure[i]` is frame i's exposure in stops (any common origin within the shot).
     Candidates are key ± 1, key ± 2, the darkest frame of the shot (it reveals the most) and
-    the frames key + n · stride. The darkest come first, in
-    half-stop steps, and within a step the one that shares most of the keyframe's view
-    (`overlap(key, j)` in [0, 1], from the analysed camera motion; nearest in time without it).
-    Frames sharing less than `min_overlap` of the view are left out.
+    the frames key + n · stride, if darker than `key` by at least `min_gain_ev`; the darkest
+    come first, in half-stop steps, and within a step the nearest in time.
     """
-    shared = overlap or (lambda a, b: 1.0 - min(1.0, abs(a - b) / max(len(shot), 1)))
     candidates = {key - 2, key - 1, key + 1, key + 2, min(shot, key=lambda j: log_exposure[j])}
     candidates.update(range(shot.start + (key - shot.start) % stride, shot.stop, stride))
-    darker = [
-        j for j in candidates
-        if j in shot and j != key and log_exposure[key] - log_exposure[j] >= min_gain_ev
-        and shared(key, j) >= min_overlap
-    ]
-    darker.sort(
-        key=lambda j: (round((log_exposure[j] - log_exposure[key]) / _DARKNESS_STEP_EV), -shared(key, j))
+    darker = [j for j in candidates if j in shot and log_exposure[key] - log_exposure[j] >= min_gain_ev]
+    return sorted(
+        (j for j in darker if j != key),
+        key=lambda j: (round((log_exposure[j] - log_exposure[key]) / _DARKNESS_STEP_EV), abs(j - key)),
     )
-    return sorted(darker[:max_references])
 
+
+def choose_references(
+    candidates: Sequence[int], max_references: int, reveals: Mapping[int, Tensor] | None = None
+) -> list[int]:
+    """Up to `max_references` of `candidates` (ordered as reference_candidates orders them).
+
+    `reveals[j]` is a boolean (N,) over the keyframe's clipped pixels (at analysis resolution)
+    telling which of them frame j shows unclipped. The references are then picked greedily as
+    a set cover: each next one reveals the most pixels that fewer than `_VIEWS_PER_PIXEL`
+    references picked so far reveal, ties to the earlier candidate; picking stops when no
+    candidate adds `_MIN_NEW_SHARE` of the clipped pixels. Without `reveals`, the first
+    `max_references` candidates are taken.
+    """
+    if reveals is None:
+        return sorted(candidates[:max_references])
+    left = [j for j in candidates if j in reveals]
+    if not left:
+        return []
+    total = reveals[left[0]].numel()
+    views = torch.zeros(total, dtype=torch.int64)
+    chosen: list[int] = []
+    while left and len(chosen) < max_references:
+        wanted = views < _VIEWS_PER_PIXEL
+        gains = [int((reveals[j] & wanted).sum()) for j in left]
+        best = max(range(len(left)), key=lambda n: (gains[n], -n))
+        if gains[best] < max(1.0, _MIN_NEW_SHARE * total):
+            break
+        j = left.pop(best)
+        views += reveals[j].to(torch.int64)
+        chosen.append(j)
+    return sorted(chosen)

@@ -8,10 +8,21 @@ import pytest
 import torch
 
 from engine.temporal import align, relative_exposure, warp, well_exposedness
-from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
+from engine.temporal.cuts import (
+    MAX_CUT_MATCH,
+    centred_log_histogram,
+    detect_cuts,
+    histogram_distance,
+    shots_from_cuts,
+)
 from engine.temporal.exposure import aligned_exposure, signal_from_linear
 from engine.temporal.flow import compose_flows, forward_backward_confidence, resize_flow
-from engine.temporal.schedule import bracketing_keyframes, choose_references, shot_keyframes
+from engine.temporal.schedule import (
+    bracketing_keyframes,
+    choose_references,
+    reference_candidates,
+    shot_keyframes,
+)
 from tests.engine.temporal.scenes import GAMMA, camera, texture
 
 SCENE = 0.03 + 0.6 * texture(96, 128, seed=11, cells=6)
@@ -81,16 +92,41 @@ def test_detect_cuts_uses_a_robust_threshold() -> None:
     assert shots_from_cuts([4, 7], 10) == [range(0, 4), range(4, 7), range(7, 10)]
 
 
+def test_a_histogram_jump_between_matching_frames_is_not_a_cut() -> None:
+    """A push into a highlight changes the histogram as much as a cut; motion tells them apart."""
+    distances = [0.05, 0.07, 0.04, 0.9, 0.06, 0.05, 0.3, 0.05]
+    matches = [0.95, 0.95, 0.95, 0.1, 0.95, 0.95, 0.9, 0.95]
+    assert detect_cuts(distances, matches=matches) == [4]
+
+
+def test_alignment_matches_a_moved_view_and_not_another_scene() -> None:
+    key = view(0, 0, 0.5)
+    moved = view(3, -2, 0.35)
+    other = camera(0.3 * texture(48, 64, seed=99, cells=3) ** 3, 1.0)
+    assert float(align(key, moved, math.log2(0.35 / 0.5)).confidence.mean()) > 0.8
+    assert float(align(key, other, 0.0).confidence.mean()) < MAX_CUT_MATCH
+
+
 def test_keyframes_and_references_stay_in_their_shot() -> None:
     shot = range(10, 30)
     assert shot_keyframes(shot, 8) == [10, 18, 26, 29]
     assert bracketing_keyframes(20, [10, 18, 26, 29]) == (18, 26)
     assert bracketing_keyframes(18, [10, 18, 26, 29]) == (18, 18)
     exposures = [0.0] * 10 + [-0.1 * (i - 10) for i in range(10, 30)] + [-5.0] * 5
-    refs = choose_references(18, shot, 4, 6, exposures, min_gain_ev=0.1)
-    assert refs and all(r in shot for r in refs)
-    assert all(exposures[r] <= exposures[18] - 0.1 for r in refs)
-    assert 29 in refs  # the darkest frame of the shot is always a candidate
+    candidates = reference_candidates(18, shot, 4, exposures, min_gain_ev=0.1)
+    assert candidates and all(r in shot for r in candidates)
+    assert all(exposures[r] <= exposures[18] - 0.1 for r in candidates)
+    assert 29 in candidates[:2]  # the darkest half-stop step of the shot comes first
+    assert choose_references(candidates, 3) == sorted(candidates[:3])
+
+
+def test_references_are_picked_by_what_they_reveal() -> None:
+    """Set cover over the keyframe's clipped pixels: the darkest frame that sees none of them
+    is useless, and a frame adding nothing new once each pixel has two views is left out."""
+    left, right = torch.tensor([True] * 6 + [False] * 4), torch.tensor([False] * 6 + [True] * 4)
+    reveals = {30: torch.zeros(10, dtype=torch.bool), 12: left, 14: right, 20: left | right, 22: left}
+    assert choose_references([30, 12, 14, 20, 22], 6, reveals) == [12, 14, 20]
+    assert choose_references([30, 12, 14, 20, 22], 1, reveals) == [20]
 
 
 def test_chained_flows_add_up_and_resize_with_the_grid() -> None:

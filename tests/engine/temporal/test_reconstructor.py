@@ -12,7 +12,7 @@ from engine.errors import FormatError, MediaError
 from engine.masks import ClueSource
 from engine.operators import StageContext, build_params, make_operator
 from engine.temporal import TemporalParams, TemporalReconstructor
-from engine.temporal.schedule import choose_references
+from engine.temporal.schedule import choose_references, reference_candidates
 from tests.engine.temporal.scenes import (
     FRAME_H,
     FRAME_W,
@@ -203,11 +203,12 @@ def test_without_cut_detection_the_next_shot_would_be_sampled() -> None:
     # Chained across the unseen cut, exposure and motion are meaningless: say B is two stops
     # darker and framed like A, which is what makes it a tempting reference.
     analysis = dataclasses.replace(
-        r.analysis, log_exposures=tuple([0.0] * 10 + [-2.0] * 10), positions=tuple([(0.0, 0.0)] * 20)
+        r.analysis, log_exposures=tuple([0.0] * 10 + [-2.0] * 10)
     )
     p = r.params
-    refs = choose_references(8, analysis.shots[0], p.reference_stride, p.max_references,
-                             analysis.log_exposures, p.min_reference_gain, analysis.overlap)
+    candidates = reference_candidates(8, analysis.shots[0], p.reference_stride, analysis.log_exposures,
+                                      p.min_reference_gain)
+    refs = choose_references(candidates, p.max_references)
     assert refs and all(j >= 10 for j in refs)
 
 
