@@ -14,7 +14,7 @@ from torch.nn import functional as tnf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.color.transfer import gamma_inverse_eotf
-from engine.temporal.flow import Alignment, align, warp
+from engine.temporal.flow import Alignment, align, resize_flow, warp
 from engine.temporal.morphology import dilate
 
 # Code values outside this span carry noise or clipping and do not vote on exposure ratios.
@@ -23,7 +23,8 @@ _RATIO_HIGH_SIGNAL = 0.92
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
-_CLIP_BAND = 4.0 / 255.0  # code values this close to white may be clipped ones lowered by a codec
+_CLIP_BAND = 4.0 / 255.0
+_RATIO_SIDE = 256  # code values this close to white may be clipped ones lowered by a codec
 
 
 def signal_from_linear(linear: Tensor, gamma: float, primaries: Primaries = BT2020) -> Tensor:
@@ -45,7 +46,13 @@ def peak_signal(signal: Tensor) -> Tensor:
 def well_exposedness(signal: Tensor) -> Tensor:
     """Reinhard et al. 2010 hat weight 1 - (2x - 1)^12 of the largest channel -> (1, H, W)."""
     x = peak_signal(signal).clamp(0.0, 1.0) if signal.shape[0] == 3 else signal.clamp(0.0, 1.0)
-    return 1.0 - (2.0 * x - 1.0) ** 12
+    return 1.0 - _twelfth_power(2.0 * x - 1.0)
+
+
+def _twelfth_power(u: Tensor) -> Tensor:
+    """u¹² by squaring: four products, where a general power costs an exp and a log per sample."""
+    u4 = (u * u).square_()
+    return u4 * u4.square()
 
 
 def unclipped_weight(signal: Tensor) -> Tensor:
@@ -58,7 +65,7 @@ def unclipped_weight(signal: Tensor) -> Tensor:
     so the weight falls only over the last `_CLIP_BAND` of code values.
     """
     x = peak_signal(signal).clamp(0.0, 1.0)
-    dark = 1.0 - (2.0 * x.clamp_max(0.5) - 1.0) ** 12
+    dark = 1.0 - _twelfth_power(2.0 * x.clamp_max(0.5) - 1.0)
     return dark * ((1.0 - x) / _CLIP_BAND).clamp(0.0, 1.0)
 
 
@@ -123,7 +130,22 @@ def aligned_exposure(
 
 def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
                      fallback: float) -> float:
-    """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify."""
+    """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify.
+
+    An exposure ratio is one number for the whole frame pair, so it is measured on frames
+    reduced to at most `_RATIO_SIDE` pixels: area means for the light, which keep its ratios;
+    for the code values, the mean of the darkest channel (the noise floor test) and the block
+    maximum of the brightest (so a block touching a clipped pixel counts as clipped).
+    """
+    h, w = a.shape[-2:]
+    scale = min(1.0, _RATIO_SIDE / max(h, w))
+    if scale < 1.0:
+        size = (max(8, round(h * scale)), max(8, round(w * scale)))
+        a, b = _area(a, size), _area(b, size)
+        a_signal, b_signal = _reduced_signal(a_signal, size), _reduced_signal(b_signal, size)
+        confidence = tnf.interpolate(alignment.confidence.unsqueeze(0), size=size, mode="bilinear",
+                                     align_corners=True).squeeze(0)
+        alignment = Alignment(resize_flow(alignment.flow, size), confidence, alignment.backward)
     seen, seen_signal = warp(b, alignment.flow), warp(b_signal, alignment.flow)
     ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
     if ev is None:
@@ -131,3 +153,16 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
         # itself is still good enough for a median, which the second pass then refines.
         ev = relative_exposure(a, seen, a_signal, seen_signal)
     return fallback if ev is None else ev
+
+
+def _area(frame: Tensor, size: tuple[int, int]) -> Tensor:
+    return tnf.adaptive_avg_pool2d(frame.unsqueeze(0), size).squeeze(0)
+
+
+def _reduced_signal(signal: Tensor, size: tuple[int, int]) -> Tensor:
+    """(3, H, W) code values -> (2, h, w): block mean of the darkest channel, block maximum of the
+    brightest. _mid_tones and peak_signal read a pixel's darkest and brightest channel, and
+    the mean never exceeds the maximum, so they read these two as they read the full frame."""
+    low = _area(signal.amin(dim=0, keepdim=True), size)
+    high = tnf.adaptive_max_pool2d(peak_signal(signal).unsqueeze(0), size).squeeze(0)
+    return torch.cat((low, high))

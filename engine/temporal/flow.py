@@ -28,6 +28,7 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
+from engine.temporal.morphology import min_filter
 
 _CLIP_MARGIN = 0.9  # clamp a little below the clip level: the shoulder is compressed, not linear
 _FLOOR_BELOW_CLIP_EV = 10.0  # darker than this carries 8-bit noise, not texture
@@ -90,8 +91,7 @@ def warp_weight(weight: Tensor, flow: Tensor) -> Tensor:
     Bilinear sampling across the edge of a clipped area would average a weight of 0 with its
     neighbours' 1 and pass half-clipped samples as good ones; the 3x3 minimum first keeps them out.
     """
-    eroded = -tnf.max_pool2d(-weight.unsqueeze(0), 3, stride=1, padding=1).squeeze(0)
-    return warp(eroded, flow)
+    return warp(min_filter(weight), flow)
 
 
 @functools.lru_cache(maxsize=8)

@@ -22,7 +22,7 @@ from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
 from engine.masks import ClueSource, overexposure_mask
-from engine.temporal.morphology import dilate, erode
+from engine.temporal.morphology import dilate, erode, min_filter
 
 _TINY = 1e-8
 _NEGLIGIBLE = 1e-3  # a share of the fallback too small to be worth running it
@@ -100,6 +100,10 @@ def compose(
     keep = overexposure_mask(own_signal, tau)
     if bool((keep >= 1.0).all()):
         return own_reconstruction(own)
+    # A codec's ringing and 4:2:0 chroma pull the codes at the edge of a clipped area below
+    # white, where the scene is still far brighter: each pixel keeps no more of its own value
+    # than its least exposed neighbour does.
+    keep = min_filter(keep)
     clipped = 1.0 - keep
     if clues:
         recovered, support, trust = combine_clues(clues, full_weight)

@@ -170,7 +170,7 @@ class _Keyframe:
 
     @property
     def nbytes(self) -> int:
-        own = sum(t.element_size() * t.nelement() for t in (self.radiance, self.signal))
+        own = _nbytes(self.radiance) + _nbytes(self.signal)
         return self.reconstruction.nbytes + own
 
 
@@ -204,7 +204,7 @@ class TemporalReconstructor:
         self.frame_cache_bytes = frame_cache_bytes
         self._analysis: ClipAnalysis | None = None
         self._cache: OrderedDict[int, _Keyframe] = OrderedDict()
-        self._frames: OrderedDict[int, Tensor] = OrderedDict()
+        self._frames: OrderedDict[int, tuple[Tensor, Tensor]] = OrderedDict()
         self._progress: Progress | None = None
         self._keyframes_done: set[int] = set()
         self._frames_done: set[int] = set()
@@ -224,8 +224,7 @@ class TemporalReconstructor:
         previous: tuple[Tensor, Tensor, Tensor] | None = None
         seed: Alignment | None = None
         for index in range(self.frame_count):
-            linear = self._decode(index)
-            signal = self._signal(linear)
+            linear, signal = self._decode(index)
             clipped.append(float(clipped_map(signal).float().mean()))
             thumb = _thumbnail(linear)
             current = (thumb, _thumbnail_signal(signal, thumb.shape[-2:]), centred_log_histogram(thumb))
@@ -285,8 +284,8 @@ class TemporalReconstructor:
         return result.radiance * self.context.reference_white, ClueMap(result.labels, result.confidence)
 
     def _propagated(self, index: int) -> Reconstruction:
-        linear = self._decode(index)
-        radiance, signal = self._radiance(linear)
+        linear, signal = self._decode(index)
+        radiance = self._radiance(linear, signal)
         if float(peak_signal(signal).max()) < self.params.tau:
             return own_reconstruction(radiance)
         shot = self.analysis.shot_of(index)
@@ -317,8 +316,8 @@ class TemporalReconstructor:
             return cached
         p = self.params
         analysis = self.analysis
-        linear = self._decode(index)
-        radiance, signal = self._radiance(linear)
+        linear, signal = self._decode(index)
+        radiance = self._radiance(linear, signal)
         clues: list[Clue] = []
         if float(peak_signal(signal).max()) >= p.tau:
             candidates = reference_candidates(index, analysis.shot_of(index), p.reference_stride,
@@ -326,7 +325,8 @@ class TemporalReconstructor:
             chains = analysis.chains(index, candidates)
             reveals = {j: analysis.reveals(index, j, chains[j][0], p.tau) for j in candidates}
             for j in choose_references(candidates, p.max_references, reveals):
-                ref_radiance, ref_signal = self._radiance(self._decode(j))
+                ref_linear, ref_signal = self._decode(j)
+                ref_radiance = self._radiance(ref_linear, ref_signal)
                 ev_guess = analysis.log_exposures[j] - analysis.log_exposures[index]
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
                                             p.flow_max_side, *chains[j]))
@@ -352,7 +352,9 @@ class TemporalReconstructor:
         _evict(self._cache, self.cache_bytes, lambda e: e.nbytes)
 
     # -- sources --------------------------------------------------------------------------
-    def _decode(self, index: int, decoded: Tensor | None = None) -> Tensor:
+    def _decode(self, index: int, decoded: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Frame `index` as the source gives it (linear) and its recorded code values, cached:
+        the code values cost a power function per sample, and every reference needs them."""
         cached = self._frames.get(index)
         if cached is not None:
             self._frames.move_to_end(index)
@@ -366,18 +368,18 @@ class TemporalReconstructor:
         if not bool(torch.isfinite(frame).all()):
             raise FormatError(f"frame {index}: holds NaN or infinite values")
         frame = frame.float().clamp_min(0.0)
-        self._frames[index] = frame
-        _evict(self._frames, self.frame_cache_bytes, lambda f: f.element_size() * f.nelement())
-        return frame
+        entry = (frame, self._signal(frame))
+        self._frames[index] = entry
+        _evict(self._frames, self.frame_cache_bytes, lambda e: sum(_nbytes(t) for t in e))
+        return entry
 
-    def _radiance(self, linear: Tensor) -> tuple[Tensor, Tensor]:
-        """Relative radiance (1.0 = SDR peak) and code values of a decoded frame."""
-        signal = self._signal(linear)
+    def _radiance(self, linear: Tensor, signal: Tensor) -> Tensor:
+        """Relative radiance (1.0 = SDR peak) of a decoded frame and its code values."""
         response = self._analysis.response if self._analysis is not None else None
         if response is None:
-            return linear, signal
+            return linear
         primaries = PRIMARIES[self.params.source_primaries]
-        return convert_primaries(linearise(signal, response), primaries, BT2020), signal
+        return convert_primaries(linearise(signal, response), primaries, BT2020)
 
     def _signal(self, linear: Tensor) -> Tensor:
         p = self.params
@@ -392,8 +394,7 @@ class TemporalReconstructor:
         dark, bright = min(shot, key=lambda i: ev[i]), max(shot, key=lambda i: ev[i])
         if ev[bright] - ev[dark] < _CRF_MIN_SPREAD_EV:
             return None
-        dark_linear, bright_linear = self._decode(dark), self._decode(bright)
-        dark_signal, bright_signal = self._signal(dark_linear), self._signal(bright_linear)
+        (dark_linear, dark_signal), (bright_linear, bright_signal) = self._decode(dark), self._decode(bright)
         alignment, _ = aligned_exposure(dark_linear, dark_signal, bright_linear, bright_signal,
                                         ev[bright] - ev[dark], self.params.flow_max_side)
         seen = warp(bright_signal, alignment.flow)
@@ -412,6 +413,10 @@ def _evict(cache: OrderedDict[int, _Entry], budget: int, nbytes: Callable[[_Entr
     while total > budget and len(cache) > 1:
         _, evicted = cache.popitem(last=False)
         total -= nbytes(evicted)
+
+
+def _nbytes(tensor: Tensor) -> int:
+    return tensor.element_size() * tensor.nelement()
 
 
 def _thumbnail(frame: Tensor) -> Tensor:

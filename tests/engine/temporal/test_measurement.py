@@ -12,7 +12,7 @@ from engine.synth.degrade import SensorNoise, record
 from engine.synth.response import SrgbResponse
 from engine.temporal import TemporalParams, TemporalReconstructor, relative_exposure, well_exposedness
 from engine.temporal.exposure import signal_from_linear, unclipped_weight
-from engine.temporal.morphology import dilate, erode
+from engine.temporal.morphology import dilate, erode, min_filter
 from tests.engine.temporal.scenes import scene_with_highlights, shot, texture
 
 SRGB_GAMMA = 2.2  # the power law that stands in for sRGB when code values are recovered
@@ -68,6 +68,12 @@ def test_morphology_matches_max_pooling(radius: int) -> None:
     shrunk = -tnf.max_pool2d(-mask.float().unsqueeze(0), size, stride=1, padding=radius).squeeze(0) > 0
     assert torch.equal(dilate(mask, radius), grown)
     assert torch.equal(erode(mask, radius), shrunk)
+
+
+def test_min_filter_matches_min_pooling() -> None:
+    values = torch.rand(1, 23, 31, generator=torch.Generator().manual_seed(5))
+    expected = -tnf.max_pool2d(-values.unsqueeze(0), 3, stride=1, padding=1).squeeze(0)
+    assert torch.equal(min_filter(values), expected)
 
 
 def test_each_frame_is_decoded_once_when_the_cache_holds_the_clip() -> None:
