@@ -6,9 +6,11 @@ perceptual loss" (SIGGRAPH 2020), M = 1 - min(max(0, I - τ) / (1 - τ), 1), han
 to the clues: a weighted mean of the aligned, exposure-scaled radiance of other frames, as in
 the multi-exposure merge of Debevec & Malik (1997) with weights = well-exposedness x alignment
 confidence. The clipped measurement is a lower bound of the true radiance, so no estimate goes
-below it. Pixels no clue reaches take the fallback ITM operator, scaled by a gain that matches
-its level to the radiance around the gap at the gap's edge, so the fill meets its surroundings
-without a seam.
+below it, nor below a darker frame's clipped measurement of the same point, scaled by the
+exposure ratio: a clipped reference still says the highlight is brighter than its clip.
+Pixels no clue reaches take the fallback ITM operator, scaled by a gain that matches its level
+to the radiance around the gap at the gap's edge, so the fill meets its surroundings without a
+seam.
 """
 
 from __future__ import annotations
@@ -40,12 +42,16 @@ class Clue:
     fallback (a propagated keyframe carries its own fallback fill), or None for all measured.
     prior: how much the clue counts against the others when they are mixed (the temporal
     weight of a keyframe); it does not change how far the clue is trusted.
+    floor: (3, H, W) radiance the target is known to reach at least, 0 where nothing is known:
+    where the other frame clipped too, its clip level scaled by the exposure ratio, which for
+    a darker frame lies above the target's own clip level.
     """
 
     radiance: Tensor
     weight: Tensor
     trust: Tensor | None = None
     prior: float = 1.0
+    floor: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -105,9 +111,13 @@ def compose(
     # than its least exposed neighbour does.
     keep = min_filter(keep)
     clipped = 1.0 - keep
+    bound = own
+    for clue in clues:
+        if clue.floor is not None:
+            bound = torch.maximum(bound, clue.floor)
     if clues:
         recovered, support, trust = combine_clues(clues, full_weight)
-        estimate = torch.maximum(recovered, own)
+        estimate = torch.maximum(recovered, bound)
     else:
         estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)
     unsupported = clipped * (1.0 - support)
@@ -116,7 +126,7 @@ def compose(
         filled = fallback()
         known = keep * own + clipped * estimate
         gain = fallback_gain(known, filled, missing, keep + clipped * support > 0.5, feather_px)
-        estimate = support * estimate + (1.0 - support) * torch.maximum(gain * filled, own)
+        estimate = support * estimate + (1.0 - support) * torch.maximum(gain * filled, bound)
     share = support * trust
     labels = torch.where(
         keep >= 0.5,

@@ -11,11 +11,14 @@ the per-pixel weighting of Debevec & Malik (1997) extended with alignment as in 
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from engine.temporal.exposure import aligned_exposure, unclipped_weight
 from engine.temporal.flow import warp, warp_weight
 from engine.temporal.merge import Clue
+
+_FLOOR_CONFIDENCE = 0.5
 
 
 def reference_clue(
@@ -37,5 +40,13 @@ def reference_clue(
     alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
                                      initial, initial_backward)
     radiance = warp(reference, alignment.flow) * 2.0**-ev
-    weight = warp_weight(unclipped_weight(reference_signal), alignment.flow)
-    return Clue(radiance, weight * alignment.confidence)
+    measured = unclipped_weight(reference_signal)
+    weight = warp_weight(measured, alignment.flow)
+    # Where the reference clipped too (and is aligned), its scaled clip level bounds the key's
+    # radiance from below; that is only worth more than the key's own clip in a darker frame.
+    # Only inside the clipped area (its 3 x 3 erosion): a sub-pixel misalignment would otherwise
+    # lift the key's pixels next to a small highlight to the highlight's clip level.
+    inside = warp_weight((measured < 0.5).to(measured.dtype), alignment.flow) > 0.99
+    clipped = inside & (alignment.confidence > _FLOOR_CONFIDENCE)
+    floor = torch.where(clipped, radiance, 0.0) if ev < 0.0 else None
+    return Clue(radiance, weight * alignment.confidence, floor=floor)
