@@ -12,7 +12,9 @@ during analysis, on thumbnails; a frame reaches its keyframes and a keyframe its
 through the chain of those flows, refined by one more flow seeded with the chain (on the
 thumbnails for propagation, at `flow_max_side` for a keyframe's references); a frame next to
 its keyframe needs no refinement, its one link is already the flow between them. The thumbnails'
-flows are kept: two (2, 90, 160) float16 flows per frame, about 115 kB.
+flows are kept: two (2, 90, 160) float16 flows per frame, about 115 kB, with each thumbnail's
+peak code values (14 kB), from which a keyframe's candidate references are scored by the
+clipped pixels they reveal before any of them is decoded again.
 """
 
 from __future__ import annotations
@@ -145,9 +147,6 @@ class ClipAnalysis:
                 if i in wanted:
                     out[i] = (forward, backward)
                     wanted.discard(i)
-        if a in targets:
-            zero = torch.zeros_like(self.steps[0][0], dtype=torch.float32)
-            out[a] = (zero, zero)
         return out
 
     def reveals(self, key: int, other: int, flow: Tensor, level: float) -> Tensor:
