@@ -23,8 +23,8 @@ _RATIO_HIGH_SIGNAL = 0.92
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
-_CLIP_BAND = 4.0 / 255.0
-_RATIO_SIDE = 256  # code values this close to white may be clipped ones lowered by a codec
+_CLIP_BAND = 4.0 / 255.0  # code values this close to white may be clipped ones lowered by a codec
+_RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
 
 
 def signal_from_linear(linear: Tensor, gamma: float, primaries: Primaries = BT2020) -> Tensor:

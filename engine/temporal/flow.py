@@ -151,12 +151,15 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
             seed_bwd = _to_numpy(-warp(seed, -seed))
         else:
             seed_bwd = _to_numpy(resize_flow(initial_backward.detach().to("cpu", torch.float32), size))
-        homography = np.eye(3)  # refitted to the dense flow below
     dense_fwd = _refine(img_key, img_other, seed_fwd)
     dense_bwd = _refine(img_other, img_key, seed_bwd)
-    homography = _refine_homography(dense_fwd, img_key, homography)
-    global_fwd = _flow_from_homography(homography, size)
-    global_bwd = _flow_from_homography(np.linalg.inv(homography), size)
+    fitted = _fit_homography(dense_fwd, img_key)
+    if fitted is None:
+        # Too little texture inside the overlap to fit one: the seed is the best global motion.
+        global_fwd, global_bwd = seed_fwd, seed_bwd
+    else:
+        global_fwd = _flow_from_homography(fitted, size)
+        global_bwd = _flow_from_homography(np.linalg.inv(fitted), size)
     fwd = _inside_saturation(dense_fwd, global_fwd, img_key)
     bwd = _inside_saturation(dense_bwd, global_bwd, img_other)
     confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
@@ -221,11 +224,12 @@ def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def _refine_homography(flow: np.ndarray, image: np.ndarray, initial: np.ndarray) -> np.ndarray:
-    """Refit the global homography to the dense flow over the textured pixels (RANSAC).
+def _fit_homography(flow: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+    """The global homography of the dense flow over the textured pixels (RANSAC), or None.
 
     Sparse matches on a small frame pin the motion down to a fraction of a pixel at best; the
     dense flow of every unsaturated pixel does much better, and RANSAC drops the outliers.
+    None when too few pixels qualify or the fit fails.
     """
     h, w = image.shape
     ys, xs = np.mgrid[0:h:4, 0:w:4]
@@ -235,11 +239,11 @@ def _refine_homography(flow: np.ndarray, image: np.ndarray, initial: np.ndarray)
     inside = (lx >= 0) & (lx <= w - 1) & (ly >= 0) & (ly <= h - 1)
     usable = (image[ys, xs] > 0) & (image[ys, xs] < 255) & inside
     if int(usable.sum()) < 4 * _MIN_MATCHES:
-        return initial
+        return None
     src = np.stack((xs[usable], ys[usable]), axis=1).astype(np.float32)
     dst = landing[usable].astype(np.float32)
     homography, _ = cv2.findHomography(src, dst, cv2.RANSAC, 0.5)
-    return initial if homography is None else homography
+    return homography
 
 
 def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
