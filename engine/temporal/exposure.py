@@ -14,7 +14,7 @@ from torch.nn import functional as tnf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.color.transfer import gamma_inverse_eotf
-from engine.temporal.flow import Alignment, align, resize_flow, warp
+from engine.temporal.flow import Alignment, align, resize_alignment, warp
 from engine.temporal.morphology import dilate
 
 # Code values outside this span carry noise or clipping and do not vote on exposure ratios.
@@ -132,20 +132,12 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
                      fallback: float) -> float:
     """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify.
 
-    An exposure ratio is one number for the whole frame pair, so it is measured on frames
-    reduced to at most `_RATIO_SIDE` pixels: area means for the light, which keep its ratios;
-    for the code values, the mean of the darkest channel (the noise floor test) and the block
-    maximum of the brightest (so a block touching a clipped pixel counts as clipped).
+    The frames are taken through `ratio_frames` (a caller that measures one frame many times
+    passes them reduced already); the alignment may be at any resolution.
     """
-    h, w = a.shape[-2:]
-    scale = min(1.0, _RATIO_SIDE / max(h, w))
-    if scale < 1.0:
-        size = (max(8, round(h * scale)), max(8, round(w * scale)))
-        a, b = _area(a, size), _area(b, size)
-        a_signal, b_signal = _reduced_signal(a_signal, size), _reduced_signal(b_signal, size)
-        confidence = tnf.interpolate(alignment.confidence.unsqueeze(0), size=size, mode="bilinear",
-                                     align_corners=True).squeeze(0)
-        alignment = Alignment(resize_flow(alignment.flow, size), confidence, alignment.backward)
+    a, a_signal = ratio_frames(a, a_signal)
+    b, b_signal = ratio_frames(b, b_signal)
+    alignment = resize_alignment(alignment, tuple(a.shape[-2:]))
     seen, seen_signal = warp(b, alignment.flow), warp(b_signal, alignment.flow)
     ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
     if ev is None:
@@ -153,6 +145,23 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
         # itself is still good enough for a median, which the second pass then refines.
         ev = relative_exposure(a, seen, a_signal, seen_signal)
     return fallback if ev is None else ev
+
+
+def ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:
+    """A frame (3, H, W) and its code values reduced to what exposure ratios are measured on.
+
+    An exposure ratio is one number for the whole frame pair, so it is measured on frames of at
+    most `_RATIO_SIDE` pixels: area means for the light, which keep its ratios; for the code
+    values, the mean of the darkest channel (the noise floor test) and the block maximum of the
+    brightest (so a block touching a clipped pixel counts as clipped). Frames that small already
+    are returned as they are, so reducing twice changes nothing.
+    """
+    h, w = frame.shape[-2:]
+    scale = _RATIO_SIDE / max(h, w)
+    if scale >= 1.0:
+        return frame, signal
+    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+    return _area(frame, size), _reduced_signal(signal, size)
 
 
 def _area(frame: Tensor, size: tuple[int, int]) -> Tensor:

@@ -62,6 +62,20 @@ def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     return out * scale.view(2, 1, 1)
 
 
+def resize_confidence(confidence: Tensor, size: tuple[int, int]) -> Tensor:
+    """A (1, h, w) confidence resampled to (1, H, W), bilinear, kept in [0, 1]."""
+    if tuple(confidence.shape[-2:]) == tuple(size):
+        return confidence
+    out = tnf.interpolate(confidence.unsqueeze(0), size=size, mode="bilinear", align_corners=True)
+    return out.squeeze(0).clamp(0.0, 1.0)
+
+
+def resize_alignment(alignment: Alignment, size: tuple[int, int]) -> Alignment:
+    """An alignment between two frames of one size resampled to frames of (H, W)."""
+    return Alignment(resize_flow(alignment.flow, size), resize_confidence(alignment.confidence, size),
+                     resize_flow(alignment.backward, size))
+
+
 def compose_flows(first: Tensor, second: Tensor) -> Tensor:
     """Flow a -> c from flows a -> b and b -> c on one grid: p + f(p) + g(p + f(p)).
 
@@ -72,12 +86,18 @@ def compose_flows(first: Tensor, second: Tensor) -> Tensor:
     return first + warp(second, first)
 
 
-def warp(frame: Tensor, flow: Tensor) -> Tensor:
-    """Sample (C, H, W) `frame` at p + flow(p) for every pixel p, bilinear, border-clamped."""
+def warp(frame: Tensor, flow: Tensor, origin: tuple[int, int] = (0, 0)) -> Tensor:
+    """Sample (C, H, W) `frame` at p + flow(p) for every pixel p, bilinear, border-clamped.
+
+    flow: (2, h, w) for the pixels of a rectangle of the frame's grid whose first pixel is at
+    `origin` (x, y); by default the whole grid. The result has the flow's size.
+    """
     _, h, w = frame.shape
+    _, fh, fw = flow.shape
     # grid_sample's coordinates run from -1 to 1 across the frame (align_corners=True).
     scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=flow.dtype, device=flow.device)
-    grid = (_pixel_grid(h, w, flow.dtype, flow.device) + flow) * scale.view(2, 1, 1) - 1.0
+    shift = torch.tensor(origin, dtype=flow.dtype, device=flow.device).view(2, 1, 1)
+    grid = (_pixel_grid(fh, fw, flow.dtype, flow.device) + shift + flow) * scale.view(2, 1, 1) - 1.0
     grid = grid.permute(1, 2, 0).unsqueeze(0).to(frame.dtype)
     out = tnf.grid_sample(
         frame.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=True
@@ -85,13 +105,13 @@ def warp(frame: Tensor, flow: Tensor) -> Tensor:
     return out.squeeze(0)
 
 
-def warp_weight(weight: Tensor, flow: Tensor) -> Tensor:
+def warp_weight(weight: Tensor, flow: Tensor, origin: tuple[int, int] = (0, 0)) -> Tensor:
     """Warp a (1, H, W) weight conservatively: each sample takes the least weight it touches.
 
     Bilinear sampling across the edge of a clipped area would average a weight of 0 with its
     neighbours' 1 and pass half-clipped samples as good ones; the 3x3 minimum first keeps them out.
     """
-    return warp(min_filter(weight), flow)
+    return warp(min_filter(weight), flow, origin)
 
 
 @functools.lru_cache(maxsize=8)
@@ -166,10 +186,8 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
     difference = (log_key - warp(log_other, fwd)).abs()
     confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
 
-    flow, backward = resize_flow(fwd, (h, w)), resize_flow(bwd, (h, w))
-    confidence = tnf.interpolate(confidence.unsqueeze(0), size=(h, w), mode="bilinear", align_corners=True)
-    return Alignment(flow.to(key.device), confidence.squeeze(0).clamp(0.0, 1.0).to(key.device),
-                     backward.to(key.device))
+    full = resize_alignment(Alignment(fwd, confidence, bwd), (h, w))
+    return Alignment(full.flow.to(key.device), full.confidence.to(key.device), full.backward.to(key.device))
 
 
 def _clamped_log_luminance(

@@ -14,17 +14,8 @@ against backward (Sundaram et al. 2010), so a frame costs warps, not optical flo
 from __future__ import annotations
 
 from torch import Tensor
-from torch.nn import functional as tnf
 
-from engine.temporal.exposure import matched_exposure
-from engine.temporal.flow import (
-    Alignment,
-    forward_backward_confidence,
-    inside_frame,
-    resize_flow,
-    warp,
-    warp_weight,
-)
+from engine.temporal.flow import Alignment, forward_backward_confidence, inside_frame, warp, warp_weight
 from engine.temporal.merge import Clue, Reconstruction
 
 
@@ -36,38 +27,27 @@ def temporal_weights(index: int, before: int, after: int) -> tuple[float, float]
     return 1.0 - t, t
 
 
-def chained_alignment(forward: Tensor, backward: Tensor, size: tuple[int, int]) -> Alignment:
-    """Alignment at full size (H, W) from chained low-resolution flows frame -> key and back.
+def chained_alignment(forward: Tensor, backward: Tensor) -> Alignment:
+    """Alignment from chained low-resolution flows frame -> key and back, on their grid.
 
-    forward, backward: (2, h, w) flows on the same low-resolution grid; the confidence is their
-    forward-backward consistency there, zero where the flow leaves the frame.
+    The confidence is their forward-backward consistency, zero where the flow leaves the frame.
     """
     confidence = forward_backward_confidence(forward, backward) * inside_frame(forward)
-    confidence = tnf.interpolate(confidence.unsqueeze(0), size=size, mode="bilinear", align_corners=True)
-    return Alignment(resize_flow(forward, size), confidence.squeeze(0).clamp(0.0, 1.0),
-                     resize_flow(backward, size))
+    return Alignment(forward, confidence.clamp(0.0, 1.0), backward)
 
 
 def keyframe_clue(
-    frame: Tensor,
-    frame_signal: Tensor,
-    key: Reconstruction,
-    key_source: Tensor,
-    key_signal: Tensor,
-    alignment: Alignment,
-    ev_guess: float,
-    temporal_weight: float,
+    key: Reconstruction, flow: Tensor, confidence: Tensor, ev: float, temporal_weight: float,
+    origin: tuple[int, int] = (0, 0),
 ) -> Clue:
-    """What a reconstructed keyframe says about `frame`'s radiance.
+    """What a reconstructed keyframe says about a frame's radiance, over a rectangle of the frame.
 
-    frame, key_source: (3, H, W) relative radiance of the frame and of the keyframe's own
-    source; frame_signal, key_signal: their code values; alignment: frame -> keyframe;
-    ev_guess: the keyframe's exposure relative to the frame in stops, from analysis, refined
-    here on the matched pixels.
+    flow: (2, h, w) frame -> keyframe for the rectangle whose first pixel is at `origin`;
+    confidence: (1, h, w) its alignment confidence; ev: the keyframe's exposure relative to
+    the frame in stops, measured on the matched pixels (engine.temporal.exposure).
     """
-    alignment = Alignment(alignment.flow.to(frame.device), alignment.confidence.to(frame.device),
-                          alignment.backward.to(frame.device))
-    ev = matched_exposure(frame, frame_signal, key_source, key_signal, alignment, ev_guess)
-    radiance = warp(key.radiance, alignment.flow) * 2.0**-ev
-    trust = warp_weight(key.confidence, alignment.flow)
-    return Clue(radiance, alignment.confidence, trust=trust, prior=temporal_weight)
+    device = key.radiance.device
+    flow, confidence = flow.to(device), confidence.to(device)
+    radiance = warp(key.radiance, flow, origin) * 2.0**-ev
+    trust = warp_weight(key.confidence, flow, origin)
+    return Clue(radiance, confidence, trust=trust, prior=temporal_weight)

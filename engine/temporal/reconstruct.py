@@ -17,6 +17,7 @@ from torch import Tensor
 from engine.temporal.exposure import aligned_exposure, unclipped_weight
 from engine.temporal.flow import warp, warp_weight
 from engine.temporal.merge import Clue
+from engine.temporal.region import Region
 
 _FLOOR_CONFIDENCE = 0.5
 
@@ -28,25 +29,28 @@ def reference_clue(
     reference_signal: Tensor,
     ev_guess: float,
     max_side: int,
+    region: Region,
     initial: Tensor | None = None,
     initial_backward: Tensor | None = None,
 ) -> Clue:
-    """What `reference` says about `key`'s radiance: (3, H, W) relative frames and code values.
+    """What `reference` says about `key`'s radiance inside `region` of the keyframe.
 
+    key, reference: (3, H, W) relative frames; key_signal, reference_signal: their code values.
     `ev_guess` is the reference's exposure relative to the keyframe in stops, from analysis;
     `initial` a flow key -> reference (the neighbours' flows chained) that seeds the alignment,
-    and `initial_backward` the chain the other way.
+    and `initial_backward` the chain the other way. The clue covers `region` only.
     """
     alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
                                      initial, initial_backward)
-    radiance = warp(reference, alignment.flow) * 2.0**-ev
+    flow, confidence, origin = region.crop(alignment.flow), region.crop(alignment.confidence), region.origin
+    radiance = warp(reference, flow, origin) * 2.0**-ev
     measured = unclipped_weight(reference_signal)
-    weight = warp_weight(measured, alignment.flow)
+    weight = warp_weight(measured, flow, origin)
     # Where the reference clipped too (and is aligned), its scaled clip level bounds the key's
     # radiance from below; that is only worth more than the key's own clip in a darker frame.
     # Only inside the clipped area (its 3 x 3 erosion): a sub-pixel misalignment would otherwise
     # lift the key's pixels next to a small highlight to the highlight's clip level.
-    inside = warp_weight((measured < 0.5).to(measured.dtype), alignment.flow) > 0.99
-    clipped = inside & (alignment.confidence > _FLOOR_CONFIDENCE)
+    inside = warp_weight((measured < 0.5).to(measured.dtype), flow, origin) > 0.99
+    clipped = inside & (confidence > _FLOOR_CONFIDENCE)
     floor = torch.where(clipped, radiance, 0.0) if ev < 0.0 else None
-    return Clue(radiance, weight * alignment.confidence, floor=floor)
+    return Clue(radiance, weight * confidence, floor=floor)

@@ -36,11 +36,27 @@ from engine.masks import ClueMap, clipped_map
 from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
-from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
-from engine.temporal.flow import Alignment, align, compose_flows, inside_frame, warp
-from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction
+from engine.temporal.exposure import (
+    aligned_exposure,
+    matched_exposure,
+    peak_signal,
+    ratio_frames,
+    relative_exposure,
+    signal_from_linear,
+)
+from engine.temporal.flow import (
+    Alignment,
+    align,
+    compose_flows,
+    inside_frame,
+    resize_confidence,
+    resize_flow,
+    warp,
+)
+from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction, tensor_bytes
 from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal_weights
 from engine.temporal.reconstruct import reference_clue
+from engine.temporal.region import Region, clipped_region
 from engine.temporal.schedule import (
     bracketing_keyframes,
     choose_references,
@@ -63,6 +79,9 @@ _CRF_MIN_CONFIDENCE = 0.9
 # A frame this close to its keyframe takes analysis's flow between them as it is: a refinement
 # seeded by that flow would only measure it again. Longer chains drift, across exposures most.
 _MAX_UNREFINED_LINKS = 1
+# Around the clipped pixels' bounding box: the merge's 3 x 3 minimum and its fallback ring reach
+# this far, so the pixels beyond keep their own radiance as they would in a whole-frame merge.
+_REGION_MARGIN_PX = 4
 
 
 @dataclass(frozen=True)
@@ -164,13 +183,15 @@ class ClipAnalysis:
 @dataclass(frozen=True)
 class _Keyframe:
     reconstruction: Reconstruction
-    radiance: Tensor  # the keyframe's own source radiance, which other frames align to
-    signal: Tensor
+    # The keyframe's own source radiance as other frames meet it: reduced with its code values
+    # for exposure ratios (engine.temporal.exposure.ratio_frames), and as a thumbnail to align to.
+    small: Tensor
+    small_signal: Tensor
+    thumbnail: Tensor
 
     @property
     def nbytes(self) -> int:
-        own = _nbytes(self.radiance) + _nbytes(self.signal)
-        return self.reconstruction.nbytes + own
+        return self.reconstruction.nbytes + tensor_bytes(self.small, self.small_signal, self.thumbnail)
 
 
 class TemporalReconstructor:
@@ -285,11 +306,14 @@ class TemporalReconstructor:
     def _propagated(self, index: int) -> Reconstruction:
         linear, signal = self._decode(index)
         radiance = self._radiance(linear, signal)
-        if float(peak_signal(signal).max()) < self.params.tau:
+        region = self._region(signal)
+        if region is None:
             return own_reconstruction(radiance)
         shot = self.analysis.shot_of(index)
         keys = [k for k in self.analysis.keyframes if k in shot]
         before, after = bracketing_keyframes(index, keys)
+        small, small_signal = ratio_frames(radiance, signal)
+        size = tuple(radiance.shape[-2:])
         clues: list[Clue] = []
         for key_index, weight in zip((before, after), temporal_weights(index, before, after), strict=True):
             if weight == 0.0:
@@ -300,13 +324,14 @@ class TemporalReconstructor:
             if abs(key_index - index) > _MAX_UNREFINED_LINKS:
                 # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
                 # by it, removes the drift at a thumbnail's cost.
-                refined = align(_thumbnail(radiance), _thumbnail(key.radiance), ev_guess, _THUMBNAIL_SIDE,
-                                *chain)
+                refined = align(_thumbnail(radiance), key.thumbnail, ev_guess, _THUMBNAIL_SIDE, *chain)
                 chain = (refined.flow, refined.backward)
-            alignment = chained_alignment(chain[0], chain[1], radiance.shape[-2:])
-            clues.append(keyframe_clue(radiance, signal, key.reconstruction, key.radiance, key.signal,
-                                       alignment, ev_guess, weight))
-        return self._compose(index, linear, radiance, signal, clues)
+            alignment = chained_alignment(*chain)
+            ev = matched_exposure(small, small_signal, key.small, key.small_signal, alignment, ev_guess)
+            flow = region.crop(resize_flow(alignment.flow, size))
+            confidence = region.crop(resize_confidence(alignment.confidence, size))
+            clues.append(keyframe_clue(key.reconstruction, flow, confidence, ev, weight, region.origin))
+        return self._compose(index, linear, radiance, signal, clues, region)
 
     def _keyframe(self, index: int) -> _Keyframe:
         cached = self._cache.get(index)
@@ -317,8 +342,10 @@ class TemporalReconstructor:
         analysis = self.analysis
         linear, signal = self._decode(index)
         radiance = self._radiance(linear, signal)
-        clues: list[Clue] = []
-        if float(peak_signal(signal).max()) >= p.tau:
+        region = self._region(signal)
+        reconstruction = own_reconstruction(radiance)
+        if region is not None:
+            clues: list[Clue] = []
             candidates = reference_candidates(index, analysis.shot_of(index), p.reference_stride,
                                               analysis.log_exposures, p.min_reference_gain)
             chains = analysis.chains(index, candidates)
@@ -328,23 +355,37 @@ class TemporalReconstructor:
                 ref_radiance = self._radiance(ref_linear, ref_signal)
                 ev_guess = analysis.log_exposures[j] - analysis.log_exposures[index]
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
-                                            p.flow_max_side, *chains[j]))
-        entry = _Keyframe(self._compose(index, linear, radiance, signal, clues), radiance, signal)
+                                            p.flow_max_side, region, *chains[j]))
+            reconstruction = self._compose(index, linear, radiance, signal, clues, region)
+        entry = _Keyframe(reconstruction, *ratio_frames(radiance, signal), _thumbnail(radiance))
         self._store(index, entry)
         self._keyframes_done.add(index)
         self._report("keyframes", len(self._keyframes_done) / len(analysis.keyframes))
         return entry
 
     def _compose(
-        self, index: int, linear: Tensor, radiance: Tensor, signal: Tensor, clues: list[Clue]
+        self, index: int, linear: Tensor, radiance: Tensor, signal: Tensor, clues: list[Clue], region: Region
     ) -> Reconstruction:
+        """The merge inside `region`, the frame's own radiance around it."""
         def fallback() -> Tensor:
+            # The whole frame: an operator may measure it (a key, a percentile) or see context.
             ctx = dataclasses.replace(self.context, frame_index=index)
-            return self.fallback.apply(linear, ctx) / self.context.reference_white
+            return region.crop(self.fallback.apply(linear, ctx)) / self.context.reference_white
 
         p = self.params
-        feather = max(_MIN_FEATHER_PX, round(max(radiance.shape[-2:]) * _FEATHER_FRACTION))
-        return compose(radiance, signal, clues, fallback, p.tau, p.full_weight, feather)
+        part = compose(region.crop(radiance), region.crop(signal), clues, fallback, p.tau, p.full_weight,
+                       self._feather(radiance))
+        whole = own_reconstruction(radiance)
+        return Reconstruction(region.paste(whole.radiance, part.radiance),
+                              region.paste(whole.labels, part.labels),
+                              region.paste(whole.confidence, part.confidence))
+
+    def _feather(self, frame: Tensor) -> int:
+        return max(_MIN_FEATHER_PX, round(max(frame.shape[-2:]) * _FEATHER_FRACTION))
+
+    def _region(self, signal: Tensor) -> Region | None:
+        """Where the frame clipped, with room for the merge's neighbourhood operations."""
+        return clipped_region(peak_signal(signal), self.params.tau, _REGION_MARGIN_PX)
 
     def _store(self, index: int, entry: _Keyframe) -> None:
         self._cache[index] = entry
@@ -369,7 +410,7 @@ class TemporalReconstructor:
         frame = frame.float().clamp_min(0.0)
         entry = (frame, self._signal(frame))
         self._frames[index] = entry
-        _evict(self._frames, self.frame_cache_bytes, lambda e: sum(_nbytes(t) for t in e))
+        _evict(self._frames, self.frame_cache_bytes, lambda e: tensor_bytes(*e))
         return entry
 
     def _radiance(self, linear: Tensor, signal: Tensor) -> Tensor:
@@ -412,10 +453,6 @@ def _evict(cache: OrderedDict[int, _Entry], budget: int, nbytes: Callable[[_Entr
     while total > budget and len(cache) > 1:
         _, evicted = cache.popitem(last=False)
         total -= nbytes(evicted)
-
-
-def _nbytes(tensor: Tensor) -> int:
-    return tensor.element_size() * tensor.nelement()
 
 
 def _thumbnail(frame: Tensor) -> Tensor:

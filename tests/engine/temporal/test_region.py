@@ -1,0 +1,54 @@
+"""The merge's working rectangle: clipped bounding boxes, warps over a rectangle, feather depth."""
+
+from __future__ import annotations
+
+import torch
+
+from engine.temporal.flow import warp
+from engine.temporal.merge import fallback_gain
+from engine.temporal.morphology import erode
+from engine.temporal.region import Region, clipped_region
+
+
+def test_clipped_region_bounds_the_clipped_pixels_with_a_margin_inside_the_frame() -> None:
+    peak = torch.zeros(1, 40, 60)
+    assert clipped_region(peak, 0.95, 4) is None
+    peak[0, 10:13, 50:58] = 1.0
+    peak[0, 20, 30] = 0.96
+    assert clipped_region(peak, 0.95, 4) == Region(6, 25, 26, 60)
+    assert clipped_region(peak, 0.97, 0) == Region(10, 13, 50, 58)
+
+
+def test_paste_replaces_only_the_region() -> None:
+    frame = torch.arange(2 * 5 * 7, dtype=torch.float32).view(2, 5, 7)
+    region = Region(1, 4, 2, 6)
+    out = region.paste(frame, torch.full((2, 3, 4), -1.0))
+    assert bool((region.crop(out) == -1.0).all())
+    assert int((out != frame).sum()) == 2 * 3 * 4
+    assert bool((frame >= 0).all())  # the source is not written to
+
+
+def test_a_warp_over_a_rectangle_equals_that_rectangle_of_the_whole_warp() -> None:
+    generator = torch.Generator().manual_seed(3)
+    frame = torch.rand(3, 30, 50, generator=generator)
+    flow = (torch.rand(2, 30, 50, generator=generator) - 0.5) * 8.0
+    region = Region(5, 21, 12, 47)
+    part = warp(frame, region.crop(flow), region.origin)
+    torch.testing.assert_close(part, region.crop(warp(frame, flow)), rtol=0.0, atol=1e-5)
+
+
+def test_the_fallback_gain_fades_over_the_erosion_depth() -> None:
+    """The gain's log falls linearly with the number of 3 x 3 erosions a gap pixel survives."""
+    feather = 6
+    missing = torch.zeros(1, 40, 40, dtype=torch.bool)
+    missing[0, 5:35, 8:30] = True
+    missing[0, 0:12, 0:4] = True  # touching the frame's border, which does not end the gap
+    known = torch.full((3, 40, 40), 2.0)
+    filled = torch.ones(3, 40, 40)
+    gain = fallback_gain(known, filled, missing, ~missing, feather)
+    depth, inner = torch.zeros(1, 40, 40), missing
+    for _ in range(feather):
+        inner = erode(inner)
+        depth += inner.float()
+    expected = torch.exp(torch.log(torch.tensor(2.0)) * (1.0 - depth / feather))
+    torch.testing.assert_close(gain, expected, rtol=1e-5, atol=1e-6)
