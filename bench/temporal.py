@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pan-widths", type=float, default=1.25, help="length of the pans in frame widths")
     # The best single-frame operator over the highlights, which is what a colorist would pick to
     # fill what no other frame shows; the flicker and cost goals are measured against it too.
-    parser.add_argument("--fallback", default="masked-cnn", help="ITM operator the temporal mode falls back to")
+    parser.add_argument("--fallback", default="masked-cnn",
+                        help="ITM operator the temporal mode falls back to")
     parser.add_argument("--operators", default="", help="comma-separated ITM operators (default: all)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     parser.add_argument("--cost-size", default="960x540",

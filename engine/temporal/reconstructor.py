@@ -314,6 +314,7 @@ class TemporalReconstructor:
         before, after = bracketing_keyframes(index, keys)
         small, small_signal = ratio_frames(radiance, signal)
         size = tuple(radiance.shape[-2:])
+        thumbnail: Tensor | None = None
         clues: list[Clue] = []
         for key_index, weight in zip((before, after), temporal_weights(index, before, after), strict=True):
             if weight == 0.0:
@@ -324,7 +325,8 @@ class TemporalReconstructor:
             if abs(key_index - index) > _MAX_UNREFINED_LINKS:
                 # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
                 # by it, removes the drift at a thumbnail's cost.
-                refined = align(_thumbnail(radiance), key.thumbnail, ev_guess, _THUMBNAIL_SIDE, *chain)
+                thumbnail = _thumbnail(radiance) if thumbnail is None else thumbnail
+                refined = align(thumbnail, key.thumbnail, ev_guess, _THUMBNAIL_SIDE, *chain)
                 chain = (refined.flow, refined.backward)
             alignment = chained_alignment(*chain)
             ev = matched_exposure(small, small_signal, key.small, key.small_signal, alignment, ev_guess)
@@ -373,15 +375,13 @@ class TemporalReconstructor:
             return region.crop(self.fallback.apply(linear, ctx)) / self.context.reference_white
 
         p = self.params
+        feather = max(_MIN_FEATHER_PX, round(max(radiance.shape[-2:]) * _FEATHER_FRACTION))
         part = compose(region.crop(radiance), region.crop(signal), clues, fallback, p.tau, p.full_weight,
-                       self._feather(radiance))
+                       feather)
         whole = own_reconstruction(radiance)
         return Reconstruction(region.paste(whole.radiance, part.radiance),
                               region.paste(whole.labels, part.labels),
                               region.paste(whole.confidence, part.confidence))
-
-    def _feather(self, frame: Tensor) -> int:
-        return max(_MIN_FEATHER_PX, round(max(frame.shape[-2:]) * _FEATHER_FRACTION))
 
     def _region(self, signal: Tensor) -> Region | None:
         """Where the frame clipped, with room for the merge's neighbourhood operations."""
