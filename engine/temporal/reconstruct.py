@@ -46,11 +46,13 @@ def reference_clue(
     radiance = warp(reference, flow, origin) * 2.0**-ev
     measured = unclipped_weight(reference_signal)
     weight = warp_weight(measured, flow, origin)
-    # Where the reference clipped too (and is aligned), its scaled clip level bounds the key's
-    # radiance from below; that is only worth more than the key's own clip in a darker frame.
-    # Only inside the clipped area (its 3 x 3 erosion): a sub-pixel misalignment would otherwise
-    # lift the key's pixels next to a small highlight to the highlight's clip level.
-    inside = warp_weight((measured < 0.5).to(measured.dtype), flow, origin) > 0.99
+    # Where the reference clipped too, or read within the last codes below white (where its
+    # weight fades), and is aligned, its scaled reading bounds the key's radiance from below: a
+    # near-white code is either a true reading or a clipped one that a codec lowered. That is
+    # only worth more than the key's own clip in a darker frame. Only inside the area (its 3 x 3
+    # erosion): a sub-pixel misalignment would otherwise lift the key's pixels next to a small
+    # highlight to the highlight's level.
+    inside = warp_weight((measured < 1.0).to(measured.dtype), flow, origin) > 0.99
     clipped = inside & (confidence > _FLOOR_CONFIDENCE)
     floor = torch.where(clipped, radiance, 0.0) if ev < 0.0 else None
     return Clue(radiance, weight * confidence, floor=floor)
