@@ -14,7 +14,9 @@ thumbnails for propagation, at `flow_max_side` for a keyframe's references); a f
 its keyframe needs no refinement, its one link is already the flow between them. The thumbnails'
 flows are kept: two (2, 90, 160) float16 flows per frame, about 115 kB, with each thumbnail's
 peak code values (14 kB), from which a keyframe's candidate references are scored by the
-clipped pixels they reveal before any of them is decoded again.
+clipped pixels they reveal before any of them is decoded again. Warps and the merge cover only
+the bounding box of a frame's clipped pixels (engine.temporal.region); a frame that clipped
+nothing is its own radiance.
 """
 
 from __future__ import annotations
