@@ -130,6 +130,25 @@ def test_highlight_clipped_everywhere_falls_back_above_the_clip_level(drift_shot
         assert float(nits[:, sun[0], sun[1]].min()) >= REFERENCE_WHITE * (1 - 1e-6)
 
 
+def test_a_near_white_reading_bounds_the_keyframe_from_below() -> None:
+    """Only the darkest frame sees the sun, at code 252 of 255, where its weight has faded to
+    three quarters: the quarter left to the fallback still reaches that reading, scaled to the
+    keyframe."""
+    sun_level = 3.88  # x 0.25 (frame 0's exposure) -> code round(0.97^(1/2.4) x 255) = 252
+    frames, truth = shot(scene_with_highlights(sun_level=sun_level), DRIFT)
+    assert round(float(frames[0].amax()) ** (1 / 2.4) * 255) == 252
+    assert bool((frames[1].amax(0) >= 1.0 - 1e-6).any())  # every later frame clips it
+    # full_weight 1: a clue of weight 0.75 is trusted that far, and the fallback fills the rest.
+    r = reconstructor(frames, fallback="bt2408", full_weight=1.0)
+    nits, _ = r.frame(8)
+    top, left = pan_offset(8)
+    sun = (slice(40 + 2 - top, 52 - 2 - top), slice(44 + 2 - left, 56 - 2 - left))
+    reading = (252 / 255) ** 2.4 * DRIFT[8] / DRIFT[0]
+    level = nits[:, sun[0], sun[1]] / REFERENCE_WHITE
+    assert float(level.min()) >= 0.99 * reading
+    assert float(level.max()) <= 1.01 * float(truth[8][:, sun[0], sun[1]].max())
+
+
 def test_fallback_fill_meets_its_surroundings() -> None:
     """A highlight clipped in every frame: the fallback's fill joins its edge without a seam."""
     scene = 0.03 + 0.4 * texture(64, 112, seed=2)
