@@ -148,7 +148,10 @@ def _x26x_params(target: VideoTarget, mastering: MasteringDisplay | None,
     params = [f"colorprim={colorprim}", f"transfer={transfer}", f"colormatrix={colormatrix}",
               "chromaloc=1", "log-level=error"]
     if target.kind == "sdr":
-        return ":".join([*params, "range=tv"])
+        # x264's macroblock-tree rate control makes the bitstream differ from run to run with the
+        # bundled build, even on one thread; a render, and a synthetic camera's clip, must come
+        # out the same every time. Camera encoders have no such lookahead either.
+        return ":".join([*params, "range=tv", "mbtree=0"])
     # No pools / frame-threads: x265 then builds one thread pool per NUMA node over all its cores.
     # repeat-headers puts VPS/SPS/PPS (and the HDR SEI) before every keyframe for broadcast splicing.
     params += ["range=limited", "repeat-headers=1"]
