@@ -132,11 +132,11 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
                      fallback: float) -> float:
     """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify.
 
-    The frames are taken through `ratio_frames` (a caller that measures one frame many times
-    passes them reduced already); the alignment may be at any resolution.
+    An exposure ratio is one number for the whole frame pair, so it is measured on frames of at
+    most `_RATIO_SIDE` pixels (see `_ratio_frames`); the alignment may be at any resolution.
     """
-    a, a_signal = ratio_frames(a, a_signal)
-    b, b_signal = ratio_frames(b, b_signal)
+    a, a_signal = _ratio_frames(a, a_signal)
+    b, b_signal = _ratio_frames(b, b_signal)
     alignment = resize_alignment(alignment, tuple(a.shape[-2:]))
     seen, seen_signal = warp(b, alignment.flow), warp(b_signal, alignment.flow)
     ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
@@ -147,14 +147,11 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
     return fallback if ev is None else ev
 
 
-def ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:
-    """A frame (3, H, W) and its code values reduced to what exposure ratios are measured on.
-
-    An exposure ratio is one number for the whole frame pair, so it is measured on frames of at
-    most `_RATIO_SIDE` pixels: area means for the light, which keep its ratios; for the code
-    values, the mean of the darkest channel (the noise floor test) and the block maximum of the
-    brightest (so a block touching a clipped pixel counts as clipped). Frames that small already
-    are returned as they are, so reducing twice changes nothing.
+def _ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:
+    """A frame (3, H, W) and its code values reduced to at most `_RATIO_SIDE` pixels: area means
+    for the light, which keep its ratios; for the code values, the mean of the darkest channel
+    (the noise floor test) and the block maximum of the brightest (so a block touching a
+    clipped pixel counts as clipped). Frames that small already are returned as they are.
     """
     h, w = frame.shape[-2:]
     scale = _RATIO_SIDE / max(h, w)

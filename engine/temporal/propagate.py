@@ -1,14 +1,16 @@
 """Local propagation: a frame between two keyframes borrows their reconstructed radiance.
 
 Every frame keeps its own well-exposed pixels; its clipped pixels take the radiance of the two
-nearest reconstructed keyframes, flow-warped, scaled by the measured exposure ratio and mixed
-by temporal distance (linear interpolation weights) and alignment confidence. Because both
-neighbours contribute with weights that change linearly in time, a highlight's level glides
-from one keyframe's estimate to the next instead of jumping: no flicker at keyframe changes.
+nearest reconstructed keyframes, flow-warped, scaled by the exposure ratio that analysis chained
+from neighbouring frames, and mixed by temporal distance (linear interpolation weights) and
+alignment confidence. Because both neighbours contribute with weights that change linearly in
+time, a highlight's level glides from one keyframe's estimate to the next instead of jumping:
+no flicker at keyframe changes.
 
 The flow to a keyframe is not computed afresh: it is the chain of the neighbouring frames'
 flows that analysis already measured (engine.temporal.flow.compose_flows), checked forward
-against backward (Sundaram et al. 2010), so a frame costs warps, not optical flow.
+against backward (Sundaram et al. 2010) and refined by one flow on thumbnails, so a frame costs
+warps, not full-size optical flow.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def keyframe_clue(
 
     flow: (2, h, w) frame -> keyframe for the rectangle whose first pixel is at `origin`;
     confidence: (1, h, w) its alignment confidence; ev: the keyframe's exposure relative to
-    the frame in stops, measured on the matched pixels (engine.temporal.exposure).
+    the frame in stops.
     """
     device = key.radiance.device
     flow, confidence = flow.to(device), confidence.to(device)

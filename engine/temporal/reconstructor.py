@@ -38,14 +38,7 @@ from engine.masks import ClueMap, clipped_map
 from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
-from engine.temporal.exposure import (
-    aligned_exposure,
-    matched_exposure,
-    peak_signal,
-    ratio_frames,
-    relative_exposure,
-    signal_from_linear,
-)
+from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
 from engine.temporal.flow import (
     Alignment,
     align,
@@ -185,15 +178,11 @@ class ClipAnalysis:
 @dataclass(frozen=True)
 class _Keyframe:
     reconstruction: Reconstruction
-    # The keyframe's own source radiance as other frames meet it: reduced with its code values
-    # for exposure ratios (engine.temporal.exposure.ratio_frames), and as a thumbnail to align to.
-    small: Tensor
-    small_signal: Tensor
-    thumbnail: Tensor
+    thumbnail: Tensor  # the keyframe's own source radiance, reduced, which other frames align to
 
     @property
     def nbytes(self) -> int:
-        return self.reconstruction.nbytes + tensor_bytes(self.small, self.small_signal, self.thumbnail)
+        return self.reconstruction.nbytes + tensor_bytes(self.thumbnail)
 
 
 class TemporalReconstructor:
@@ -314,7 +303,6 @@ class TemporalReconstructor:
         shot = self.analysis.shot_of(index)
         keys = [k for k in self.analysis.keyframes if k in shot]
         before, after = bracketing_keyframes(index, keys)
-        small, small_signal = ratio_frames(radiance, signal)
         size = tuple(radiance.shape[-2:])
         thumbnail: Tensor | None = None
         clues: list[Clue] = []
@@ -322,16 +310,18 @@ class TemporalReconstructor:
             if weight == 0.0:
                 continue
             key = self._keyframe(key_index)
-            ev_guess = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
+            # A few frame-to-frame steps of analysis's exposure chain. Measuring the ratio again on
+            # matched pixels gives the same figures on the benchmark shots and adds a tenth to the
+            # frame's cost; a keyframe's far references, whose chains run long, do measure it.
+            ev = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
             chain = self.analysis.chained_flows(index, key_index)
             if abs(key_index - index) > _MAX_UNREFINED_LINKS:
                 # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
                 # by it, removes the drift at a thumbnail's cost.
                 thumbnail = _thumbnail(radiance) if thumbnail is None else thumbnail
-                refined = align(thumbnail, key.thumbnail, ev_guess, _THUMBNAIL_SIDE, *chain)
+                refined = align(thumbnail, key.thumbnail, ev, _THUMBNAIL_SIDE, *chain)
                 chain = (refined.flow, refined.backward)
             alignment = chained_alignment(*chain)
-            ev = matched_exposure(small, small_signal, key.small, key.small_signal, alignment, ev_guess)
             flow = region.crop(resize_flow(alignment.flow, size))
             confidence = region.crop(resize_confidence(alignment.confidence, size))
             clues.append(keyframe_clue(key.reconstruction, flow, confidence, ev, weight, region.origin))
@@ -361,7 +351,7 @@ class TemporalReconstructor:
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
                                             p.flow_max_side, region, *chains[j]))
             reconstruction = self._compose(index, linear, radiance, signal, clues, region)
-        entry = _Keyframe(reconstruction, *ratio_frames(radiance, signal), _thumbnail(radiance))
+        entry = _Keyframe(reconstruction, _thumbnail(radiance))
         self._store(index, entry)
         self._keyframes_done.add(index)
         self._report("keyframes", len(self._keyframes_done) / len(analysis.keyframes))
