@@ -194,7 +194,8 @@ def _clamped_log_luminance(
     frame: Tensor, gain: float, size: tuple[int, int], clip: float, floor: float
 ) -> Tensor:
     y = luminance(frame.detach().to("cpu", torch.float32)) * gain
-    y = tnf.interpolate(y.unsqueeze(0), size=size, mode="area").squeeze(0)
+    if tuple(y.shape[-2:]) != tuple(size):
+        y = tnf.interpolate(y.unsqueeze(0), size=size, mode="area").squeeze(0)
     return torch.log2(y.clamp(floor, clip))
 
 
