@@ -171,8 +171,8 @@ def _depth(mask: Tensor, limit: int) -> Tensor:
     "Distance transformations in digital images", CVGIP 1986) gives at the cost of two erosions.
     """
     image = np.ascontiguousarray(mask[0].to("cpu", torch.uint8).numpy())
-    if not image.any() or image.all():
-        return torch.full(mask.shape, float(limit) if image.all() else 0.0)
+    if image.all():  # no pixel outside: the transform would have nothing to measure from
+        return torch.full(mask.shape, float(limit))
     distance = cv2.distanceTransform(image, cv2.DIST_C, 3)
     return torch.from_numpy(distance).unsqueeze(0).sub_(1.0).clamp_(0.0, float(limit))
 

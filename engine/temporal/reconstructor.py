@@ -337,8 +337,9 @@ class TemporalReconstructor:
         linear, signal = self._decode(index)
         radiance = self._radiance(linear, signal)
         region = self._region(signal)
-        reconstruction = own_reconstruction(radiance)
-        if region is not None:
+        if region is None:
+            reconstruction = own_reconstruction(radiance)
+        else:
             clues: list[Clue] = []
             candidates = reference_candidates(index, analysis.shot_of(index), p.reference_stride,
                                               analysis.log_exposures, p.min_reference_gain)
@@ -370,10 +371,12 @@ class TemporalReconstructor:
         feather = max(_MIN_FEATHER_PX, round(max(radiance.shape[-2:]) * _FEATHER_FRACTION))
         part = compose(region.crop(radiance), region.crop(signal), clues, fallback, p.tau, p.full_weight,
                        feather)
+        # own_reconstruction's labels and confidence are new tensors, written in place; the
+        # radiance is the cached decode and is copied.
         whole = own_reconstruction(radiance)
-        return Reconstruction(region.paste(whole.radiance, part.radiance),
-                              region.paste(whole.labels, part.labels),
-                              region.paste(whole.confidence, part.confidence))
+        region.crop(whole.labels).copy_(part.labels)
+        region.crop(whole.confidence).copy_(part.confidence)
+        return Reconstruction(region.paste(radiance, part.radiance), whole.labels, whole.confidence)
 
     def _region(self, signal: Tensor) -> Region | None:
         """Where the frame clipped, with room for the merge's neighbourhood operations."""
