@@ -22,6 +22,7 @@ _RATIO_LOW_SIGNAL = 0.15
 _RATIO_HIGH_SIGNAL = 0.92
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
+_MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
 _CLIP_BAND = 4.0 / 255.0  # code values this close to white may be clipped ones lowered by a codec
 _RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
@@ -142,8 +143,12 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
     ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
     if ev is None:
         # A poor guess also fails the photometric part of the confidence everywhere; the flow
-        # itself is still good enough for a median, which the second pass then refines.
+        # itself is then still good enough for a median, which the second pass refines. Where
+        # the flow failed too (frames that barely overlap), that median pairs unrelated pixels
+        # and can land stops away: a figure so far from the guess is not taken.
         ev = relative_exposure(a, seen, a_signal, seen_signal)
+        if ev is not None and abs(ev - fallback) > _MAX_UNCONFIRMED_EV:
+            ev = None
     return fallback if ev is None else ev
 
 
