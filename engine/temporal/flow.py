@@ -33,6 +33,8 @@ from engine.temporal.morphology import min_filter
 _CLIP_MARGIN = 0.9  # clamp a little below the clip level: the shoulder is compressed, not linear
 _FLOOR_BELOW_CLIP_EV = 10.0  # darker than this carries 8-bit noise, not texture
 _PHOTOMETRIC_SIGMA_EV = 0.5
+# How much better (mean absolute log2 difference) the dense flow must match than the global motion.
+_DENSE_GAIN_EV = 0.5
 _MIN_MATCHES = 12
 _MIN_INLIER_SHARE = 0.3
 
@@ -180,8 +182,10 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
     else:
         global_fwd = _flow_from_homography(fitted, size)
         global_bwd = _flow_from_homography(np.linalg.inv(fitted), size)
-    fwd = _inside_saturation(dense_fwd, global_fwd, img_key)
-    bwd = _inside_saturation(dense_bwd, global_bwd, img_other)
+    fwd = _prefer_global(_inside_saturation(dense_fwd, global_fwd, img_key), _to_tensor(global_fwd),
+                         log_key, log_other)
+    bwd = _prefer_global(_inside_saturation(dense_bwd, global_bwd, img_other), _to_tensor(global_bwd),
+                         log_other, log_key)
     confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
     difference = (log_key - warp(log_other, fwd)).abs()
     confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
@@ -214,6 +218,23 @@ def _inside_saturation(local: np.ndarray, global_flow: np.ndarray, image: np.nda
     """
     flat = torch.from_numpy(image == 255).unsqueeze(0)
     return torch.where(flat, _to_tensor(global_flow), _to_tensor(local))
+
+
+def _prefer_global(dense: Tensor, model: Tensor, source: Tensor, target: Tensor) -> Tensor:
+    """The global motion wherever it matches `source` to `target` about as well as the dense flow.
+
+    DIS follows whatever lowers its photometric error, and between frames stops apart the
+    clamped log images differ by more than motion near every highlight: it bends the flow
+    around them, fore and back differently, by a pixel or two, which is a highlight's whole
+    edge. The camera's motion explains those pixels as well to within noise, and exactly. Only
+    where the dense flow matches the neighbourhood (5 x 5 mean of the absolute log difference)
+    better by more than `_DENSE_GAIN_EV`, something moved on its own, and the dense flow stays.
+    """
+    def mismatch(flow: Tensor) -> Tensor:
+        error = (source - warp(target, flow)).abs().unsqueeze(0)
+        return tnf.avg_pool2d(error, 5, stride=1, padding=2, count_include_pad=False).squeeze(0)
+
+    return torch.where(mismatch(model) <= mismatch(dense) + _DENSE_GAIN_EV, model, dense)
 
 
 def _to_tensor(flow: np.ndarray) -> Tensor:
@@ -276,5 +297,12 @@ def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.n
 def _refine(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:
     """Flow a -> b by DIS, started from `seed`."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    # The images are log luminance normalised by an exposure ratio that is only a guess: an error
+    # of a few hundredths of a stop reads, on a shallow gradient such as a sky, as a shift of
+    # pixels. Its variational refinement therefore matches gradients only (Brox et al., "High
+    # accuracy optical flow estimation based on a theory for warping", ECCV 2004, the gradient
+    # constancy term), which an offset in log luminance, a gain, leaves unchanged; the patch
+    # search already subtracts each patch's mean.
+    dis.setVariationalRefinementDelta(0.0)
     # DIS starts from a flow given with the frame's size as CV_32FC2, and overwrites it.
     return dis.calc(a, b, seed.copy())

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from engine.color.luminance import luminance
 from engine.temporal import align, relative_exposure, warp, well_exposedness
 from engine.temporal.cuts import (
     MAX_CUT_MATCH,
@@ -15,8 +16,14 @@ from engine.temporal.cuts import (
     histogram_distance,
     shots_from_cuts,
 )
-from engine.temporal.exposure import aligned_exposure, signal_from_linear
-from engine.temporal.flow import compose_flows, forward_backward_confidence, resize_flow
+from engine.temporal.exposure import aligned_exposure, matched_exposure, signal_from_linear
+from engine.temporal.flow import (
+    Alignment,
+    _prefer_global,
+    compose_flows,
+    forward_backward_confidence,
+    resize_flow,
+)
 from engine.temporal.schedule import (
     bracketing_keyframes,
     choose_references,
@@ -26,6 +33,7 @@ from engine.temporal.schedule import (
 from tests.engine.temporal.scenes import GAMMA, camera, texture
 
 SCENE = 0.03 + 0.6 * texture(96, 128, seed=11, cells=6)
+OBJECT = 0.004 + 0.008 * texture(16, 16, seed=12, cells=3)  # darker than anything it passes over
 
 
 def view(dx: int, dy: int, exposure: float) -> torch.Tensor:
@@ -60,10 +68,48 @@ def test_flow_recovers_a_known_shift_across_exposures(dx: int, dy: int, stops: f
     assert float(((warped - key).abs() / key)[:, both].median()) < 0.02
 
 
+def test_the_global_motion_wins_unless_the_dense_flow_matches_clearly_better() -> None:
+    """The frame moves by (5, -3) and an object in it by (20, 4). Against a dense flow that is
+    right to within DIS's tenths of a pixel, the global motion is taken wherever it explains the
+    pixels as well, exactly, and the dense flow is kept on the object, which it alone matches."""
+    key = view(0, 0, 1.0)
+    other = view(5, -3, 1.0)
+    key[:, 14:30, 20:36] = camera(OBJECT, 1.0)
+    other[:, 18:34, 40:56] = camera(OBJECT, 1.0)
+    log = [torch.log2(luminance(f).clamp_min(1e-4)) for f in (key, other)]
+    model = torch.tensor([-5.0, 3.0]).view(2, 1, 1).expand(2, 48, 64).clone()
+    true = model.clone()
+    true[:, 14:30, 20:36] = torch.tensor([20.0, 4.0]).view(2, 1, 1)
+    jitter = 0.2 * (torch.rand(2, 48, 64, generator=torch.Generator().manual_seed(3)) - 0.5)
+    chosen = _prefer_global(true + jitter, model, log[0], log[1])
+    object_core = (slice(17, 27), slice(23, 33))
+    torch.testing.assert_close(chosen[:, object_core[0], object_core[1]],
+                               (true + jitter)[:, object_core[0], object_core[1]])
+    background = torch.ones(48, 64, dtype=torch.bool)
+    background[10:34, 16:40] = False  # the object and the pixels whose 5 x 5 window reaches it
+    background[:, 59:] = False  # the model leaves the frame there
+    assert bool((chosen[:, background] == model[:, background]).all())
+
+
 def test_aligned_exposure_of_shifted_frames() -> None:
     a, b = view(0, 0, 1.0), view(7, 2, 2.0**0.8)
     _, ev = aligned_exposure(a, signal_from_linear(a, GAMMA), b, signal_from_linear(b, GAMMA), 0.0, 640)
     assert ev == pytest.approx(0.8, abs=0.02)
+
+
+def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
+    """No pixel is confidently aligned: the median over all pairs is taken when it lands within a
+    stop of the guess, and the guess is kept when it lands stops away (unrelated frames)."""
+    key = view(0, 0, 1.0)
+    unaligned = Alignment(torch.zeros(2, 48, 64), torch.zeros(1, 48, 64), torch.zeros(2, 48, 64))
+
+    def measured(other: torch.Tensor, guess: float) -> float:
+        return matched_exposure(key, signal_from_linear(key, GAMMA), other, signal_from_linear(other, GAMMA),
+                                unaligned, guess)
+
+    assert measured(view(0, 0, 2.0**-0.5), -0.2) == pytest.approx(-0.5, abs=0.02)
+    elsewhere = camera(0.03 + 0.6 * texture(48, 64, seed=5, cells=6), 2.0**-3)
+    assert measured(elsewhere, -0.2) == -0.2
 
 
 def test_forward_backward_check_rejects_inconsistent_flow() -> None:
