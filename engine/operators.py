@@ -192,6 +192,12 @@ class Operator(ABC):
     def apply(self, frame: Tensor, ctx: StageContext) -> Tensor:
         """(3, H, W) -> (3, H, W) in the conventions of the operator's kind."""
 
+    def context_px(self) -> int | None:
+        """How far around a pixel its output looks, in pixels, or None when the output depends
+        on the whole frame (a measured key, a normalisation). A caller that needs a few pixels
+        may then run the operator on their box grown by this much."""
+        return None
+
 
 class CurveOperator(Operator):
     """A per-pixel luminance curve, applied by ratio through a baked gain LUT.
@@ -217,6 +223,10 @@ class CurveOperator(Operator):
 
     def apply(self, frame: Tensor, ctx: StageContext) -> Tensor:
         return self.apply_lut(frame, self.bake(ctx))
+
+    def context_px(self) -> int | None:
+        # A fixed curve is per pixel; one shaped by frame statistics measures the whole frame.
+        return None if self.needs_stats else 0
 
 
 class SpatialOperator(Operator):

@@ -34,9 +34,16 @@ class MaskedCnnItm(SpatialOperator):
     title = "Masked-feature CNN (Santos 2020)"
     Params = MaskedCnnParams
 
+    @property
+    def _overlap(self) -> int:
+        return min(self.params.overlap, self.params.tile // 2)
+
+    def context_px(self) -> int | None:
+        # The tiling already treats its overlap as the context a tile's edge needs.
+        return self._overlap
+
     def apply(self, frame: Tensor, ctx: StageContext) -> Tensor:
         # Imported on first use: listing the operator catalogue must not load the network.
         from engine.models.inference import highlight_radiance
 
-        overlap = min(self.params.overlap, self.params.tile // 2)
-        return highlight_radiance(frame, tile=self.params.tile, overlap=overlap) * ctx.reference_white
+        return highlight_radiance(frame, tile=self.params.tile, overlap=self._overlap) * ctx.reference_white

@@ -100,15 +100,16 @@ def compose(
     own: Tensor,
     own_signal: Tensor,
     clues: list[Clue],
-    fallback: Callable[[], Tensor],
+    fallback: Callable[[Tensor], Tensor],
     tau: float,
     full_weight: float,
     feather_px: int,
 ) -> Reconstruction:
     """The frame's radiance: own where well exposed, clues where clipped, fallback where neither.
 
-    own: (3, H, W) relative linear radiance; own_signal: its code values; fallback() returns the
-    fallback operator's radiance in the same relative units, and is only called when needed.
+    own: (3, H, W) relative linear radiance; own_signal: its code values; fallback(needed)
+    returns the fallback operator's radiance in the same relative units, valid at least where
+    the (1, H, W) boolean `needed` is set, and is only called when some pixel needs it.
     """
     keep = overexposure_mask(own_signal, tau)
     if bool((keep >= 1.0).all()):
@@ -130,7 +131,8 @@ def compose(
     unsupported = clipped * (1.0 - support)
     if float(unsupported.max()) > _NEGLIGIBLE:
         missing = unsupported > 0.5
-        filled = fallback()
+        # Every pixel the fill reaches, and the ring around the gap its gain is measured on.
+        filled = fallback(dilate(unsupported > 0.0))
         known = keep * own + clipped * estimate
         gain = fallback_gain(known, filled, missing, keep + clipped * support > 0.5, feather_px)
         estimate = support * estimate + (1.0 - support) * torch.maximum(gain * filled, bound)

@@ -51,7 +51,7 @@ from engine.temporal.flow import (
 from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction, tensor_bytes
 from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal_weights
 from engine.temporal.reconstruct import reference_clue
-from engine.temporal.region import Region, clipped_region
+from engine.temporal.region import Region, clipped_region, mask_region
 from engine.temporal.schedule import (
     bracketing_keyframes,
     choose_references,
@@ -362,10 +362,22 @@ class TemporalReconstructor:
         self, index: int, linear: Tensor, radiance: Tensor, signal: Tensor, clues: list[Clue], region: Region
     ) -> Reconstruction:
         """The merge inside `region`, the frame's own radiance around it."""
-        def fallback() -> Tensor:
-            # The whole frame: an operator may measure it (a key, a percentile) or see context.
+        def fallback(needed: Tensor) -> Tensor:
             ctx = dataclasses.replace(self.context, frame_index=index)
-            return region.crop(self.fallback.apply(linear, ctx)) / self.context.reference_white
+            reach = self.fallback.context_px()
+            if reach is None:  # the operator measures the whole frame (a key, a percentile)
+                return region.crop(self.fallback.apply(linear, ctx)) / self.context.reference_white
+            # A local operator runs on the needed pixels' box and the context it looks at: the
+            # gaps the keyframes leave in a propagated frame are small.
+            wanted = torch.zeros_like(signal[:1], dtype=torch.bool)
+            region.crop(wanted).copy_(needed)
+            box = mask_region(wanted, reach)
+            assert box is not None  # compose asks only when some pixel needs the fallback
+            part = self.fallback.apply(box.crop(linear), ctx) / self.context.reference_white
+            filled = torch.zeros_like(region.crop(linear))
+            shared = box.intersection(region)
+            shared.within(region).crop(filled).copy_(shared.within(box).crop(part))
+            return filled
 
         p = self.params
         feather = max(_MIN_FEATHER_PX, round(max(radiance.shape[-2:]) * _FEATHER_FRACTION))

@@ -36,14 +36,28 @@ class Region:
         self.crop(out).copy_(part)
         return out
 
+    def within(self, outer: Region) -> Region:
+        """This region in the coordinates of `outer`'s crop (it must lie inside `outer`)."""
+        return Region(self.top - outer.top, self.bottom - outer.top, self.left - outer.left,
+                      self.right - outer.left)
 
-def clipped_region(peak: Tensor, level: float, margin: int) -> Region | None:
-    """Bounding box of the (1, H, W) `peak` code values at `level` or above, grown by `margin`
-    pixels on every side and kept inside the frame; None where nothing reaches `level`."""
-    _, h, w = peak.shape
-    hot = peak[0] >= level
-    rows, cols = hot.any(dim=1).nonzero(), hot.any(dim=0).nonzero()
+    def intersection(self, other: Region) -> Region:
+        return Region(max(self.top, other.top), min(self.bottom, other.bottom),
+                      max(self.left, other.left), min(self.right, other.right))
+
+
+def mask_region(mask: Tensor, margin: int) -> Region | None:
+    """Bounding box of a (1, H, W) boolean mask, grown by `margin` pixels on every side and kept
+    inside the frame; None where the mask is empty."""
+    _, h, w = mask.shape
+    rows, cols = mask[0].any(dim=1).nonzero(), mask[0].any(dim=0).nonzero()
     if rows.numel() == 0:
         return None
     return Region(max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin),
                   max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin))
+
+
+def clipped_region(peak: Tensor, level: float, margin: int) -> Region | None:
+    """Bounding box of the (1, H, W) `peak` code values at `level` or above, grown by `margin`
+    pixels on every side and kept inside the frame; None where nothing reaches `level`."""
+    return mask_region(peak >= level, margin)

@@ -130,6 +130,32 @@ def test_highlight_clipped_everywhere_falls_back_above_the_clip_level(drift_shot
         assert float(nits[:, sun[0], sun[1]].min()) >= REFERENCE_WHITE * (1 - 1e-6)
 
 
+def test_a_local_fallback_runs_on_the_box_its_gaps_need_with_the_same_result() -> None:
+    """BT.2408's curve is per pixel: run on the box of the pixels no clue reaches, it fills them
+    exactly as run on the whole frame, and it sees only that box."""
+    frames, _ = shot(scene_with_highlights(sun_level=40.0), DRIFT)
+    curve = type(make_operator("itm", "bt2408"))
+    sizes: list[tuple[int, ...]] = []
+
+    class Boxed(curve):  # type: ignore[misc, valid-type]
+        def apply(self, frame: torch.Tensor, ctx: StageContext) -> torch.Tensor:
+            sizes.append(tuple(frame.shape[-2:]))
+            return super().apply(frame, ctx)
+
+    class WholeFrame(curve):  # type: ignore[misc, valid-type]
+        def context_px(self) -> int | None:
+            return None
+
+    def run(fallback: object) -> list[torch.Tensor]:
+        r = TemporalReconstructor(lambda i: frames[i], len(frames), TemporalParams(source_primaries="bt2020"),
+                                  fallback, StageContext(reference_white=REFERENCE_WHITE))
+        return [r.frame(i)[0] for i in range(len(frames))]
+
+    for boxed, whole in zip(run(Boxed()), run(WholeFrame()), strict=True):
+        torch.testing.assert_close(boxed, whole, rtol=1e-6, atol=1e-4)
+    assert sizes and all(h * w < FRAME_H * FRAME_W / 2 for h, w in sizes)
+
+
 def test_a_near_white_reading_bounds_the_keyframe_from_below() -> None:
     """Only the darkest frame sees the sun, at code 252 of 255, where its weight has faded to
     three quarters: the quarter left to the fallback still reaches that reading, scaled to the

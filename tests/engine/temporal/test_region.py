@@ -7,7 +7,7 @@ import torch
 from engine.temporal.flow import warp
 from engine.temporal.merge import fallback_gain
 from engine.temporal.morphology import erode
-from engine.temporal.region import Region, clipped_region
+from engine.temporal.region import Region, clipped_region, mask_region
 
 
 def test_clipped_region_bounds_the_clipped_pixels_with_a_margin_inside_the_frame() -> None:
@@ -26,6 +26,18 @@ def test_paste_replaces_only_the_region() -> None:
     assert bool((region.crop(out) == -1.0).all())
     assert int((out != frame).sum()) == 2 * 3 * 4
     assert bool((frame >= 0).all())  # the source is not written to
+
+
+def test_a_box_and_a_region_share_their_overlap_in_each_ones_coordinates() -> None:
+    frame = torch.arange(40 * 60, dtype=torch.float32).view(1, 40, 60)
+    region, box = Region(6, 25, 26, 60), Region(0, 18, 40, 60)
+    shared = box.intersection(region)
+    assert shared == Region(6, 18, 40, 60)
+    torch.testing.assert_close(shared.within(region).crop(region.crop(frame)), shared.crop(frame))
+    torch.testing.assert_close(shared.within(box).crop(box.crop(frame)), shared.crop(frame))
+    mask = torch.zeros(1, 40, 60, dtype=torch.bool)
+    mask[0, 3, 58] = True
+    assert mask_region(mask, 5) == Region(0, 9, 53, 60)
 
 
 def test_a_warp_over_a_rectangle_equals_that_rectangle_of_the_whole_warp() -> None:
