@@ -163,14 +163,14 @@ def _ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:
     if scale >= 1.0:
         return frame, signal
     size = (max(8, round(h * scale)), max(8, round(w * scale)))
-    return _area(frame, size), _reduced_signal(signal, size)
+    return _area(frame, size), reduced_signal(signal, size)
 
 
 def _area(frame: Tensor, size: tuple[int, int]) -> Tensor:
     return tnf.adaptive_avg_pool2d(frame.unsqueeze(0), size).squeeze(0)
 
 
-def _reduced_signal(signal: Tensor, size: tuple[int, int]) -> Tensor:
+def reduced_signal(signal: Tensor, size: tuple[int, int]) -> Tensor:
     """(3, H, W) code values -> (2, h, w): block mean of the darkest channel, block maximum of the
     brightest. _mid_tones and peak_signal read a pixel's darkest and brightest channel, and
     the mean never exceeds the maximum, so they read these two as they read the full frame."""

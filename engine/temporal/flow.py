@@ -97,13 +97,9 @@ def warp(frame: Tensor, flow: Tensor, origin: tuple[int, int] = (0, 0)) -> Tenso
     flow: (2, h, w) for the pixels of a rectangle of the frame's grid whose first pixel is at
     `origin` (x, y); by default the whole grid. The result has the flow's size.
     """
-    _, h, w = frame.shape
-    _, fh, fw = flow.shape
-    # grid_sample's coordinates run from -1 to 1 across the frame (align_corners=True).
-    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=flow.dtype, device=flow.device)
-    shift = torch.tensor(origin, dtype=flow.dtype, device=flow.device).view(2, 1, 1)
-    grid = (_pixel_grid(fh, fw, flow.dtype, flow.device) + shift + flow) * scale.view(2, 1, 1) - 1.0
-    grid = grid.permute(1, 2, 0).unsqueeze(0).to(frame.dtype)
+    base, scale = _sampling_grid(tuple(frame.shape[-2:]), tuple(flow.shape[-2:]), origin, flow.dtype,
+                                 flow.device)
+    grid = torch.addcmul(base, flow, scale).permute(1, 2, 0).unsqueeze(0).to(frame.dtype)
     out = tnf.grid_sample(
         frame.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=True
     )
@@ -117,6 +113,18 @@ def warp_weight(weight: Tensor, flow: Tensor, origin: tuple[int, int] = (0, 0)) 
     neighbours' 1 and pass half-clipped samples as good ones; the 3x3 minimum first keeps them out.
     """
     return warp(min_filter(weight), flow, origin)
+
+
+@functools.lru_cache(maxsize=4)
+def _sampling_grid(frame_size: tuple[int, ...], flow_size: tuple[int, ...], origin: tuple[int, int],
+                   dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    """grid_sample's coordinates of the flow rectangle's pixels in the frame, and the (2, 1, 1)
+    scale from pixels to them: they run from -1 to 1 across the frame (align_corners=True).
+    Kept: the warps of one frame share its region's size and origin."""
+    h, w = frame_size
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=dtype, device=device).view(2, 1, 1)
+    shift = torch.tensor(origin, dtype=dtype, device=device).view(2, 1, 1)
+    return (_pixel_grid(*flow_size, dtype, device) + shift) * scale - 1.0, scale
 
 
 @functools.lru_cache(maxsize=8)
@@ -233,11 +241,10 @@ def _prefer_global(dense: Tensor, model: Tensor, source: Tensor, target: Tensor)
     where the dense flow matches the neighbourhood (5 x 5 mean of the absolute log difference)
     better by more than `_DENSE_GAIN_EV`, something moved on its own, and the dense flow stays.
     """
-    def mismatch(flow: Tensor) -> Tensor:
-        error = (source - warp(target, flow)).abs().unsqueeze(0)
-        return tnf.avg_pool2d(error, 5, stride=1, padding=2, count_include_pad=False).squeeze(0)
-
-    return torch.where(mismatch(model) <= mismatch(dense) + _DENSE_GAIN_EV, model, dense)
+    worse = (source - warp(target, model)).abs() - (source - warp(target, dense)).abs()
+    # A box mean is linear: the mean of the difference is the difference of the means.
+    neighbourhood = cv2.blur(np.ascontiguousarray(worse[0].numpy()), (5, 5))
+    return torch.where(torch.from_numpy(neighbourhood).unsqueeze(0) <= _DENSE_GAIN_EV, model, dense)
 
 
 def _to_tensor(flow: np.ndarray) -> Tensor:

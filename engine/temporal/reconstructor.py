@@ -38,7 +38,13 @@ from engine.masks import ClueMap, clipped_map
 from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
-from engine.temporal.exposure import aligned_exposure, peak_signal, relative_exposure, signal_from_linear
+from engine.temporal.exposure import (
+    aligned_exposure,
+    peak_signal,
+    reduced_signal,
+    relative_exposure,
+    signal_from_linear,
+)
 from engine.temporal.flow import (
     Alignment,
     align,
@@ -238,7 +244,7 @@ class TemporalReconstructor:
             linear, signal = self._decode(index)
             clipped.append(float(clipped_map(signal).float().mean()))
             thumb = _thumbnail(linear)
-            current = (thumb, _thumbnail_signal(signal, thumb.shape[-2:]), centred_log_histogram(thumb))
+            current = (thumb, reduced_signal(signal, tuple(thumb.shape[-2:])), centred_log_histogram(thumb))
             peaks.append((peak_signal(current[1]) * 255.0).round().clamp(0, 255).to(torch.uint8))
             if previous is not None:
                 distances.append(histogram_distance(previous[2], current[2]))
@@ -469,13 +475,6 @@ def _thumbnail(frame: Tensor) -> Tensor:
         return frame
     size = (max(8, round(h * scale)), max(8, round(w * scale)))
     return tnf.interpolate(frame.unsqueeze(0), size=size, mode="area").squeeze(0)
-
-
-def _thumbnail_signal(signal: Tensor, size: tuple[int, ...]) -> Tensor:
-    """Code values of a thumbnail: the largest of each block, so a block touching a clipped pixel
-    counts as clipped. An area average would mix clipped and unclipped light into a mid-tone
-    whose ratio to the next frame is biased, and chained over a shot the bias adds up."""
-    return tnf.adaptive_max_pool2d(signal.unsqueeze(0), tuple(size)).squeeze(0)
 
 
 def _camera_step(
