@@ -7,6 +7,8 @@ hat w(x) = 1 - (2x - 1)^12 on the camera's code value: flat over the mid-tones, 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 from torch.nn import functional as tnf
@@ -153,16 +155,18 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
 
 
 def _ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:
-    """A frame (3, H, W) and its code values reduced to at most `_RATIO_SIDE` pixels: area means
+    """A frame (3, H, W) and its code values reduced to at most `_RATIO_SIDE` pixels: block means
     for the light, which keep its ratios; for the code values, the mean of the darkest channel
     (the noise floor test) and the block maximum of the brightest (so a block touching a
     clipped pixel counts as clipped). Frames that small already are returned as they are.
     """
     h, w = frame.shape[-2:]
-    scale = _RATIO_SIDE / max(h, w)
-    if scale >= 1.0:
+    # A whole number of pixels per block: every block then weighs its pixels alike, and the
+    # reduction costs a fraction of a fractional one.
+    factor = math.ceil(max(h, w) / _RATIO_SIDE)
+    if factor == 1:
         return frame, signal
-    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+    size = (max(8, h // factor), max(8, w // factor))
     return _area(frame, size), reduced_signal(signal, size)
 
 

@@ -302,6 +302,14 @@ def _fit_global_motion(flow: np.ndarray, image: np.ndarray) -> np.ndarray | None
 
 def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
+    if np.array_equal(homography[2], (0.0, 0.0, 1.0)):
+        # Affine: each flow component is a plane over x and y, built by broadcasting.
+        xs, ys = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)[:, None]
+        (a, b, c), (d, e, f) = homography[0], homography[1]
+        flow = np.empty((h, w, 2), np.float32)
+        flow[..., 0] = (a - 1.0) * xs + (b * ys + c)
+        flow[..., 1] = d * xs + ((e - 1.0) * ys + f)
+        return flow
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     points = homography @ np.stack((xs.ravel(), ys.ravel(), np.ones(h * w)))
     mapped = points[:2] / points[2:]
