@@ -6,9 +6,11 @@
                                        [--cost-size 960x540] [--cost-stills StillLife,CandleGlass]
 
 Every HDR still in /work/shared/data/hdr becomes shots through engine.synth: a pan of
-`--pan-widths` frame widths that ends on the still's brightest region, and a push into that
-region; auto exposure follows what the camera sees, so it drifts as the view moves from dark to
-bright (sRGB camera response, sensor noise, 8-bit). Each shot is written as an H.264 clip and
+`--pan-widths` frame widths that ends on the still's brightest region (or, where that drifts
+less than a stop, a pan into it from the still's darkest region, started as far out as keeps
+the drift within 3 stops), and a push into that region; auto exposure follows what the camera
+sees, so it drifts as the view moves from dark to bright (sRGB camera response, sensor noise,
+8-bit). Each shot is written as an H.264 clip and
 rendered through engine.pipeline like an export, once per method: decode, input transform
 (sRGB EOTF, BT.709 -> BT.2020), the temporal reconstructor or one ITM operator, and the PQ
 output transform. engine.metrics scores the HDR frames against the ground truth: PU21-PSNR over
@@ -27,6 +29,7 @@ fallback operator's), measured in the same run, on the scored shots and again on
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -46,13 +49,15 @@ from engine.metrics import evaluate
 from engine.operators import operators
 from engine.pipeline import Pipeline
 from engine.synth import SynthSettings, plan_shot, render_shot
-from engine.synth.render import load_still
+from engine.synth.camera import brightest_point, darkest_point
+from engine.synth.render import default_size, load_still
 
 DATA = Path("/work/shared/data/hdr")
 TEMPORAL = "temporal"
 GOAL_RECOVERABLE_DB = 30.0
 GOAL_MARGIN_DB = 10.0
 GOAL_COST_RATIO = 3.0
+DRIFT_STOPS = (1.0, 3.0)  # how far a pan's auto exposure should drift across the move
 OUTPUT_VIEW = "pq"  # an HDR10 deliverable's output transform
 
 
@@ -92,6 +97,8 @@ def make_shot(still_path: Path, motion: str, size: tuple[int, int], frames: int,
     still = load_still(still_path)
     settings = SynthSettings(frames=frames, motion=motion, exposure="auto", size=size, crf="srgb",
                              pan_widths=pan_widths)
+    if motion == "pan":
+        settings = drifting_pan(still, settings)
     plan = plan_shot(still, settings)
     rendered = list(render_shot(still, plan, settings))
     path = folder / f"{still_path.stem}_{motion}.mp4"
@@ -104,6 +111,38 @@ def make_shot(still_path: Path, motion: str, size: tuple[int, int], frames: int,
         sdr = [signal for _, signal in clip.frames()]
     return Shot(f"{still_path.stem}/{motion}", path, sdr, [f.scene for f in rendered],
                 [f.recoverable for f in rendered], settings.fps, max(plan.evs) - min(plan.evs))
+
+
+def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
+    """A pan whose auto exposure drifts by `DRIFT_STOPS` (1 to 3 stops), as near as the still allows.
+
+    The horizontal pan into the brightest region drifts too little over an evenly lit still; the
+    pan then starts from the still's darkest region instead, on the straight line to the
+    brightest, as far out along it as keeps the drift within 3 stops (bisection on the start).
+    """
+    def drift(candidate: SynthSettings) -> float:
+        evs = plan_shot(still, candidate).evs
+        return max(evs) - min(evs)
+
+    if DRIFT_STOPS[0] <= drift(settings):
+        return settings
+    out_size = settings.size or default_size((still.shape[2], still.shape[1]))
+    (x0, y0), (x1, y1) = darkest_point(still, out_size), brightest_point(still, out_size)
+
+    def from_fraction(t: float) -> SynthSettings:  # t = 1 starts at the darkest region
+        return dataclasses.replace(settings, pan_from=(x1 + (x0 - x1) * t, y1 + (y0 - y1) * t))
+
+    best = from_fraction(1.0)
+    if drift(best) <= DRIFT_STOPS[1]:
+        return best if drift(best) > drift(settings) else settings
+    near, far = 0.0, 1.0
+    for _ in range(8):
+        middle = (near + far) / 2.0
+        if drift(from_fraction(middle)) > DRIFT_STOPS[1]:
+            far = middle
+        else:
+            near = middle
+    return from_fraction(near)
 
 
 def render(shot: Shot, grade: Grade) -> tuple[list[Tensor], float]:

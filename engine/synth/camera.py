@@ -98,12 +98,14 @@ def _shake(frames: int, fps: float, rng: np.random.Generator, components: int = 
 
 def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, fps: float = 24.0,
                 seed: int = 0, target: tuple[float, float] | None = None,
-                pan_widths: float | None = None) -> list[np.ndarray]:
+                pan_widths: float | None = None,
+                pan_from: tuple[float, float] | None = None) -> list[np.ndarray]:
     """Per-frame 2x3 affines (output pixel -> still pixel) of a `motion` shot that stays inside the still.
 
     `target` is the still point a push-in moves towards (default: the still's centre). A pan
-    crosses the still unless `pan_widths` is given: then it travels that many output widths
-    and ends on `target` (or as near as the still's edge allows).
+    crosses the still unless `pan_from` or `pan_widths` is given: then it runs in a straight
+    line from the still point `pan_from`, or horizontally over `pan_widths` output widths, and
+    ends on `target` (each as near as the still's edges allow).
     """
     if motion not in MOTIONS:
         raise ValueError(f"unknown motion {motion!r}; expected one of {', '.join(MOTIONS)}")
@@ -113,6 +115,8 @@ def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, f
     poses: list[tuple[tuple[float, float], np.ndarray]] = []
     if motion == "static":
         poses = [(centre, rotation_scale(scale, 0.0)) for _ in steps]
+    elif motion == "pan" and pan_from is not None:
+        poses = _pan_between(pan_from, target or centre, steps, out_size, still_size, scale)
     elif motion == "pan" and pan_widths is not None:
         poses = _pan_to_target(pan_widths, steps, out_size, still_size, scale, target or centre)
     elif motion == "pan":
@@ -145,6 +149,21 @@ def camera_path(motion: str, frames: int, out_size: Size, still_size: Size, *, f
                                  SHAKE_SHEAR * shear[i], SHAKE_ZOOM * zoom[i])
             poses.append(((centre[0] + amplitude * dx[i], centre[1] + amplitude * dy[i]), lin))
     return [fit_pose(c, lin, out_size, still_size) for c, lin in poses]
+
+
+def _pan_between(start: tuple[float, float], end: tuple[float, float], steps: list[float], out_size: Size,
+                 still_size: Size, scale: float) -> list[tuple[tuple[float, float], np.ndarray]]:
+    """A constant-speed pan in a straight line from still point `start` to `end`, both moved as
+    little as needed for the view to stay inside the still."""
+    linear = rotation_scale(scale, 0.0)
+    extent = half_extent(linear, out_size)
+
+    def inside(point: tuple[float, float]) -> tuple[float, float]:
+        return (min(max(point[0], float(extent[0])), still_size[0] - 1 - float(extent[0])),
+                min(max(point[1], float(extent[1])), still_size[1] - 1 - float(extent[1])))
+
+    (x0, y0), (x1, y1) = inside(start), inside(end)
+    return [((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t), linear) for t in steps]
 
 
 def _pan_to_target(widths: float, steps: list[float], out_size: Size, still_size: Size, scale: float,
@@ -208,13 +227,24 @@ def brightest_point(still: Tensor, out_size: Size) -> tuple[float, float]:
     """Centre (u, v) of the brightest box a quarter of the output's size in a (3, H, W) still.
 
     Brightness is the box's mean log2 luminance, which favours a large bright area (a window,
-    the sky) over a single hot pixel; box sums come from a summed-area table (Crow, "Summed-area
-    tables for texture mapping", SIGGRAPH 1984), so the cost does not grow with the box.
+    the sky) over a single hot pixel.
     """
+    return _extreme_box(still, out_size, brightest=True)
+
+
+def darkest_point(still: Tensor, out_size: Size) -> tuple[float, float]:
+    """Centre (u, v) of the darkest box a quarter of the output's size in a (3, H, W) still."""
+    return _extreme_box(still, out_size, brightest=False)
+
+
+def _extreme_box(still: Tensor, out_size: Size, brightest: bool) -> tuple[float, float]:
+    """Box sums come from a summed-area table (Crow, "Summed-area tables for texture mapping",
+    SIGGRAPH 1984), so the cost does not grow with the box."""
     log_y = torch.log2(luminance(still).clamp_min(1e-6))[0].double()
     kh = min(max(1, out_size[1] // 4), log_y.shape[0])
     kw = min(max(1, out_size[0] // 4), log_y.shape[1])
     table = tnf.pad(log_y.cumsum(0).cumsum(1), (1, 0, 1, 0))
     sums = table[kh:, kw:] - table[:-kh, kw:] - table[kh:, :-kw] + table[:-kh, :-kw]
-    row, col = divmod(int(torch.argmax(sums)), sums.shape[1])
+    index = torch.argmax(sums) if brightest else torch.argmin(sums)
+    row, col = divmod(int(index), sums.shape[1])
     return col + (kw - 1) / 2.0, row + (kh - 1) / 2.0

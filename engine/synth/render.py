@@ -69,6 +69,8 @@ class SynthSettings:
     interpolation: str = "bilinear"
     # A pan of this many frame widths that ends on the brightest region; None crosses the still.
     pan_widths: float | None = None
+    # A pan from this still point (u, v) to the brightest region, in a straight line.
+    pan_from: tuple[float, float] | None = None
     noise: SensorNoise | None = field(default_factory=SensorNoise)
     auto_exposure: AutoExposureParams = field(default_factory=AutoExposureParams)
     reference_white_nits: float = REFERENCE_WHITE_NITS
@@ -133,10 +135,12 @@ def plan_shot(still: Tensor, settings: SynthSettings) -> ShotPlan:
     if out_size[0] > still_size[0] or out_size[1] > still_size[1]:
         raise ValueError(f"output {out_size[0]}x{out_size[1]} is larger than the still "
                          f"{still_size[0]}x{still_size[1]}")
-    aims = settings.motion == "push" or (settings.motion == "pan" and settings.pan_widths is not None)
+    aims = settings.motion == "push" or (
+        settings.motion == "pan" and (settings.pan_widths is not None or settings.pan_from is not None))
     target = brightest_point(still, out_size) if aims else None
     affines = camera_path(settings.motion, settings.frames, out_size, still_size, fps=settings.fps,
-                          seed=settings.seed, target=target, pan_widths=settings.pan_widths)
+                          seed=settings.seed, target=target, pan_widths=settings.pan_widths,
+                          pan_from=settings.pan_from)
     metered = [meter(sample_still(still, a, out_size, settings.interpolation),
                      settings.auto_exposure.centre_sigma) for a in affines]
     evs = exposure_schedule(settings.exposure, metered, settings.fps, settings.ev, settings.auto_exposure)
@@ -179,6 +183,7 @@ def _meta(still_path: Path, plan: ShotPlan, settings: SynthSettings) -> dict[str
         "motion": settings.motion,
         "interpolation": settings.interpolation,
         "pan_widths": settings.pan_widths,
+        "pan_from": None if settings.pan_from is None else list(settings.pan_from),
         "exposure": {"mode": settings.exposure, "ev": settings.ev, "auto": asdict(settings.auto_exposure)},
         "crf": {"name": plan.response.name, "params": plan.response.params()},
         "noise": None if settings.noise is None else asdict(settings.noise),

@@ -10,7 +10,9 @@ import torch
 
 from engine.synth.camera import (
     MOTIONS,
+    brightest_point,
     camera_path,
+    darkest_point,
     invert_affine,
     pose_affine,
     rotation_scale,
@@ -115,3 +117,20 @@ def test_pan_of_given_length_ends_on_its_target(target_x: float, forwards: bool)
     assert travel == pytest.approx(58.5 if forwards else -58.5)
     assert np.diff([c[0] for c in centres]) == pytest.approx([travel / 10] * 10)
     assert all(c[1] == pytest.approx(100.0) for c in centres)
+
+
+def test_pan_from_a_point_runs_straight_to_its_target_inside_the_still() -> None:
+    out_size, still_size = (40, 30), (200, 150)
+    # The start lies too close to the corner for a 40 x 30 view: it moves in to (19.5, 14.5).
+    pan = camera_path("pan", 11, out_size, still_size, target=(150.0, 100.0), pan_from=(5.0, 3.0))
+    centres = np.array([a @ np.array([19.5, 14.5, 1.0]) for a in pan])
+    assert centres[0] == pytest.approx([19.5, 14.5])
+    assert centres[-1] == pytest.approx([150.0, 100.0])
+    assert np.diff(centres, axis=0) == pytest.approx(np.tile((centres[-1] - centres[0]) / 10, (10, 1)))
+
+
+def test_darkest_and_brightest_boxes_of_a_ramp() -> None:
+    still = ramp_still()  # luminance grows with x and y
+    # Boxes a quarter of a 40 x 20 view: 10 x 5 pixels, centred 4.5 and 2 pixels in.
+    assert darkest_point(still, (40, 20)) == (4.5, 2.0)
+    assert brightest_point(still, (40, 20)) == (80 - 5.5, 60 - 3.0)
