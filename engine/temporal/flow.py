@@ -184,8 +184,8 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
             seed_bwd = _to_numpy(-warp(seed, -seed))
         else:
             seed_bwd = _to_numpy(resize_flow(initial_backward.detach().to("cpu", torch.float32), size))
-    dense_fwd = _refine(img_key, img_other, seed_fwd)
-    dense_bwd = _refine(img_other, img_key, seed_bwd)
+    dense_fwd = _refine_warped(img_key, log_other, seed_fwd, clip, floor)
+    dense_bwd = _refine_warped(img_other, log_key, seed_bwd, clip, floor)
     fitted = _fit_global_motion(dense_fwd, img_key)
     if fitted is None:
         # Too little texture inside the overlap to fit one: the seed is the best global motion.
@@ -314,6 +314,19 @@ def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.n
     points = homography @ np.stack((xs.ravel(), ys.ravel(), np.ones(h * w)))
     mapped = points[:2] / points[2:]
     return np.ascontiguousarray((mapped - np.stack((xs.ravel(), ys.ravel()))).T.reshape(h, w, 2), np.float32)
+
+
+def _refine_warped(a: np.ndarray, log_b: Tensor, seed: np.ndarray, clip: float, floor: float) -> np.ndarray:
+    """Flow a -> b: DIS between `a` and b warped onto a's grid by `seed`, composed with the seed.
+
+    DIS matches square patches, and across a push-in or a far reference the two frames differ
+    in scale by a third or more, which no patch match survives; warped by the seed, b differs
+    from a by the seed's error only, which DIS can measure. The result is that residual flow
+    followed by the seed.
+    """
+    seed_flow = _to_tensor(seed)
+    residual = _refine(a, _to_8bit(warp(log_b, seed_flow), clip, floor), np.zeros_like(seed))
+    return _to_numpy(compose_flows(_to_tensor(residual), seed_flow))
 
 
 def _refine(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:

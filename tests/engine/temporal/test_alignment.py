@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
 from engine.temporal import align, relative_exposure, warp, well_exposedness
@@ -89,6 +90,24 @@ def test_the_global_motion_wins_unless_the_dense_flow_matches_clearly_better() -
     background[10:34, 16:40] = False  # the object and the pixels whose 5 x 5 window reaches it
     background[:, 59:] = False  # the model leaves the frame there
     assert bool((chosen[:, background] == model[:, background]).all())
+
+
+def test_a_zoom_is_aligned_from_a_seed_pixels_off() -> None:
+    """A view magnified 1.4x, seeded by its true flow shifted by (3, -2) px: the patches DIS
+    compares differ in scale by 40 %, so the other frame is first warped by the seed."""
+    zoom, centre = 1.4, torch.tensor([31.5, 23.5]).view(2, 1, 1)
+    ys, xs = torch.meshgrid(torch.arange(48.0), torch.arange(64.0), indexing="ij")
+    grid = torch.stack((xs, ys))
+    true = (zoom - 1.0) * (grid - centre)  # key pixel p shows what the zoomed view has at p + true(p)
+    # The zoomed view: its pixel q shows the scene at the key's centre + (q - centre) / zoom.
+    seen = centre + (grid - centre) / zoom + torch.tensor([30.0, 20.0]).view(2, 1, 1)
+    normalised = torch.stack((seen[0] / 127 * 2 - 1, seen[1] / 95 * 2 - 1), dim=-1).unsqueeze(0)
+    zoomed = tnf.grid_sample(SCENE.unsqueeze(0), normalised, mode="bicubic", align_corners=True)[0]
+    key, other = view(0, 0, 1.0), camera(zoomed.clamp_min(0.0), 0.5)
+    seed = true + torch.tensor([3.0, -2.0]).view(2, 1, 1)
+    flow = align(key, other, -1.0, initial=seed).flow
+    error = (flow - true).norm(dim=0)[8:-8, 12:-12]
+    assert float(error.median()) < 0.2
 
 
 def test_aligned_exposure_of_shifted_frames() -> None:

@@ -44,11 +44,11 @@ def reconstructor(
     )
 
 
-def patch_interior(index: int) -> torch.Tensor:
-    """(H, W) bool: the textured patch of scene_with_highlights, less a 1-pixel border."""
+def patch_interior(index: int, border: int = 1) -> torch.Tensor:
+    """(H, W) bool: the textured patch of scene_with_highlights, less a border of `border` pixels."""
     top, left = pan_offset(index)
     mask = torch.zeros(FRAME_H, FRAME_W, dtype=torch.bool)
-    mask[16 + 1 - top : 36 - 1 - top, max(0, 40 + 1 - left) : 70 - 1 - left] = True
+    mask[16 + border - top : 36 - border - top, max(0, 40 + border - left) : 70 - border - left] = True
     return mask
 
 
@@ -101,7 +101,10 @@ def test_clipped_patch_is_recovered_from_darker_frames(drift_shot) -> None:
         relative_error = ((nits - expected).abs() / expected).amax(0)[region]
         assert float(relative_error.max()) < 0.03, f"frame {i}"
         assert float(relative_error.median()) < 0.01, f"frame {i}"
-        assert bool((clues.labels[0][region] == ClueSource.REFERENCE).all()), f"frame {i}"
+        # A keyframe's last clipped column may fall back where a reference sees it mixed with the
+        # background; a propagated frame takes its keyframe's confidence through a 3 x 3 minimum.
+        labelled = region & patch_interior(i, border=2)
+        assert bool((clues.labels[0][labelled] == ClueSource.REFERENCE).all()), f"frame {i}"
     assert checked >= 10  # the patch clips from frame 4 on
 
 
