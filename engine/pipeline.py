@@ -9,7 +9,7 @@ temporal stabiliser, which is reset whenever frames are not read in sequence (a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import torch
@@ -104,6 +104,10 @@ class Pipeline:
 
     def hdr(self, index: int, signal: Tensor | None = None) -> Tensor:
         """The graded HDR frame in cd/m², BT.2020."""
+        if self.grade.temporal and not self.input.hdr:
+            # The reconstructor may still hold the frame from its analysis: the input transform
+            # runs only if it does not.
+            return self.grade_stage(self._temporal_frame(index, lambda: self.linear(index, signal)))
         return self.grade_stage(self.expand(index, self.linear(index, signal)))
 
     def iter_hdr(self, start: int, stop: int) -> Iterator[tuple[int, Tensor]]:
@@ -134,11 +138,13 @@ class Pipeline:
             )
         return self._temporal
 
-    def _temporal_frame(self, index: int, linear: Tensor) -> Tensor:
+    def _temporal_frame(self, index: int, linear: Tensor | Callable[[], Tensor]) -> Tensor:
         """Temporal reconstruction, and with refine=learned its learned correction (engine.models)."""
         nits, clues = self.temporal.frame(index, linear)
         if self.temporal.params.refine != "learned":
             return nits.to(self.device)
+        if callable(linear):
+            linear = linear()
         from engine.models.data import neighbour_keyframes
         from engine.models.inference import refine_temporal
 

@@ -22,6 +22,7 @@ nothing is its own radiance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -66,6 +67,7 @@ from engine.temporal.schedule import (
 )
 
 Progress = Callable[[str, float], None]
+LazyFrame = Tensor | Callable[[], Tensor]  # a frame, or what makes it when it is needed
 _Entry = TypeVar("_Entry")
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
@@ -281,11 +283,12 @@ class TemporalReconstructor:
         return list(self.analysis.keyframes)
 
     # -- frames ---------------------------------------------------------------------------
-    def frame(self, index: int, linear: Tensor | None = None) -> tuple[Tensor, ClueMap]:
+    def frame(self, index: int, linear: LazyFrame | None = None) -> tuple[Tensor, ClueMap]:
         """Frame `index` in cd/m² (3, H, W) and the map of where its radiance came from.
 
-        `linear` is the frame as source(index) would give it, when the caller already decoded
-        it (the pipeline does): it spares a second, random-access decode.
+        `linear` is the frame as source(index) would give it, or what makes it, when the caller
+        already decoded it (the pipeline does): it spares a second, random-access decode, and
+        when the frame is still cached from analysis, a callable is not even called.
         """
         analysis = self.analysis
         if not 0 <= index < self.frame_count:
@@ -405,14 +408,16 @@ class TemporalReconstructor:
         _evict(self._cache, self.cache_bytes, lambda e: e.nbytes)
 
     # -- sources --------------------------------------------------------------------------
-    def _decode(self, index: int, decoded: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def _decode(self, index: int, decoded: LazyFrame | None = None) -> tuple[Tensor, Tensor]:
         """Frame `index` as the source gives it (linear) and its recorded code values, cached:
         the code values cost a power function per sample, and every reference needs them."""
         cached = self._frames.get(index)
         if cached is not None:
             self._frames.move_to_end(index)
             return cached
-        frame = self.source(index) if decoded is None else decoded
+        if decoded is None:
+            decoded = functools.partial(self.source, index)
+        frame = decoded() if callable(decoded) else decoded
         if frame.ndim != 3 or frame.shape[0] != 3:
             raise FormatError(f"frame {index}: expected a (3, H, W) frame, got {tuple(frame.shape)}")
         if self._shape is not None and frame.shape != self._shape:

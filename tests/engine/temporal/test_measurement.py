@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from torch.nn import functional as tnf
@@ -117,3 +119,28 @@ def test_a_frame_handed_in_is_not_decoded_again() -> None:
     nits, _ = rec.frame(4, frames[4])
     assert 4 not in calls  # the caller's decode was used
     assert torch.allclose(nits, frames[4] * 203.0)  # nothing clipped: the bt2408 placement
+
+
+def test_a_frame_still_cached_from_analysis_is_not_made_again() -> None:
+    """The pipeline hands in what makes the frame; while analysis's copy is cached it is not called."""
+    frames = [torch.full((3, 16, 24), 0.3 + 0.01 * i) for i in range(6)]
+    made: list[int] = []
+
+    def maker(i: int) -> Callable[[], torch.Tensor]:
+        def make() -> torch.Tensor:
+            made.append(i)
+            return frames[i]
+        return make
+
+    rec = TemporalReconstructor(lambda i: frames[i], 6, TemporalParams(keyframe_spacing=3),
+                                make_operator("itm", "bt2408"), StageContext())
+    rec.analyse()
+    for i in range(6):
+        nits, _ = rec.frame(i, maker(i))
+        assert torch.allclose(nits, frames[i] * 203.0)
+    assert made == []
+    evicted = TemporalReconstructor(lambda i: frames[i], 6, TemporalParams(keyframe_spacing=3),
+                                    make_operator("itm", "bt2408"), StageContext(), frame_cache_bytes=0)
+    evicted.analyse()
+    evicted.frame(4, maker(4))
+    assert made == [4]
