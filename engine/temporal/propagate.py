@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from engine.temporal.flow import Alignment, forward_backward_confidence, inside_frame, warp, warp_weight
+from engine.temporal.flow import Alignment, forward_backward_confidence, inside_frame, warp_light, warp_weight
 from engine.temporal.merge import Clue, Reconstruction
 
 
@@ -50,6 +50,6 @@ def keyframe_clue(
     """
     device = key.radiance.device
     flow, confidence = flow.to(device), confidence.to(device)
-    radiance = warp(key.radiance, flow, origin) * 2.0**-ev
+    radiance = warp_light(key.radiance, flow, origin) * 2.0**-ev
     trust = warp_weight(key.confidence, flow, origin)
     return Clue(radiance, confidence, trust=trust, prior=temporal_weight)

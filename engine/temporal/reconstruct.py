@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from engine.temporal.exposure import aligned_exposure, unclipped_weight
-from engine.temporal.flow import warp, warp_weight
+from engine.temporal.flow import warp_light, warp_weight
 from engine.temporal.merge import Clue
 from engine.temporal.region import Region
 
@@ -43,7 +43,7 @@ def reference_clue(
     alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
                                      initial, initial_backward)
     flow, confidence, origin = region.crop(alignment.flow), region.crop(alignment.confidence), region.origin
-    radiance = warp(reference, flow, origin) * 2.0**-ev
+    radiance = warp_light(reference, flow, origin) * 2.0**-ev
     measured = unclipped_weight(reference_signal)
     weight = warp_weight(measured, flow, origin)
     # Where the reference clipped too, or read within the last codes below white (where its

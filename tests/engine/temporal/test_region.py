@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from engine.temporal.flow import warp
+from engine.temporal.flow import warp, warp_light
 from engine.temporal.merge import fallback_gain
 from engine.temporal.morphology import erode
 from engine.temporal.region import Region, clipped_region, mask_region
@@ -64,3 +66,22 @@ def test_the_fallback_gain_fades_over_the_erosion_depth() -> None:
         depth += inner.float()
     expected = torch.exp(torch.log(torch.tensor(2.0)) * (1.0 - depth / feather))
     torch.testing.assert_close(gain, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_light_is_resampled_sharper_than_bilinear_and_never_below_black() -> None:
+    """A half-pixel shift of a fine sinusoid (period 4 px): bilinear sampling loses a third of
+    its amplitude there, the cubic kernel a few percent; a hard edge does not ring below 0."""
+    xs = torch.arange(64.0)
+    frame = (1.0 + 0.5 * torch.sin(2 * math.pi * xs / 4.0)).expand(3, 16, 64).clone()
+    flow = torch.zeros(2, 16, 64)
+    flow[0] = 0.5
+    truth = 1.0 + 0.5 * torch.sin(2 * math.pi * (xs + 0.5) / 4.0)
+    inner = slice(4, -4)
+    cubic_error = (warp_light(frame, flow)[0, 8, inner] - truth[inner]).abs().max()
+    linear_error = (warp(frame, flow)[0, 8, inner] - truth[inner]).abs().max()
+    assert float(cubic_error) < 0.05 < 0.1 < float(linear_error)
+    edge = torch.zeros(3, 8, 16)
+    edge[:, :, 8:] = 10.0
+    shifted = torch.zeros(2, 8, 16)
+    shifted[0] = 0.3
+    assert float(warp_light(edge, shifted).min()) == 0.0
