@@ -124,7 +124,8 @@ def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
         evs = plan_shot(still, candidate).evs
         return max(evs) - min(evs)
 
-    if DRIFT_STOPS[0] <= drift(settings):
+    default = drift(settings)
+    if DRIFT_STOPS[0] <= default:
         return settings
     out_size = settings.size or default_size((still.shape[2], still.shape[1]))
     (x0, y0), (x1, y1) = darkest_point(still, out_size), brightest_point(still, out_size)
@@ -132,9 +133,10 @@ def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
     def from_fraction(t: float) -> SynthSettings:  # t = 1 starts at the darkest region
         return dataclasses.replace(settings, pan_from=(x1 + (x0 - x1) * t, y1 + (y0 - y1) * t))
 
-    best = from_fraction(1.0)
-    if drift(best) <= DRIFT_STOPS[1]:
-        return best if drift(best) > drift(settings) else settings
+    darkest = from_fraction(1.0)
+    widest = drift(darkest)
+    if widest <= DRIFT_STOPS[1]:
+        return darkest if widest > default else settings
     near, far = 0.0, 1.0
     for _ in range(8):
         middle = (near + far) / 2.0

@@ -82,12 +82,18 @@ class Pipeline:
         lin = self.linear(index, signal)
         return lin if self.input.hdr else lin * self.grade.reference_white
 
-    def expand(self, index: int, linear: Tensor) -> Tensor:
-        """ITM (or temporal reconstruction) stage: SDR-relative -> cd/m²; HDR passes through."""
+    def expand(self, index: int, linear: Tensor | Callable[[], Tensor]) -> Tensor:
+        """ITM (or temporal reconstruction) stage: SDR-relative -> cd/m²; HDR passes through.
+
+        `linear` may be what makes the input-transformed frame: the temporal reconstructor may
+        still hold it from its analysis, and then the input transform need not run again.
+        """
+        if self.grade.temporal and not self.input.hdr:
+            return self._temporal_frame(index, linear)
+        if callable(linear):
+            linear = linear()
         if self.input.hdr:
             return linear
-        if self.grade.temporal:
-            return self._temporal_frame(index, linear)
         ctx = self.context(index)
         if self.itm.needs_stats:
             ctx.stats = self._itm_stats.update(index, linear)
@@ -104,11 +110,7 @@ class Pipeline:
 
     def hdr(self, index: int, signal: Tensor | None = None) -> Tensor:
         """The graded HDR frame in cd/m², BT.2020."""
-        if self.grade.temporal and not self.input.hdr:
-            # The reconstructor may still hold the frame from its analysis: the input transform
-            # runs only if it does not.
-            return self.grade_stage(self._temporal_frame(index, lambda: self.linear(index, signal)))
-        return self.grade_stage(self.expand(index, self.linear(index, signal)))
+        return self.grade_stage(self.expand(index, lambda: self.linear(index, signal)))
 
     def iter_hdr(self, start: int, stop: int) -> Iterator[tuple[int, Tensor]]:
         """Sequential graded frames [start, stop): decodes forward without seeking."""

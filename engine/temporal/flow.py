@@ -204,10 +204,9 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
     else:
         global_fwd = _flow_from_homography(fitted, size)
         global_bwd = _flow_from_homography(np.linalg.inv(fitted), size)
-    fwd = _prefer_global(_inside_saturation(dense_fwd, global_fwd, img_key), _to_tensor(global_fwd),
-                         log_key, log_other)
-    bwd = _prefer_global(_inside_saturation(dense_bwd, global_bwd, img_other), _to_tensor(global_bwd),
-                         log_other, log_key)
+    model_fwd, model_bwd = _to_tensor(global_fwd), _to_tensor(global_bwd)
+    fwd = _prefer_global(_inside_saturation(dense_fwd, model_fwd, img_key), model_fwd, log_key, log_other)
+    bwd = _prefer_global(_inside_saturation(dense_bwd, model_bwd, img_other), model_bwd, log_other, log_key)
     confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
     difference = (log_key - warp(log_other, fwd)).abs()
     confidence = confidence * torch.exp(-((difference / _PHOTOMETRIC_SIGMA_EV) ** 2))
@@ -231,7 +230,7 @@ def _to_8bit(log_y: Tensor, clip: float, floor: float) -> np.ndarray:
     return np.ascontiguousarray(scaled.round().clamp(0, 255).to(torch.uint8).numpy())
 
 
-def _inside_saturation(local: np.ndarray, global_flow: np.ndarray, image: np.ndarray) -> Tensor:
+def _inside_saturation(local: np.ndarray, model: Tensor, image: np.ndarray) -> Tensor:
     """The global motion inside saturated areas, the dense flow elsewhere.
 
     A clamped highlight is flat: nothing inside it constrains the dense flow, which DIS fills in
@@ -239,7 +238,7 @@ def _inside_saturation(local: np.ndarray, global_flow: np.ndarray, image: np.nda
     motion of the surroundings, which the global model captures, is the better guess there.
     """
     flat = torch.from_numpy(image == 255).unsqueeze(0)
-    return torch.where(flat, _to_tensor(global_flow), _to_tensor(local))
+    return torch.where(flat, model, _to_tensor(local))
 
 
 def _prefer_global(dense: Tensor, model: Tensor, source: Tensor, target: Tensor) -> Tensor:
