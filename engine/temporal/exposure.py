@@ -16,7 +16,7 @@ from torch.nn import functional as tnf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.color.transfer import gamma_inverse_eotf
-from engine.temporal.flow import Alignment, align, resize_alignment, warp, warp_light
+from engine.temporal.flow import Alignment, align, resize_confidence, resize_flow, warp, warp_light
 from engine.temporal.morphology import dilate
 
 # Code values outside this span carry noise or clipping and do not vote on exposure ratios.
@@ -140,9 +140,11 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
     """
     a, a_signal = _ratio_frames(a, a_signal)
     b, b_signal = _ratio_frames(b, b_signal)
-    alignment = resize_alignment(alignment, tuple(a.shape[-2:]))
-    seen, seen_signal = warp_light(b, alignment.flow), warp(b_signal, alignment.flow)
-    ev = relative_exposure(a, seen, a_signal, seen_signal, alignment.confidence)
+    # The backward flow plays no part in a ratio: only the forward flow and its confidence are resized.
+    size = (a.shape[-2], a.shape[-1])
+    flow, confidence = resize_flow(alignment.flow, size), resize_confidence(alignment.confidence, size)
+    seen, seen_signal = warp_light(b, flow), warp(b_signal, flow)
+    ev = relative_exposure(a, seen, a_signal, seen_signal, confidence)
     if ev is None:
         # A poor guess also fails the photometric part of the confidence everywhere; the flow
         # itself is then still good enough for a median, which the second pass refines. Where

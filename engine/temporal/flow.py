@@ -188,23 +188,21 @@ def align(key: Tensor, other: Tensor, ev: float, max_side: int = 640, initial: T
         seed_fwd = _flow_from_homography(homography, size)
         seed_bwd = _flow_from_homography(np.linalg.inv(homography), size)
     else:
-        seed = resize_flow(initial.detach().to("cpu", torch.float32), size)
-        seed_fwd = _to_numpy(seed)
+        seed_fwd = resize_flow(initial.detach().to("cpu", torch.float32), size)
         if initial_backward is None:
             # The way back starts from the seed's reverse, sampled where each pixel came from.
-            seed_bwd = _to_numpy(-warp(seed, -seed))
+            seed_bwd = -warp(seed_fwd, -seed_fwd)
         else:
-            seed_bwd = _to_numpy(resize_flow(initial_backward.detach().to("cpu", torch.float32), size))
+            seed_bwd = resize_flow(initial_backward.detach().to("cpu", torch.float32), size)
     dense_fwd = _refine_warped(img_key, log_other, seed_fwd, clip, floor)
     dense_bwd = _refine_warped(img_other, log_key, seed_bwd, clip, floor)
     fitted = _fit_global_motion(dense_fwd, img_key)
     if fitted is None:
         # Too little texture inside the overlap to fit one: the seed is the best global motion.
-        global_fwd, global_bwd = seed_fwd, seed_bwd
+        model_fwd, model_bwd = seed_fwd, seed_bwd
     else:
-        global_fwd = _flow_from_homography(fitted, size)
-        global_bwd = _flow_from_homography(np.linalg.inv(fitted), size)
-    model_fwd, model_bwd = _to_tensor(global_fwd), _to_tensor(global_bwd)
+        model_fwd = _flow_from_homography(fitted, size)
+        model_bwd = _flow_from_homography(np.linalg.inv(fitted), size)
     fwd = _prefer_global(_inside_saturation(dense_fwd, model_fwd, img_key), model_fwd, log_key, log_other)
     bwd = _prefer_global(_inside_saturation(dense_bwd, model_bwd, img_other), model_bwd, log_other, log_key)
     confidence = forward_backward_confidence(fwd, bwd) * inside_frame(fwd)
@@ -230,7 +228,7 @@ def _to_8bit(log_y: Tensor, clip: float, floor: float) -> np.ndarray:
     return np.ascontiguousarray(scaled.round().clamp(0, 255).to(torch.uint8).numpy())
 
 
-def _inside_saturation(local: np.ndarray, model: Tensor, image: np.ndarray) -> Tensor:
+def _inside_saturation(local: Tensor, model: Tensor, image: np.ndarray) -> Tensor:
     """The global motion inside saturated areas, the dense flow elsewhere.
 
     A clamped highlight is flat: nothing inside it constrains the dense flow, which DIS fills in
@@ -238,7 +236,7 @@ def _inside_saturation(local: np.ndarray, model: Tensor, image: np.ndarray) -> T
     motion of the surroundings, which the global model captures, is the better guess there.
     """
     flat = torch.from_numpy(image == 255).unsqueeze(0)
-    return torch.where(flat, model, _to_tensor(local))
+    return torch.where(flat, model, local)
 
 
 def _prefer_global(dense: Tensor, model: Tensor, source: Tensor, target: Tensor) -> Tensor:
@@ -255,14 +253,6 @@ def _prefer_global(dense: Tensor, model: Tensor, source: Tensor, target: Tensor)
     # A box mean is linear: the mean of the difference is the difference of the means.
     neighbourhood = cv2.blur(np.ascontiguousarray(worse[0].numpy()), (5, 5))
     return torch.where(torch.from_numpy(neighbourhood).unsqueeze(0) <= _DENSE_GAIN_EV, model, dense)
-
-
-def _to_tensor(flow: np.ndarray) -> Tensor:
-    return torch.from_numpy(np.ascontiguousarray(flow.transpose(2, 0, 1))).float()
-
-
-def _to_numpy(flow: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(flow.numpy().transpose(1, 2, 0), dtype=np.float32)
 
 
 def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -284,7 +274,7 @@ def _initial_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def _fit_global_motion(flow: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+def _fit_global_motion(flow: Tensor, image: np.ndarray) -> np.ndarray | None:
     """The global affine motion of the dense flow over the textured pixels (RANSAC), as a 3 x 3
     matrix, or None when too few pixels qualify or the fit fails.
 
@@ -297,7 +287,7 @@ def _fit_global_motion(flow: np.ndarray, image: np.ndarray) -> np.ndarray | None
     """
     h, w = image.shape
     ys, xs = np.mgrid[0:h:4, 0:w:4]
-    landing = np.stack((xs, ys), axis=-1) + flow[ys, xs]
+    landing = np.stack((xs, ys), axis=-1) + flow.numpy().transpose(1, 2, 0)[ys, xs]
     # Pixels whose flow leaves the other frame have nothing to match there, only DIS's guess.
     lx, ly = landing[..., 0], landing[..., 1]
     inside = (lx >= 0) & (lx <= w - 1) & (ly >= 0) & (ly <= h - 1)
@@ -310,23 +300,24 @@ def _fit_global_motion(flow: np.ndarray, image: np.ndarray) -> np.ndarray | None
     return None if affine is None else np.vstack((affine, (0.0, 0.0, 1.0)))
 
 
-def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _flow_from_homography(homography: np.ndarray, size: tuple[int, int]) -> Tensor:
+    """(2, h, w) flow of a 3 x 3 homography (or affine map) on a grid of `size` (h, w)."""
     h, w = size
+    flow = np.empty((2, h, w), np.float32)
     if np.array_equal(homography[2], (0.0, 0.0, 1.0)):
         # Affine: each flow component is a plane over x and y, built by broadcasting.
         xs, ys = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)[:, None]
         (a, b, c), (d, e, f) = homography[0], homography[1]
-        flow = np.empty((h, w, 2), np.float32)
-        flow[..., 0] = (a - 1.0) * xs + (b * ys + c)
-        flow[..., 1] = d * xs + ((e - 1.0) * ys + f)
-        return flow
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    points = homography @ np.stack((xs.ravel(), ys.ravel(), np.ones(h * w)))
-    mapped = points[:2] / points[2:]
-    return np.ascontiguousarray((mapped - np.stack((xs.ravel(), ys.ravel()))).T.reshape(h, w, 2), np.float32)
+        flow[0] = (a - 1.0) * xs + (b * ys + c)
+        flow[1] = d * xs + ((e - 1.0) * ys + f)
+    else:
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+        points = homography @ np.stack((xs.ravel(), ys.ravel(), np.ones(h * w)))
+        flow[:] = (points[:2] / points[2:] - np.stack((xs.ravel(), ys.ravel()))).reshape(2, h, w)
+    return torch.from_numpy(flow)
 
 
-def _refine_warped(a: np.ndarray, log_b: Tensor, seed: np.ndarray, clip: float, floor: float) -> np.ndarray:
+def _refine_warped(a: np.ndarray, log_b: Tensor, seed: Tensor, clip: float, floor: float) -> Tensor:
     """Flow a -> b: DIS between `a` and b warped onto a's grid by `seed`, composed with the seed.
 
     DIS matches square patches, and across a push-in or a far reference the two frames differ
@@ -334,13 +325,11 @@ def _refine_warped(a: np.ndarray, log_b: Tensor, seed: np.ndarray, clip: float, 
     from a by the seed's error only, which DIS can measure. The result is that residual flow
     followed by the seed.
     """
-    seed_flow = _to_tensor(seed)
-    residual = _refine(a, _to_8bit(warp(log_b, seed_flow), clip, floor), np.zeros_like(seed))
-    return _to_numpy(compose_flows(_to_tensor(residual), seed_flow))
+    return compose_flows(_dis(a, _to_8bit(warp(log_b, seed), clip, floor)), seed)
 
 
-def _refine(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:
-    """Flow a -> b by DIS, started from `seed`."""
+def _dis(a: np.ndarray, b: np.ndarray) -> Tensor:
+    """(2, h, w) flow a -> b of two 8-bit images by DIS, started from no motion."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     # The images are log luminance normalised by an exposure ratio that is only a guess: an error
     # of a few hundredths of a stop reads, on a shallow gradient such as a sky, as a shift of
@@ -349,5 +338,6 @@ def _refine(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:
     # constancy term), which an offset in log luminance, a gain, leaves unchanged; the patch
     # search already subtracts each patch's mean.
     dis.setVariationalRefinementDelta(0.0)
-    # DIS starts from a flow given with the frame's size as CV_32FC2, and overwrites it.
-    return dis.calc(a, b, seed.copy())
+    # DIS starts from the flow it is given (CV_32FC2 of the frame's size), here none.
+    flow = dis.calc(a, b, np.zeros((*a.shape, 2), np.float32))
+    return torch.from_numpy(flow.transpose(2, 0, 1).copy())
