@@ -8,6 +8,7 @@ hat w(x) = 1 - (2x - 1)^12 on the camera's code value: flat over the mid-tones, 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -19,14 +20,19 @@ from engine.color.transfer import gamma_inverse_eotf
 from engine.temporal.flow import Alignment, align, resize_confidence, resize_flow, warp, warp_light
 from engine.temporal.morphology import dilate
 
-# Code values outside this span carry noise or clipping and do not vote on exposure ratios.
-_RATIO_LOW_SIGNAL = 0.15
-_RATIO_HIGH_SIGNAL = 0.92
+# Pixels that vote on a ratio, tried in turn until enough qualify: (whether the floor applies to
+# the brightest channel rather than the darkest, floor, ceiling), in code values; below the floor
+# lie noise and quantisation, above the ceiling clipping. First, every channel clears the floor
+# and no channel nears white: a codec's ringing and 4:2:0 chroma lower the clipped codes next to
+# a clipped area. A frame of saturated colours (a dark channel everywhere) or of bright sky may
+# hold no such pixel; then the brightest channel clearing the floor, which keeps luminance well
+# above the noise, and codes up to the clip band have to do.
+_RATIO_TIERS = ((False, 0.15, 0.92), (True, 0.15, 1.0 - 4.0 / 255.0))
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 _MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
-_CLIP_BAND = 4.0 / 255.0  # code values this close to white may be clipped ones lowered by a codec
+_CLIP_BAND = 1.0 - _RATIO_TIERS[-1][2]  # codes this close to white may be clipped ones a codec lowered
 _RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
 
 
@@ -93,47 +99,76 @@ def relative_exposure(
     clip level: the pixels around a clipped area, which a codec, a resampler or a warp mixes
     with it, hold lower bounds and would vote for too small a ratio.
     """
-    valid = _mid_tones(a_signal) & _mid_tones(b_signal)
-    if confidence is not None:
-        valid &= confidence > 0.5
-    ya, yb = luminance(a)[valid], luminance(b)[valid]
-    positive = (ya > 0) & (yb > 0)
-    if int(positive.sum()) < _MIN_RATIO_PIXELS:
-        return None
-    return float(torch.median(torch.log2(yb[positive] / ya[positive])))
+    ya, yb = luminance(a), luminance(b)
+    for tier in _RATIO_TIERS:
+        valid = _mid_tones(a_signal, *tier) & _mid_tones(b_signal, *tier) & (ya > 0) & (yb > 0)
+        if confidence is not None:
+            valid &= confidence > 0.5
+        if int(valid.sum()) >= _MIN_RATIO_PIXELS:
+            return float(torch.median(torch.log2(yb[valid] / ya[valid])))
+    return None
 
 
-def _mid_tones(signal: Tensor) -> Tensor:
+def _mid_tones(signal: Tensor, brightest: bool, floor: float, ceiling: float) -> Tensor:
+    """(1, H, W): pixels whose neighbourhood's mean darkest (or `brightest`) channel reaches
+    `floor` and none of whose neighbours' channels exceeds `ceiling`."""
     box, pad = _SELECTION_BOX, _SELECTION_BOX // 2
-    low = tnf.avg_pool2d(signal.amin(dim=0, keepdim=True).unsqueeze(0), box, stride=1, padding=pad,
-                         count_include_pad=False).squeeze(0)
-    near_clip = dilate(peak_signal(signal) > _RATIO_HIGH_SIGNAL, pad)
-    return (low >= _RATIO_LOW_SIGNAL) & ~near_clip
+    level = signal.amax(dim=0, keepdim=True) if brightest else signal.amin(dim=0, keepdim=True)
+    mean = tnf.avg_pool2d(level.unsqueeze(0), box, stride=1, padding=pad, count_include_pad=False).squeeze(0)
+    near_clip = dilate(peak_signal(signal) > ceiling, pad)
+    return (mean >= floor) & ~near_clip
 
 
 def aligned_exposure(
     a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, ev_guess: float, max_side: int,
     initial: Tensor | None = None, initial_backward: Tensor | None = None,
-) -> tuple[Alignment, float]:
+) -> tuple[Alignment, float | None]:
     """Align b to a and measure b's exposure relative to a on the matched pixels.
 
     The flow needs the exposure to normalise the frames and the exposure needs the flow to
     match pixels, so a first flow uses `ev_guess` and is redone once if the measured exposure
     moved by more than a quarter stop. `initial` and `initial_backward` seed the flow both ways
     (see engine.temporal.flow.align).
-    Returns the alignment and the EV (b ≈ a · 2^EV).
+    Returns the alignment and the EV (b ≈ a · 2^EV), None where no pixel pair could measure it.
     """
     alignment = align(a, b, ev_guess, max_side, initial, initial_backward)
     ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev_guess)
-    if abs(ev - ev_guess) > _REALIGN_EV:
+    if ev is not None and abs(ev - ev_guess) > _REALIGN_EV:
         alignment = align(a, b, ev, max_side, alignment.flow, alignment.backward)
         ev = matched_exposure(a, a_signal, b, b_signal, alignment, ev)
     return alignment, ev
 
 
+def fill_unmeasured(steps: Sequence[float | None]) -> list[float]:
+    """Frame-to-frame EV steps of one shot with the unmeasured ones (None) filled in.
+
+    A frame of bright sky can hold no pixel that measures a ratio. Auto exposure changes slowly
+    and smoothly, so a run of unmeasured steps takes the rate interpolated linearly between the
+    measured steps on either side of it, or the one side's rate at the shot's ends; taking 0
+    instead stalls the chain while the camera goes on adapting. A shot with nothing measured
+    keeps its exposure.
+    """
+    measured = [i for i, s in enumerate(steps) if s is not None]
+    if not measured:
+        return [0.0] * len(steps)
+    filled: list[float] = []
+    for i, step in enumerate(steps):
+        if step is not None:
+            filled.append(step)
+            continue
+        before = max((m for m in measured if m < i), default=None)
+        after = min((m for m in measured if m > i), default=None)
+        if before is None or after is None:
+            filled.append(float(steps[after if before is None else before]))  # type: ignore[arg-type]
+            continue
+        t = (i - before) / (after - before)
+        filled.append((1.0 - t) * float(steps[before]) + t * float(steps[after]))  # type: ignore[arg-type]
+    return filled
+
+
 def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
-                     fallback: float) -> float:
-    """EV of b relative to a over the pixels `alignment` matches; `fallback` when none qualify.
+                     guess: float) -> float | None:
+    """EV of b relative to a over the pixels `alignment` matches; None when none qualify.
 
     An exposure ratio is one number for the whole frame pair, so it is measured on frames of at
     most `_RATIO_SIDE` pixels (see `_ratio_frames`); the alignment may be at any resolution.
@@ -149,11 +184,11 @@ def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, a
         # A poor guess also fails the photometric part of the confidence everywhere; the flow
         # itself is then still good enough for a median, which the second pass refines. Where
         # the flow failed too (frames that barely overlap), that median pairs unrelated pixels
-        # and can land stops away: a figure so far from the guess is not taken.
+        # and can land stops away from the `guess`: a figure so far from it is not taken.
         ev = relative_exposure(a, seen, a_signal, seen_signal)
-        if ev is not None and abs(ev - fallback) > _MAX_UNCONFIRMED_EV:
+        if ev is not None and abs(ev - guess) > _MAX_UNCONFIRMED_EV:
             ev = None
-    return fallback if ev is None else ev
+    return ev
 
 
 def _ratio_frames(frame: Tensor, signal: Tensor) -> tuple[Tensor, Tensor]:

@@ -40,8 +40,9 @@ def reference_clue(
     `initial` a flow key -> reference (the neighbours' flows chained) that seeds the alignment,
     and `initial_backward` the chain the other way. The clue covers `region` only.
     """
-    alignment, ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess, max_side,
-                                     initial, initial_backward)
+    alignment, measured_ev = aligned_exposure(key, key_signal, reference, reference_signal, ev_guess,
+                                              max_side, initial, initial_backward)
+    ev = ev_guess if measured_ev is None else measured_ev
     flow, confidence, origin = region.crop(alignment.flow), region.crop(alignment.confidence), region.origin
     radiance = warp_light(reference, flow, origin) * 2.0**-ev
     measured = unclipped_weight(reference_signal)

@@ -41,6 +41,7 @@ from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import (
     aligned_exposure,
+    fill_unmeasured,
     peak_signal,
     reduced_signal,
     relative_exposure,
@@ -236,7 +237,7 @@ class TemporalReconstructor:
         p = self.params
         distances: list[float] = []
         matches: list[float] = []
-        steps: list[float] = []
+        steps: list[float | None] = []
         flows: list[tuple[Tensor, Tensor]] = []
         peaks: list[Tensor] = []
         clipped: list[float] = []
@@ -261,8 +262,9 @@ class TemporalReconstructor:
         shots = shots_from_cuts(cuts, self.frame_count)
         log_exposures = [0.0] * self.frame_count
         for shot in shots:
-            for index in shot[1:]:
-                log_exposures[index] = log_exposures[index - 1] + steps[index - 1]
+            shot_steps = fill_unmeasured(steps[shot.start:shot.stop - 1])
+            for index, step in zip(shot[1:], shot_steps, strict=True):
+                log_exposures[index] = log_exposures[index - 1] + step
         keyframes = [k for shot in shots for k in shot_keyframes(shot, p.keyframe_spacing)]
         self._analysis = ClipAnalysis(
             tuple(shots), tuple(log_exposures), tuple(clipped), tuple(keyframes),
@@ -484,8 +486,8 @@ def _thumbnail(frame: Tensor) -> Tensor:
 
 def _camera_step(
     previous: tuple[Tensor, Tensor, Tensor], current: tuple[Tensor, Tensor, Tensor], seed: Alignment | None
-) -> tuple[float, Alignment]:
-    """EV and alignment from one frame's thumbnail to the next.
+) -> tuple[float | None, Alignment]:
+    """EV (None where no pixel pair measures it) and alignment from one frame's thumbnail to the next.
 
     The exposure's first guess is unaligned, then it is measured on flow-matched pixels. The
     previous step's flow seeds this one: camera motion is smooth.

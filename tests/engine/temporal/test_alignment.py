@@ -118,17 +118,17 @@ def test_aligned_exposure_of_shifted_frames() -> None:
 
 def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
     """No pixel is confidently aligned: the median over all pairs is taken when it lands within a
-    stop of the guess, and the guess is kept when it lands stops away (unrelated frames)."""
+    stop of the guess, and nothing is measured when it lands stops away (unrelated frames)."""
     key = view(0, 0, 1.0)
     unaligned = Alignment(torch.zeros(2, 48, 64), torch.zeros(1, 48, 64), torch.zeros(2, 48, 64))
 
-    def measured(other: torch.Tensor, guess: float) -> float:
+    def measured(other: torch.Tensor, guess: float) -> float | None:
         return matched_exposure(key, signal_from_linear(key, GAMMA), other, signal_from_linear(other, GAMMA),
                                 unaligned, guess)
 
     assert measured(view(0, 0, 2.0**-0.5), -0.2) == pytest.approx(-0.5, abs=0.02)
     elsewhere = camera(0.03 + 0.6 * texture(48, 64, seed=5, cells=6), 2.0**-3)
-    assert measured(elsewhere, -0.2) == -0.2
+    assert measured(elsewhere, -0.2) is None
 
 
 def test_forward_backward_check_rejects_inconsistent_flow() -> None:

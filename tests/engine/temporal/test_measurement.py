@@ -13,7 +13,7 @@ from engine.operators import StageContext, make_operator
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.response import SrgbResponse
 from engine.temporal import TemporalParams, TemporalReconstructor, relative_exposure, well_exposedness
-from engine.temporal.exposure import signal_from_linear, unclipped_weight
+from engine.temporal.exposure import fill_unmeasured, signal_from_linear, unclipped_weight
 from engine.temporal.morphology import dilate, erode, min_filter
 from tests.engine.temporal.scenes import scene_with_highlights, shot, texture
 
@@ -51,6 +51,32 @@ def test_pixels_next_to_clipped_ones_do_not_vote() -> None:
     a = torch.where(dilate(glints) & ~glints, 0.8 * a, a)
     ev = relative_exposure(a, b, signal_from_linear(a, SRGB_GAMMA), signal_from_linear(b, SRGB_GAMMA))
     assert ev == pytest.approx(-1.0, abs=0.015)
+
+
+@pytest.mark.parametrize("kind", ["saturated", "bright sky"])
+def test_relative_exposure_of_frames_without_neutral_mid_tones(kind: str) -> None:
+    """No pixel has every channel between 0.15 and 0.92: a saturated red and green scene with
+    blue near black, or a sky whose every code lies above 0.92. The ratio is still measured, on
+    the brightest channel's floor and up to the clip band."""
+    tex = texture(96, 96, seed=3, cells=12)[:1]
+    if kind == "saturated":
+        scene = torch.cat((0.1 + 0.5 * tex, 0.05 + 0.2 * tex, torch.full_like(tex, 0.0005)))
+    else:
+        scene = (0.84 + 0.05 * tex).expand(3, -1, -1)
+    a, b = noisy_camera(scene, 0.0, seed=1), noisy_camera(scene, -0.12, seed=2)
+    a_signal, b_signal = signal_from_linear(a, SRGB_GAMMA), signal_from_linear(b, SRGB_GAMMA)
+    strict = (a_signal.amin(0) >= 0.15) & (a_signal.amax(0) <= 0.92)
+    assert int(strict.sum()) < 32
+    assert relative_exposure(a, b, a_signal, b_signal) == pytest.approx(-0.12, abs=0.02)
+
+
+def test_unmeasured_exposure_steps_follow_the_measured_rate() -> None:
+    # Auto exposure changes smoothly: a gap takes the rate interpolated across it, a shot's ends
+    # the nearest measured rate, and a shot with nothing measured keeps its exposure.
+    filled = fill_unmeasured([None, -0.1, None, None, -0.4, None])
+    assert filled == pytest.approx([-0.1, -0.1, -0.2, -0.3, -0.4, -0.4])
+    assert fill_unmeasured([None, None]) == [0.0, 0.0]
+    assert fill_unmeasured([0.05, 0.0]) == [0.05, 0.0]
 
 
 def test_unclipped_weight_keeps_values_up_to_the_clip_band() -> None:
