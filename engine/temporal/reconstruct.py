@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from engine.temporal.exposure import aligned_exposure, unclipped_weight
-from engine.temporal.flow import warp_light, warp_weight
+from engine.temporal.flow import warp, warp_light, warp_weight
 from engine.temporal.merge import Clue
 from engine.temporal.region import Region
 
@@ -46,7 +46,12 @@ def reference_clue(
     flow, confidence, origin = region.crop(alignment.flow), region.crop(alignment.confidence), region.origin
     radiance = warp_light(reference, flow, origin) * 2.0**-ev
     measured = unclipped_weight(reference_signal)
-    weight = warp_weight(measured, flow, origin)
+    # Sampled as it is, not through warp_weight's 3 x 3 minimum: the weight already falls to 0
+    # over the clip band, so a sample between a clipped and an unclipped pixel gets the share of
+    # weight its unclipped taps carry. The minimum dropped every view of a highlight that a darker
+    # frame shows only a pixel or two wide, next to pixels it clips too: glints on leaves, the
+    # rim of a lamp (bench: recoverable highlights +1.0 dB).
+    weight = warp(measured, flow, origin)
     # Where the reference clipped too, or read within the last codes below white (where its
     # weight fades), and is aligned, its scaled reading bounds the key's radiance from below: a
     # near-white code is either a true reading or a clipped one that a codec lowered. That is
