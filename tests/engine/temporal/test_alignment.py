@@ -117,8 +117,10 @@ def test_aligned_exposure_of_shifted_frames() -> None:
 
 
 def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
-    """No pixel is confidently aligned: the median over all pairs is taken when it lands within a
-    stop of the guess, and nothing is measured when it lands stops away (unrelated frames)."""
+    """No pixel is confidently aligned (a poor guess fails the photometric check): the median over
+    the pairs the flow matches consistently both ways is taken when it lands within a stop of the
+    guess; nothing is measured when it lands stops away (unrelated frames) or when the flow is
+    inconsistent (frames that barely overlap)."""
     key = view(0, 0, 1.0)
     unaligned = Alignment(torch.zeros(2, 48, 64), torch.zeros(1, 48, 64), torch.zeros(2, 48, 64))
 
@@ -129,6 +131,11 @@ def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
     assert measured(view(0, 0, 2.0**-0.5), -0.2) == pytest.approx(-0.5, abs=0.02)
     elsewhere = camera(0.03 + 0.6 * texture(48, 64, seed=5, cells=6), 2.0**-3)
     assert measured(elsewhere, -0.2) is None
+    shift = torch.zeros(2, 48, 64)
+    shift[0] = 3.0
+    inconsistent = Alignment(shift, torch.zeros(1, 48, 64), shift.clone())  # +3 px out, +3 px back
+    assert matched_exposure(key, signal_from_linear(key, GAMMA), view(0, 0, 2.0**-0.5),
+                            signal_from_linear(view(0, 0, 2.0**-0.5), GAMMA), inconsistent, -0.2) is None
 
 
 def test_forward_backward_check_rejects_inconsistent_flow() -> None:
