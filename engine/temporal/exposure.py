@@ -42,6 +42,7 @@ _REALIGN_EV = 0.25
 _MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
 _CLIP_BAND = 1.0 - _RATIO_TIERS[-1][2]  # codes this close to white may be clipped ones a codec lowered
+CLIP_BAND_START = 1.0 - _CLIP_BAND  # codes below it measure radiance with full weight
 _RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
 
 

@@ -40,6 +40,7 @@ from engine.operators import Operator, StageContext, param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import (
+    CLIP_BAND_START,
     aligned_exposure,
     fill_unmeasured,
     peak_signal,
@@ -358,7 +359,10 @@ class TemporalReconstructor:
             candidates = reference_candidates(index, analysis.shot_of(index), p.reference_stride,
                                               analysis.log_exposures, p.min_reference_gain)
             chains = analysis.chains(index, candidates)
-            reveals = {j: analysis.reveals(index, j, chains[j][0], p.tau) for j in candidates}
+            # The cover counts the pixels the key clipped (the band below white that a codec may
+            # have lowered included) and a candidate measures: pixels between τ and the band
+            # keep much of their own value (bench: +0.07 dB over counting from τ).
+            reveals = {j: analysis.reveals(index, j, chains[j][0], CLIP_BAND_START) for j in candidates}
             for j in choose_references(candidates, p.max_references, reveals):
                 ref_linear, ref_signal = self._decode(j)
                 ref_radiance = self._radiance(ref_linear, ref_signal)
