@@ -40,6 +40,7 @@ _PHOTOMETRIC_SIGMA_EV = 0.5
 _DENSE_GAIN_EV = 0.5
 _MIN_MATCHES = 12
 _MIN_INLIER_SHARE = 0.3
+_TEXTURE_BLOCK = 5  # px: the window of the structure tensor that rates a pixel's texture
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,8 @@ def _fit_global_motion(flow: Tensor, image: np.ndarray) -> np.ndarray | None:
     homography's two perspective terms take that drift for perspective, a few tenths of a pixel
     at the frame's edges on a pure pan, which chaining adds up over a shot (bench: 0.45 dB on
     recoverable highlights). Pan, tilt, zoom, roll and a rolling shutter's skew are affine.
+    Texture is rated by the smaller eigenvalue of the structure tensor (Shi & Tomasi, "Good
+    features to track", CVPR 1994).
     """
     h, w = image.shape
     ys, xs = np.mgrid[0:h:4, 0:w:4]
@@ -292,6 +295,12 @@ def _fit_global_motion(flow: Tensor, image: np.ndarray) -> np.ndarray | None:
     lx, ly = landing[..., 0], landing[..., 1]
     inside = (lx >= 0) & (lx <= w - 1) & (ly >= 0) & (ly <= h - 1)
     usable = (image[ys, xs] > 0) & (image[ys, xs] < 255) & inside
+    if int(usable.sum()) >= 8 * _MIN_MATCHES:
+        # Only the better-textured half votes: on a smooth gradient (a sky) DIS's regulariser,
+        # not the data, sets the flow, and a push's sky held the fitted zoom short by 0.3 % a
+        # step (sunset/push: 1.29 instead of 1.60 over 38 steps, 1.51 with this).
+        texture = cv2.cornerMinEigenVal(image, _TEXTURE_BLOCK)[ys, xs]
+        usable &= texture >= np.median(texture[usable])
     if int(usable.sum()) < 4 * _MIN_MATCHES:
         return None
     src = np.stack((xs[usable], ys[usable]), axis=1).astype(np.float32)
