@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as tnf
@@ -29,6 +30,9 @@ from engine.temporal.flow import (
 )
 from engine.temporal.morphology import dilate
 
+# Codes at or above this may be clipped ones that a codec lowered; below it they measure radiance.
+CLIP_BAND_START = 1.0 - 4.0 / 255.0
+_CLIP_BAND = 1.0 - CLIP_BAND_START
 # Pixels that vote on a ratio, tried in turn until enough qualify: (whether the floor applies to
 # the brightest channel rather than the darkest, floor, ceiling), in code values; below the floor
 # lie noise and quantisation, above the ceiling clipping. First, every channel clears the floor
@@ -36,13 +40,11 @@ from engine.temporal.morphology import dilate
 # a clipped area. A frame of saturated colours (a dark channel everywhere) or of bright sky may
 # hold no such pixel; then the brightest channel clearing the floor, which keeps luminance well
 # above the noise, and codes up to the clip band have to do.
-_RATIO_TIERS = ((False, 0.15, 0.92), (True, 0.15, 1.0 - 4.0 / 255.0))
+_RATIO_TIERS = ((False, 0.15, 0.92), (True, 0.15, CLIP_BAND_START))
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 _MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
-_CLIP_BAND = 1.0 - _RATIO_TIERS[-1][2]  # codes this close to white may be clipped ones a codec lowered
-CLIP_BAND_START = 1.0 - _CLIP_BAND  # codes below it measure radiance with full weight
 _RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
 
 
@@ -158,22 +160,11 @@ def fill_unmeasured(steps: Sequence[float | None]) -> list[float]:
     instead stalls the chain while the camera goes on adapting. A shot with nothing measured
     keeps its exposure.
     """
-    measured = [i for i, s in enumerate(steps) if s is not None]
-    if not measured:
+    known = [i for i, step in enumerate(steps) if step is not None]
+    if not known:
         return [0.0] * len(steps)
-    filled: list[float] = []
-    for i, step in enumerate(steps):
-        if step is not None:
-            filled.append(step)
-            continue
-        before = max((m for m in measured if m < i), default=None)
-        after = min((m for m in measured if m > i), default=None)
-        if before is None or after is None:
-            filled.append(float(steps[after if before is None else before]))  # type: ignore[arg-type]
-            continue
-        t = (i - before) / (after - before)
-        filled.append((1.0 - t) * float(steps[before]) + t * float(steps[after]))  # type: ignore[arg-type]
-    return filled
+    rates = [step for step in steps if step is not None]
+    return [float(v) for v in np.interp(np.arange(len(steps)), known, rates)]
 
 
 def matched_exposure(a: Tensor, a_signal: Tensor, b: Tensor, b_signal: Tensor, alignment: Alignment,
