@@ -216,7 +216,9 @@ def _area(frame: Tensor, size: tuple[int, int]) -> Tensor:
 def reduced_signal(signal: Tensor, size: tuple[int, int]) -> Tensor:
     """(3, H, W) code values -> (2, h, w): block mean of the darkest channel, block maximum of the
     brightest. _mid_tones and peak_signal read a pixel's darkest and brightest channel, and
-    the mean never exceeds the maximum, so they read these two as they read the full frame."""
+    the mean never exceeds the maximum, so they read these two as they read the full frame.
+    The second ratio tier's floor on the brightest channel reads the block maximum: a looser
+    noise guard than a block mean, on light that is a block mean all the same."""
     low = _area(signal.amin(dim=0, keepdim=True), size)
     high = tnf.adaptive_max_pool2d(peak_signal(signal).unsqueeze(0), size).squeeze(0)
     return torch.cat((low, high))

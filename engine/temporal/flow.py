@@ -298,7 +298,7 @@ def _fit_global_motion(flow: Tensor, image: np.ndarray) -> np.ndarray | None:
     if int(usable.sum()) >= 8 * _MIN_MATCHES:
         # Only the better-textured half votes: on a smooth gradient (a sky) DIS's regulariser,
         # not the data, sets the flow, and a push's sky held the fitted zoom short by 0.3 % a
-        # step (sunset/push: 1.29 instead of 1.60 over 38 steps, 1.51 with this).
+        # step (sunset/push, horizontal: 1.29 instead of 1.60 over 38 steps, 1.51 with this).
         texture = cv2.cornerMinEigenVal(image, _TEXTURE_BLOCK)[ys, xs]
         usable &= texture >= np.median(texture[usable])
     if int(usable.sum()) < 4 * _MIN_MATCHES:
