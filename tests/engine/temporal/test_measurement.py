@@ -70,6 +70,17 @@ def test_relative_exposure_of_frames_without_neutral_mid_tones(kind: str) -> Non
     assert relative_exposure(a, b, a_signal, b_signal) == pytest.approx(-0.12, abs=0.02)
 
 
+def test_the_ratio_of_saturated_colours_is_read_on_their_brightest_channel() -> None:
+    """A red scene whose green and blue lie in the noise: only red clears the floor. Luminance
+    would mix in the dark channels, whose noise the clip at 0 lifts, in the darker frame more;
+    it read this 1.75-stop ratio 0.016 EV short."""
+    tex = texture(96, 96, seed=3, cells=12)[:1]
+    scene = torch.cat((0.04 + 0.5 * tex, torch.full_like(tex, 0.0005), torch.zeros_like(tex)))
+    a, b = noisy_camera(scene, 0.0, seed=1), noisy_camera(scene, -1.75, seed=2)
+    a_signal, b_signal = signal_from_linear(a, SRGB_GAMMA), signal_from_linear(b, SRGB_GAMMA)
+    assert relative_exposure(a, b, a_signal, b_signal) == pytest.approx(-1.75, abs=0.004)
+
+
 def test_unmeasured_exposure_steps_follow_the_measured_rate() -> None:
     # Auto exposure changes smoothly: a gap takes the rate interpolated across it, a shot's ends
     # the nearest measured rate, and a shot with nothing measured keeps its exposure.
