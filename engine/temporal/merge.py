@@ -26,10 +26,14 @@ from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
 from engine.masks import ClueSource, overexposure_mask
+from engine.temporal.exposure import peak_signal
 from engine.temporal.morphology import dilate, min_filter
 
 _TINY = 1e-8
 _NEGLIGIBLE = 1e-3  # a share of the fallback too small to be worth running it
+# How far below a known lower bound a clue may read and still count: about twice the spread
+# of a decoded reading near white (bench: recoverable highlights +0.03 dB).
+_CONSISTENCY_EV = 0.15
 _OWN, _REFERENCE, _FALLBACK = (float(s) for s in (ClueSource.OWN, ClueSource.REFERENCE, ClueSource.FALLBACK))
 
 
@@ -42,8 +46,10 @@ class Clue:
     confidence.
     trust: (1, H, W) share of that radiance that was measured rather than filled by the
     fallback (a propagated keyframe carries its own fallback fill), or None for all measured.
-    prior: how much the clue counts against the others when they are mixed (the temporal
-    weight of a keyframe); it does not change how far the clue is trusted.
+    prior: how much the clue counts against the others when they are mixed, a number or a
+    (1, H, W) map (the temporal weight of a keyframe; a reference's preference for darker
+    frames and for readings well below its clip); it does not change how far the clue is
+    trusted.
     floor: (3, H, W) radiance the target is known to reach at least, 0 where nothing is known:
     where the other frame clipped too, its clip level scaled by the exposure ratio, which for
     a darker frame lies above the target's own clip level.
@@ -52,7 +58,7 @@ class Clue:
     radiance: Tensor
     weight: Tensor
     trust: Tensor | None = None
-    prior: float = 1.0
+    prior: float | Tensor = 1.0
     floor: Tensor | None = None
 
 
@@ -81,19 +87,31 @@ def own_reconstruction(own: Tensor) -> Reconstruction:
     return Reconstruction(own, labels, torch.ones(shape, dtype=own.dtype, device=own.device))
 
 
-def combine_clues(clues: list[Clue], full_weight: float) -> tuple[Tensor, Tensor, Tensor]:
+def combine_clues(clues: list[Clue], full_weight: float, bound: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Weighted mean radiance (3, H, W), support (1, H, W) and trust (1, H, W) of the clues.
 
     Support is the best single clue's weight over `full_weight`, capped at 1: one sharp,
-    well-exposed view is enough, and many poor views do not add up to a good one.
+    well-exposed view is enough, and many poor views do not add up to a good one. `bound`
+    (3, H, W) is the radiance the target is known to reach at least: a clue that falls short
+    of it by more than `_CONSISTENCY_EV` is wrong there (a view misaligned onto a darker
+    neighbour, or mixed with one by resampling) and leaves the mix, as a censored measurement
+    would in a likelihood; support does not change, the bound stands in for such a view.
     """
-    mix = [c.prior * c.weight for c in clues]
+    top = peak_signal(bound).clamp_min(_TINY)
+    mix = [c.prior * c.weight * _agreement(c.radiance, top) for c in clues]
     mix_sum = sum(mix).clamp_min(_TINY)
     radiance = sum(m * c.radiance for m, c in zip(mix, clues, strict=True)) / mix_sum
     trusts = [c.trust if c.trust is not None else 1.0 for c in clues]
     trust = sum(m * t for m, t in zip(mix, trusts, strict=True)) / mix_sum
     best = torch.stack([c.weight for c in clues]).amax(dim=0)
     return radiance, (best / full_weight).clamp(0.0, 1.0), trust.clamp(0.0, 1.0)
+
+
+def _agreement(radiance: Tensor, top: Tensor) -> Tensor:
+    """(1, H, W) 1 where the clue's brightest channel reaches the bound's, falling to 0 at
+    `_CONSISTENCY_EV` short of it."""
+    shortfall = torch.log2(top / peak_signal(radiance).clamp_min(_TINY))
+    return (1.0 - shortfall / _CONSISTENCY_EV).clamp_(0.0, 1.0)
 
 
 def compose(
@@ -124,7 +142,7 @@ def compose(
         if clue.floor is not None:
             bound = torch.maximum(bound, clue.floor)
     if clues:
-        recovered, support, trust = combine_clues(clues, full_weight)
+        recovered, support, trust = combine_clues(clues, full_weight, bound)
         estimate = torch.maximum(recovered, bound)
     else:
         estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from engine.temporal.exposure import aligned_exposure, unclipped_weight
+from engine.temporal.exposure import CLIP_BAND_START, aligned_exposure, peak_signal, unclipped_weight
 from engine.temporal.flow import warp, warp_light, warp_weight
 from engine.temporal.merge import Clue
 from engine.temporal.region import Region
 
 _FLOOR_CONFIDENCE = 0.5
+_DARKER_PREFERENCE = 3.0  # doublings of a reference's mix weight per stop darker than the keyframe
+_NEAR_CLIP_CODES = 0.1  # code values below the clip band over which a reading's precision fades
+_MIN_PRECISION = 0.05
 
 
 def reference_clue(
@@ -61,4 +64,21 @@ def reference_clue(
     inside = warp_weight((measured < 1.0).to(measured.dtype), flow, origin) > 0.99
     clipped = inside & (confidence > _FLOOR_CONFIDENCE)
     floor = torch.where(clipped, radiance, 0.0) if ev < 0.0 else None
-    return Clue(radiance, weight * confidence, floor=floor)
+    prior = _mix_preference(reference_signal, flow, origin, ev)
+    return Clue(radiance, weight * confidence, floor=floor, prior=prior)
+
+
+def _mix_preference(reference_signal: Tensor, flow: Tensor, origin: tuple[int, int], ev: float) -> Tensor:
+    """(1, h, w) how much a reference counts in the keyframe's mix, against the others.
+
+    A reading is the more reliable the further below its frame's clip the highlight sat: near
+    white, a codec lowers clipped codes, 4:2:0 chroma and resampling mix a clipped neighbour in,
+    and the only error left is downwards (bench, StillLife pan: a frame 0.1 EV darker than its
+    keyframe read the highlights 0.28 EV low, one 1.9 EV darker 0.02 EV). So a darker frame
+    counts 2^_DARKER_PREFERENCE times more per stop, and a reading within `_NEAR_CLIP_CODES` of
+    the clip band fades to `_MIN_PRECISION` (bench: recoverable highlights +0.17 and +0.03 dB).
+    Support is not touched: the only view of a pixel is still used.
+    """
+    headroom = (CLIP_BAND_START - peak_signal(reference_signal)) / _NEAR_CLIP_CODES
+    precision = warp(headroom.clamp_(_MIN_PRECISION, 1.0), flow, origin)
+    return precision * 2.0 ** (-_DARKER_PREFERENCE * ev)

@@ -203,6 +203,20 @@ def test_references_are_picked_by_what_they_reveal() -> None:
     assert choose_references([30, 12, 14, 20, 22], 1, reveals) == [20]
 
 
+def test_every_pixel_gets_a_first_view_before_any_gets_a_second() -> None:
+    """A push reveals a keyframe's highlights in slices: frame 12 and 14 show the same eight
+    pixels, frame 16 two others. Two references are frame 12 and 16, not a second view of the
+    eight; and a pixel only one frame shows is worth a reference however few such pixels are."""
+    wide, far = torch.zeros(1000, dtype=torch.bool), torch.zeros(1000, dtype=torch.bool)
+    wide[:800], far[800:802] = True, True
+    reveals = {12: wide, 14: wide.clone(), 16: far}
+    assert choose_references([12, 14, 16], 2, reveals) == [12, 16]
+    # A second view has to cover a share of the pixels to be worth a reference: 14 is, 16's
+    # two pixels alone would not be.
+    assert choose_references([12, 14, 16], 3, reveals) == [12, 14, 16]
+    assert choose_references([12, 16, 14], 3, {12: wide, 16: far, 14: far.clone()}) == [12, 16]
+
+
 def test_chained_flows_add_up_and_resize_with_the_grid() -> None:
     first, second = torch.zeros(2, 12, 16), torch.zeros(2, 12, 16)
     first[0], second[0], second[1] = 2.0, 3.0, -1.0

@@ -13,6 +13,10 @@ from engine.errors import FormatError, MediaError
 from engine.masks import ClueSource
 from engine.operators import StageContext, build_params, make_operator
 from engine.temporal import TemporalParams, TemporalReconstructor
+from engine.temporal.exposure import signal_from_linear
+from engine.temporal.merge import Clue, combine_clues
+from engine.temporal.reconstruct import reference_clue
+from engine.temporal.region import clipped_region
 from engine.temporal.schedule import choose_references, reference_candidates
 from tests.engine.temporal.scenes import (
     FRAME_H,
@@ -37,8 +41,9 @@ def reconstructor(
     return TemporalReconstructor(
         source=lambda i: frames[i],
         frame_count=len(frames),
-        # The synthetic frames are built in BT.2020, so that is where their channels clip.
-        params=TemporalParams(**{"source_primaries": "bt2020", **params}),
+        # The synthetic frames are built in BT.2020, so that is where their channels clip; the
+        # 16-frame shots have a keyframe in their middle (0, 8, 15), a frame at most 4 from one.
+        params=TemporalParams(**{"source_primaries": "bt2020", "keyframe_spacing": 8, **params}),
         fallback=make_operator("itm", fallback),
         context=StageContext(reference_white=REFERENCE_WHITE),
     )
@@ -99,7 +104,9 @@ def test_clipped_patch_is_recovered_from_darker_frames(drift_shot) -> None:
         checked += 1
         expected = truth[i] * REFERENCE_WHITE
         relative_error = ((nits - expected).abs() / expected).amax(0)[region]
-        assert float(relative_error.max()) < 0.03, f"frame {i}"
+        # The mix favours the darker references (see reconstruct._mix_preference), whose 8-bit
+        # steps are coarser against the patch: the worst pixel reads 3.0 % off, the median 1 %.
+        assert float(relative_error.max()) < 0.035, f"frame {i}"
         assert float(relative_error.median()) < 0.01, f"frame {i}"
         # A keyframe's last clipped column may fall back where a reference sees it mixed with the
         # background; a propagated frame takes its keyframe's confidence through a 3 x 3 minimum.
@@ -176,6 +183,46 @@ def test_a_near_white_reading_bounds_the_keyframe_from_below() -> None:
     level = nits[:, sun[0], sun[1]] / REFERENCE_WHITE
     assert float(level.min()) >= 0.99 * reading
     assert float(level.max()) <= 1.01 * float(truth[8][:, sun[0], sun[1]].max())
+
+
+def test_a_clue_short_of_the_known_lower_bound_leaves_the_mix() -> None:
+    """The target clipped at 1.0, so its radiance is at least that. A view reading 0.7 there is
+    wrong (misaligned onto a darker neighbour, or mixed with one) and does not count; one
+    reading 2^-0.075 of the bound, half the tolerance short, counts half; the others count by
+    prior x weight. Support stays the best weight's."""
+    def clue(level: float, weight: float, prior: float | torch.Tensor = 1.0) -> Clue:
+        return Clue(torch.full((3, 2, 2), level), torch.full((1, 2, 2), weight), prior=prior)
+
+    short = 2.0**-0.075
+    tripled = torch.full((1, 2, 2), 3.0)
+    clues = [clue(0.7, 1.0), clue(short, 1.0), clue(1.5, 0.5, prior=tripled), clue(1.9, 0.25)]
+    radiance, support, _ = combine_clues(clues, 0.5, torch.ones(3, 2, 2))
+    expected = (0.5 * short + 1.5 * 1.5 + 0.25 * 1.9) / (0.5 + 1.5 + 0.25)
+    torch.testing.assert_close(radiance, torch.full((3, 2, 2), expected))
+    torch.testing.assert_close(support, torch.ones(1, 2, 2))
+
+
+def test_a_darker_reference_counts_more_in_the_mix() -> None:
+    """Two static references show a keyframe's clipped highlight at codes well below white, one
+    and two stops darker: the darker counts 2^3 times more. A clipped reading counts a
+    twentieth."""
+    scene = scene_with_highlights(sun_level=3.0)[:, :FRAME_H, :FRAME_W]
+    key, darker, darkest = camera(scene, 1.0), camera(scene, 0.5), camera(scene, 0.25)
+    signals = [signal_from_linear(f, 2.4) for f in (key, darker, darkest)]
+    region = clipped_region(signals[0].amax(0, keepdim=True), 0.95, 4)
+    assert region is not None
+    clues = [reference_clue(key, signals[0], frame, signal, ev, 256, region)
+             for frame, signal, ev in ((darker, signals[1], -1.0), (darkest, signals[2], -2.0))]
+    sun = region.crop(signals[2].amax(0, keepdim=True))[0] < 0.8
+    sun &= region.crop(signals[1].amax(0, keepdim=True))[0] < 0.8
+    assert int(sun.sum()) > 20
+    ratio = clues[1].prior[0][sun] / clues[0].prior[0][sun]
+    torch.testing.assert_close(ratio, torch.full_like(ratio, 8.0), rtol=0.02, atol=0.0)
+    # Where the darker frame clipped too, its precision is the floor: 0.05 x 2^3.
+    white = -tnf.max_pool2d(-region.crop(signals[1].amax(0, keepdim=True)), 3, 1, 1)[0] >= 1.0
+    assert int(white.sum()) > 20
+    floor = torch.full((int(white.sum()),), 0.4)
+    torch.testing.assert_close(clues[0].prior[0][white], floor, rtol=0.02, atol=0.0)
 
 
 def test_fallback_fill_meets_its_surroundings() -> None:
