@@ -76,7 +76,7 @@ def _mix_preference(reference_signal: Tensor, flow: Tensor, origin: tuple[int, i
     and the only error left is downwards (bench, StillLife pan: a frame 0.1 EV darker than its
     keyframe read the highlights 0.28 EV low, one 1.9 EV darker 0.02 EV). So a darker frame
     counts 2^_DARKER_PREFERENCE times more per stop, and a reading within `_NEAR_CLIP_CODES` of
-    the clip band fades to `_MIN_PRECISION` (bench: recoverable highlights +0.17 and +0.03 dB).
+    the clip band fades to `_MIN_PRECISION` (bench: recoverable highlights +0.14 and +0.03 dB).
     Support is not touched: the only view of a pixel is still used.
     """
     headroom = (CLIP_BAND_START - peak_signal(reference_signal)) / _NEAR_CLIP_CODES

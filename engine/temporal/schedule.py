@@ -72,15 +72,15 @@ def choose_references(
     telling which of them frame j shows unclipped. The references are then picked greedily as
     a set cover, first views before second ones: each next one reveals the most pixels that no
     reference picked so far reveals, ties to the earlier candidate; once no candidate adds a
-    first view, the most pixels with fewer than `_VIEWS_PER_PIXEL` views. Picking stops when
-    no candidate adds a view. Without `reveals`, the first `max_references` candidates are
-    taken.
+    first view, the most pixels with fewer than `_VIEWS_PER_PIXEL` views, if they make up
+    `_MIN_EXTRA_VIEW_SHARE` of the clipped pixels. Picking stops when no candidate qualifies.
+    Without `reveals`, the first `max_references` candidates are taken.
 
     A push reveals its keyframe's highlights in slices, each later (darker, narrower) frame a
     few more; counting second views alongside first ones spent the budget on second views of
     the slices already found (bench: city/push +1.7 dB). A frame can be almost wholly
     unrecoverable, with a few highlights other frames see: no share of the clipped pixels is
-    too small to cover, since the metric, like the viewer, weighs each frame alike.
+    too small to get a first view, since the metric, like the viewer, weighs each frame alike.
     """
     if reveals is None:
         return sorted(candidates[:max_references])
