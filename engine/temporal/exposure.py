@@ -77,7 +77,8 @@ def _twelfth_power(u: Tensor) -> Tensor:
 
 
 def unclipped_weight(signal: Tensor) -> Tensor:
-    """How well a code value (3, H, W) measures radiance above another frame's clip -> (1, H, W).
+    """How well code values (3, H, W), or their brightest channel (1, H, W), measure radiance
+    above another frame's clip -> (1, H, W).
 
     Below mid-grey it is the Reinhard et al. 2010 hat (noise and quantisation grow towards
     black). Above, a value is an accurate measurement right up to the clip level, where it

@@ -48,13 +48,15 @@ def reference_clue(
     ev = ev_guess if measured_ev is None else measured_ev
     flow, confidence, origin = region.crop(alignment.flow), region.crop(alignment.confidence), region.origin
     radiance = warp_light(reference, flow, origin) * 2.0**-ev
-    measured = unclipped_weight(reference_signal)
-    # Sampled as it is, not through warp_weight's 3 x 3 minimum: the weight already falls to 0
+    peak = peak_signal(reference_signal)
+    measured = unclipped_weight(peak)
+    # One warp carries the weight and the mix preference's precision (_mix_preference).
+    # The weight is sampled as it is, not through warp_weight's 3 x 3 minimum: the weight already falls to 0
     # over the clip band, so a sample between a clipped and an unclipped pixel gets the share of
     # weight its unclipped taps carry. The minimum dropped every view of a highlight that a darker
     # frame shows only a pixel or two wide, next to pixels it clips too: glints on leaves, the
     # rim of a lamp (bench: recoverable highlights +1.0 dB).
-    weight = warp(measured, flow, origin)
+    weight, precision = warp(torch.cat((measured, _precision(peak))), flow, origin).split(1)
     # Where the reference clipped too, or read within the last codes below white (where its
     # weight fades), and is aligned, its scaled reading bounds the key's radiance from below: a
     # near-white code is either a true reading or a clipped one that a codec lowered. That is
@@ -64,12 +66,17 @@ def reference_clue(
     inside = warp_weight((measured < 1.0).to(measured.dtype), flow, origin) > 0.99
     clipped = inside & (confidence > _FLOOR_CONFIDENCE)
     floor = torch.where(clipped, radiance, 0.0) if ev < 0.0 else None
-    prior = _mix_preference(reference_signal, flow, origin, ev)
-    return Clue(radiance, weight * confidence, floor=floor, prior=prior)
+    return Clue(radiance, weight * confidence, floor=floor, prior=_mix_preference(precision, ev))
 
 
-def _mix_preference(reference_signal: Tensor, flow: Tensor, origin: tuple[int, int], ev: float) -> Tensor:
-    """(1, h, w) how much a reference counts in the keyframe's mix, against the others.
+def _precision(peak: Tensor) -> Tensor:
+    """(1, H, W) in [_MIN_PRECISION, 1] from a reference's brightest code: see _mix_preference."""
+    return ((CLIP_BAND_START - peak) / _NEAR_CLIP_CODES).clamp_(_MIN_PRECISION, 1.0)
+
+
+def _mix_preference(precision: Tensor, ev: float) -> Tensor:
+    """(1, h, w) how much a reference counts in the keyframe's mix, against the others, from
+    its warped `precision` and its exposure `ev` relative to the keyframe.
 
     A reading is the more reliable the further below its frame's clip the highlight sat: near
     white, a codec lowers clipped codes, 4:2:0 chroma and resampling mix a clipped neighbour in,
@@ -79,6 +86,4 @@ def _mix_preference(reference_signal: Tensor, flow: Tensor, origin: tuple[int, i
     the clip band fades to `_MIN_PRECISION` (bench: recoverable highlights +0.14 and +0.03 dB).
     Support is not touched: the only view of a pixel is still used.
     """
-    headroom = (CLIP_BAND_START - peak_signal(reference_signal)) / _NEAR_CLIP_CODES
-    precision = warp(headroom.clamp_(_MIN_PRECISION, 1.0), flow, origin)
     return precision * 2.0 ** (-_DARKER_PREFERENCE * ev)
