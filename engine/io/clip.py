@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from torch import Tensor
 
 from engine.errors import MediaError
+from engine.io.siting import ChromaLocation
 from engine.io.tags import ColorTags
 
 STILL_SUFFIXES = frozenset({".exr", ".hdr", ".pic", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx"})
@@ -39,6 +40,7 @@ class ClipInfo:
     rotation: int
     has_audio: bool
     white_luminance: float | None  # cd/m² per 1.0 of linear sources (EXR whiteLuminance)
+    chroma_location: ChromaLocation | None  # what an H.264/HEVC SPS signals; None: the format's default
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable fields (fractions as 'num/den' strings)."""
@@ -48,6 +50,7 @@ class ClipInfo:
             "tags": self.tags.to_dict(), "bit_depth": self.bit_depth, "pixel_format": self.pixel_format,
             "codec": self.codec, "rotation": self.rotation, "has_audio": self.has_audio,
             "white_luminance": self.white_luminance,
+            "chroma_location": None if self.chroma_location is None else self.chroma_location.ffmpeg_name,
         }
 
 

@@ -103,7 +103,8 @@ def probe(path: str | Path) -> dict[str, Any]:
 
     Keys: path, container, codec, width, height, frame_count, fps (string 'num/den'),
     fps_value, time_base, duration (seconds), pixel_format, bit_depth, tags, is_hdr, rotation,
-    has_audio, white_luminance, audio (list of streams); and mastering_display and
+    has_audio, white_luminance, chroma_location (FFmpeg's name of the siting an H.264/HEVC
+    stream signals, else None), audio (list of streams); and mastering_display and
     content_light_level when the stream carries them; EXR adds channels, compression and
     chromaticities.
     """

@@ -121,7 +121,7 @@ class ImageSequenceClip(ClipBase):
             path=path, width=width, height=height, frame_count=len(files), fps=fps,
             time_base=1 / fps, tags=first.tags, bit_depth=first.bit_depth,
             pixel_format=first.pixel_format, codec=first.codec, rotation=0, has_audio=False,
-            white_luminance=first.white_luminance,
+            white_luminance=first.white_luminance, chroma_location=None,
         )
 
     def frame(self, index: int) -> Tensor:

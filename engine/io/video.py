@@ -2,7 +2,8 @@
 
 Decoded planes are converted here rather than by swscale, so the arithmetic is the one of
 engine.color.ycbcr (ITU-R BT.601/709/2020 matrices, BT.2100 Table 9 quantisation) at any bit
-depth. Chroma is upsampled bilinearly at the stream's sample positions: co-sited horizontally
+depth. Chroma is upsampled bilinearly at the stream's sample positions: the ChromaSampleLocType
+its H.264/HEVC SPS signals (engine.io.siting), else the format's default: co-sited horizontally
 (BT.601/ST 274 4:2:2 and the MPEG-2/H.264/HEVC "left" 4:2:0 default) and midway between rows
 vertically for 4:2:0; JPEG-range ('yuvj') formats use centred JFIF siting.
 """
@@ -24,6 +25,7 @@ from torch import Tensor
 from engine.color.ycbcr import MATRICES, YCbCrMatrix, quantization_scale, ycbcr_to_rgb
 from engine.errors import FormatError, MediaError
 from engine.io.clip import ClipBase, ClipInfo
+from engine.io.siting import ChromaLocation, read_chroma_location
 from engine.io.tags import ColorTags, tags_from_stream
 
 # Matrices FFmpeg decodes that engine.color.ycbcr does not list (H.273 Table 4 Kr, Kb).
@@ -50,48 +52,66 @@ def _bits(fmt: av.VideoFormat) -> int:
     return max(c.bits for c in fmt.components)
 
 
-def _linear_axis(c: Tensor, dim: int, n_out: int, factor: int, centred: bool) -> Tensor:
-    """Upsample one axis by linear interpolation at the chroma sample positions.
+def _linear_axis(c: Tensor, dim: int, n_out: int, factor: int, phase: float) -> Tensor:
+    """Upsample axis `dim` of (n, h', w') chroma to n_out samples by linear interpolation.
 
-    Co-sited chroma sample k sits on luma sample factor*k; centred samples sit midway in
-    their group of `factor` luma samples.
+    Chroma sample k sits on luma position factor*k + phase*(factor - 1): phase 0 is co-sited
+    with the first luma sample of its group, 1/2 centred, 1 on the last. Luma samples beyond
+    the first or last chroma sample take the edge value.
     """
     if factor == 1:
         return c
     n_in = c.shape[dim]
     out = torch.arange(n_out, dtype=torch.float32, device=c.device)
-    pos = ((out - (factor - 1) / 2.0) if centred else out) / factor
-    pos = pos.clamp(0.0, n_in - 1)
+    pos = ((out - phase * (factor - 1)) / factor).clamp(0.0, n_in - 1)
     i0 = pos.floor().long()
     i1 = (i0 + 1).clamp_max(n_in - 1)
-    shape = [1, 1]
+    shape = [1] * c.ndim
     shape[dim] = n_out
     w = (pos - i0).view(shape)
     return c.index_select(dim, i0) * (1.0 - w) + c.index_select(dim, i1) * w
 
 
-def _upsample_chroma(c: Tensor, height: int, width: int, jpeg_siting: bool) -> Tensor:
-    """(n, h', w') chroma -> (n, height, width): horizontal co-sited unless JFIF, vertical centred.
+def _double_axis(x: Tensor, dim: int, n_out: int, phase: float) -> Tensor:
+    """Upsample axis `dim` (2 or 3) of (1, n, h', w') chroma by 2, sample k on luma 2k + phase.
 
-    Factors of 2 go through torch's interpolation kernels, whose sample positions are exactly
-    these sitings: align_corners=False is centred, and align_corners=True onto 2w'-1 columns
-    puts chroma sample k on luma column 2k (co-sited); the last column repeats the edge.
+    torch's kernels sample exactly there: align_corners=False onto 2n' is centred (phase 1/2),
+    and align_corners=True onto 2n' - 1 puts sample k on 2k; the one luma sample left over
+    repeats the edge, after the last chroma sample (phase 0) or before the first (phase 1).
+    Odd sizes are the 2n' result cropped, which keeps the factor exactly 2.
+    """
+    n = x.shape[dim]
+    size = list(x.shape[2:])
+    if phase == 0.5:
+        size[dim - 2] = 2 * n
+        return tnf.interpolate(x, size=size, mode="bilinear", align_corners=False).narrow(dim, 0, n_out)
+    size[dim - 2] = 2 * n - 1
+    cosited = tnf.interpolate(x, size=size, mode="bilinear", align_corners=True)
+    if phase == 0.0:
+        doubled = torch.cat((cosited, cosited.narrow(dim, 2 * n - 2, 1)), dim)
+    else:
+        doubled = torch.cat((cosited.narrow(dim, 0, 1), cosited), dim)
+    return doubled.narrow(dim, 0, n_out)
+
+
+def _upsample_chroma(c: Tensor, height: int, width: int, siting: ChromaLocation) -> Tensor:
+    """(n, h', w') chroma -> (n, height, width), bilinear at `siting`'s sample positions.
+
+    The siting's vertical part is ignored without vertical subsampling (4:2:2), and both parts
+    scale to the group size of 4:1:1 / 4:1:0 chroma.
     """
     fy = -(-height // c.shape[1])
     fx = -(-width // c.shape[2])
+    phase_x, phase_y = siting.phase
     if fy in (1, 2) and fx in (1, 2):
         x = c.unsqueeze(0)
         if fy == 2:
-            x = tnf.interpolate(x, size=(height, c.shape[2]), mode="bilinear", align_corners=False)
-        if fx == 2 and jpeg_siting:
-            x = tnf.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
-        elif fx == 2:
-            n = 2 * c.shape[2] - 1
-            cosited = tnf.interpolate(x, size=(height, n), mode="bilinear", align_corners=True)
-            x = tnf.pad(cosited, (0, width - n, 0, 0), mode="replicate")
+            x = _double_axis(x, 2, height, phase_y)
+        if fx == 2:
+            x = _double_axis(x, 3, width, phase_x)
         return x[0]
-    c = _linear_axis(c, 1, height, fy, centred=True)
-    return _linear_axis(c, 2, width, fx, centred=jpeg_siting)
+    c = _linear_axis(c, 1, height, fy, phase_y)
+    return _linear_axis(c, 2, width, fx, phase_x)
 
 
 def _ycbcr_linear(matrix: YCbCrMatrix, bits: int, full_range: bool) -> tuple[Tensor, float, float]:
@@ -130,10 +150,14 @@ def _canonical_format(fmt: av.VideoFormat) -> str:
     return f"yuv{sub or '444'}p{deep}"
 
 
-def frame_to_rgb(frame: av.VideoFrame, tags: ColorTags, path: Path) -> Tensor:
+def frame_to_rgb(
+    frame: av.VideoFrame, tags: ColorTags, path: Path, chroma_location: ChromaLocation | None = None
+) -> Tensor:
     """A decoded frame -> (3, H, W) float32 non-linear R'G'B' in [0, 1] (linear for float RGB).
 
     Y'CbCr is dequantised with the tags' range and bit depth, then the tags' matrix is inverted.
+    chroma_location: the siting the bitstream signals; None takes the format's default (JFIF
+    centring for 'yuvj' formats, else type 0: horizontally co-sited, vertically centred).
     """
     target = _canonical_format(frame.format)
     if target != frame.format.name:
@@ -160,7 +184,9 @@ def frame_to_rgb(frame: av.VideoFrame, tags: ColorTags, path: Path) -> Tensor:
     else:
         cbcr = np.stack([_plane_array(p, dtype) for p in frame.planes[1:3]])
         planes = torch.from_numpy(cbcr.astype(np.float32)).sub_(chroma_offset)
-        chroma = _upsample_chroma(planes, h, w, jpeg_siting="j" in fmt.name)
+        if chroma_location is None:
+            chroma_location = ChromaLocation.CENTER if "j" in fmt.name else ChromaLocation.LEFT
+        chroma = _upsample_chroma(planes, h, w, chroma_location)
     # One matrix product for the chroma terms and one fused multiply-add for luma.
     rgb = torch.mm(a[:, 1:], chroma.reshape(2, -1)).addcmul_(a[:, :1], y.reshape(1, -1))
     # Y'CbCr outside the nominal range (super-whites, illegal chroma) decodes outside [0, 1].
@@ -178,6 +204,28 @@ def _open_container(path: Path) -> av.container.InputContainer:
         return av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise MediaError(f"not a readable video ({exc.__class__.__name__})", path) from exc
+
+
+def _video_packets(path: Path) -> Iterator[bytes]:
+    """The first video stream's packets, from a demuxer of their own so the decoder's is untouched."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as demuxer:
+            for packet in demuxer.demux(demuxer.streams.video[0]):
+                if packet.size:
+                    yield bytes(packet)
+    except av.error.FFmpegError:
+        # The siting then stays unsignalled; decoding reports what is wrong with the file.
+        return
+
+
+def _chroma_location(path: Path, stream: av.VideoStream) -> ChromaLocation | None:
+    """What the stream's SPS signals; packets are demuxed only when the extradata has no SPS."""
+    context = stream.codec_context
+    packets = _video_packets(path)
+    try:
+        return read_chroma_location(context.name, context.extradata, packets)
+    finally:
+        packets.close()
 
 
 class VideoClip(ClipBase):
@@ -237,6 +285,7 @@ class VideoClip(ClipBase):
             rotation=rotation,
             has_audio=bool(container.streams.audio),
             white_luminance=None,
+            chroma_location=_chroma_location(self.path, stream),
         )
         if self.info.frame_count == 0:
             raise MediaError("the video stream holds no frames", self.path)
@@ -338,7 +387,8 @@ class VideoClip(ClipBase):
                 frame = self._previous
             self._previous = frame
             self._next_index = index + 1
-            return _rotate(frame_to_rgb(frame, self.tags, self.path), self.info.rotation)
+            rgb = frame_to_rgb(frame, self.tags, self.path, self.info.chroma_location)
+            return _rotate(rgb, self.info.rotation)
         self._cursor = None
         raise MediaError(
             f"frame {index} of {self.info.frame_count} could not be decoded (truncated file?)", self.path
