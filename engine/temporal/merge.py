@@ -7,7 +7,10 @@ to the clues: a weighted mean of the aligned, exposure-scaled radiance of other 
 the multi-exposure merge of Debevec & Malik (1997) with weights = well-exposedness x alignment
 confidence. The clipped measurement is a lower bound of the true radiance, so no estimate goes
 below it, nor below a darker frame's clipped measurement of the same point, scaled by the
-exposure ratio: a clipped reference still says the highlight is brighter than its clip.
+exposure ratio: a clipped reference still says the highlight is brighter than its clip. A
+clipped pixel's other channels, where they read well below white, are measurements like the
+clues', and Debevec & Malik's merge counts every well-exposed reading: they are averaged with
+the clues' rather than taken as bounds.
 Pixels no clue reaches take the fallback ITM operator, scaled by a gain that matches its level
 to the radiance around the gap at the gap's edge, so the fill meets its surroundings without a
 seam.
@@ -31,9 +34,22 @@ from engine.temporal.morphology import dilate, min_filter
 
 _TINY = 1e-8
 _NEGLIGIBLE = 1e-3  # a share of the fallback too small to be worth running it
+_MIXED = 1e-4  # a total mix weight below this leaves the bound alone
 # How far below a known lower bound a clue may read and still count: about twice the spread
 # of a decoded reading near white (bench: recoverable highlights +0.03 dB).
 _CONSISTENCY_EV = 0.15
+# A clipped pixel's channel reading below this code, and below its brightest channel, is a
+# measurement. Above it, a codec may have lowered a clipped code, so it stays a bound (bench:
+# recoverable highlights +0.45 dB against the bound everywhere, as at 0.95; +0.39 at 0.8, and
+# none at 0.984, where near-white codes lose their bound).
+_MEASURED_CODE = 0.9
+# Such a channel's own reading counts this much in its mean with the clues' (bench: +0.12 dB at
+# 0.7, +0.35 at 0.5, +0.45 at 0.3, +0.35 at 0.15, +0.06 at 0): one reading against several,
+# and 4:2:0 chroma next to clipped white pulls a saturated highlight's weak channels up.
+_OWN_SHARE = 0.3
+# What a keyframe's fallback fill counts in a propagated frame's mix, against the same keyframe's
+# measured radiance (bench: recoverable highlights +0.05 dB).
+_FILL_COUNTS = 0.23
 _OWN, _REFERENCE, _FALLBACK = (float(s) for s in (ClueSource.OWN, ClueSource.REFERENCE, ClueSource.FALLBACK))
 
 
@@ -87,24 +103,30 @@ def own_reconstruction(own: Tensor) -> Reconstruction:
     return Reconstruction(own, labels, torch.ones(shape, dtype=own.dtype, device=own.device))
 
 
-def combine_clues(clues: list[Clue], full_weight: float, bound: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Weighted mean radiance (3, H, W), support (1, H, W) and trust (1, H, W) of the clues.
+def combine_clues(clues: list[Clue], full_weight: float,
+                  bound: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Weighted mean radiance (3, H, W), support (1, H, W), trust (1, H, W) of the clues and
+    where any of them counted in the mean ((1, H, W) boolean).
 
     Support is the best single clue's weight over `full_weight`, capped at 1: one sharp,
     well-exposed view is enough, and many poor views do not add up to a good one. `bound`
     (3, H, W) is the radiance the target is known to reach at least: a clue that falls short
     of it by more than `_CONSISTENCY_EV` is wrong there (a view misaligned onto a darker
     neighbour, or mixed with one by resampling) and leaves the mix, as a censored measurement
-    would in a likelihood; support does not change, the bound stands in for such a view.
+    would in a likelihood; support does not change, the bound stands in for such a view. Where
+    a clue carries radiance the fallback filled (trust below 1), that share counts
+    `_FILL_COUNTS` as much as measured radiance.
     """
     top = peak_signal(bound).clamp_min(_TINY)
-    mix = [c.prior * c.weight * _agreement(c.radiance, top) for c in clues]
-    mix_sum = sum(mix).clamp_min(_TINY)
-    radiance = sum(m * c.radiance for m, c in zip(mix, clues, strict=True)) / mix_sum
     trusts = [c.trust if c.trust is not None else 1.0 for c in clues]
+    mix = [c.prior * c.weight * _agreement(c.radiance, top) * (_FILL_COUNTS + (1.0 - _FILL_COUNTS) * t)
+           for c, t in zip(clues, trusts, strict=True)]
+    total = sum(mix)
+    mix_sum = total.clamp_min(_TINY)
+    radiance = sum(m * c.radiance for m, c in zip(mix, clues, strict=True)) / mix_sum
     trust = sum(m * t for m, t in zip(mix, trusts, strict=True)) / mix_sum
     best = torch.stack([c.weight for c in clues]).amax(dim=0)
-    return radiance, (best / full_weight).clamp(0.0, 1.0), trust.clamp(0.0, 1.0)
+    return radiance, (best / full_weight).clamp(0.0, 1.0), trust.clamp(0.0, 1.0), total > _MIXED
 
 
 def _agreement(radiance: Tensor, top: Tensor) -> Tensor:
@@ -142,8 +164,12 @@ def compose(
         if clue.floor is not None:
             bound = torch.maximum(bound, clue.floor)
     if clues:
-        recovered, support, trust = combine_clues(clues, full_weight, bound)
+        recovered, support, trust, mixed = combine_clues(clues, full_weight, bound)
         estimate = torch.maximum(recovered, bound)
+        # The brightest channel, even below _MEASURED_CODE, stays a bound: next to clipped white,
+        # 4:2:0 chroma pulls a clipped channel down as it pulls the weak ones up.
+        measured = mixed & (own_signal < _MEASURED_CODE) & (own_signal < peak_signal(own_signal))
+        estimate = torch.where(measured, _OWN_SHARE * own + (1.0 - _OWN_SHARE) * recovered, estimate)
     else:
         estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)
     unsupported = clipped * (1.0 - support)

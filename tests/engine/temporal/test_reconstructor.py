@@ -14,7 +14,7 @@ from engine.masks import ClueSource
 from engine.operators import StageContext, build_params, make_operator
 from engine.temporal import TemporalParams, TemporalReconstructor
 from engine.temporal.exposure import signal_from_linear
-from engine.temporal.merge import Clue, combine_clues
+from engine.temporal.merge import Clue, combine_clues, compose
 from engine.temporal.reconstruct import reference_clue
 from engine.temporal.region import clipped_region
 from engine.temporal.schedule import choose_references, reference_candidates
@@ -196,10 +196,44 @@ def test_a_clue_short_of_the_known_lower_bound_leaves_the_mix() -> None:
     short = 2.0**-0.075
     tripled = torch.full((1, 2, 2), 3.0)
     clues = [clue(0.7, 1.0), clue(short, 1.0), clue(1.5, 0.5, prior=tripled), clue(1.9, 0.25)]
-    radiance, support, _ = combine_clues(clues, 0.5, torch.ones(3, 2, 2))
+    radiance, support, _, mixed = combine_clues(clues, 0.5, torch.ones(3, 2, 2))
     expected = (0.5 * short + 1.5 * 1.5 + 0.25 * 1.9) / (0.5 + 1.5 + 0.25)
     torch.testing.assert_close(radiance, torch.full((3, 2, 2), expected))
     torch.testing.assert_close(support, torch.ones(1, 2, 2))
+    assert bool(mixed.all())
+
+
+def test_a_keyframes_fallback_fill_counts_less_than_its_measured_radiance() -> None:
+    """Two keyframes seen alike (same prior and confidence): one measured the highlight, the other
+    filled it with the fallback. The fill counts 0.23 of the measurement, and the trust of the mix
+    follows."""
+    def clue(level: float, trust: float) -> Clue:
+        return Clue(torch.full((3, 1, 1), level), torch.ones(1, 1, 1), trust=torch.full((1, 1, 1), trust))
+
+    radiance, _, trust, mixed = combine_clues([clue(2.0, 1.0), clue(4.0, 0.0)], 0.2, torch.ones(3, 1, 1))
+    torch.testing.assert_close(radiance, torch.full((3, 1, 1), (2.0 + 0.23 * 4.0) / 1.23))
+    torch.testing.assert_close(trust, torch.full((1, 1, 1), 1.0 / 1.23))
+    assert bool(mixed.all())
+
+
+def test_a_clipped_pixels_weak_channels_average_with_the_clues() -> None:
+    """A saturated highlight clipped in red: its green, read at code 0.5, is a measurement and
+    takes 0.3 own + 0.7 clue; its blue, at 0.95, may be a clipped code a codec lowered and stays a
+    lower bound, as red does. Where the only clue reads short of the bound it does not count, and
+    every channel keeps its own reading as the bound."""
+    signal = torch.tensor([1.0, 0.5, 0.95]).view(3, 1, 1).expand(3, 1, 2).contiguous()
+    own = signal**2.4
+    agreeing = torch.tensor([2.0, 0.1, 0.5]).view(3, 1, 1)
+    short = torch.tensor([0.5, 0.3, 0.3]).view(3, 1, 1)
+    clue = Clue(torch.cat((agreeing, short), dim=2), torch.ones(1, 1, 2))
+
+    def no_fallback(needed: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("every pixel has a clue: the fallback must not run")
+
+    out = compose(own, signal, [clue], no_fallback, tau=0.9, full_weight=0.2, feather_px=8).radiance
+    green = 0.3 * 0.5**2.4 + 0.7 * 0.1
+    torch.testing.assert_close(out[:, 0, 0], torch.tensor([2.0, green, 0.95**2.4]))
+    torch.testing.assert_close(out[:, 0, 1], own[:, 0, 1])
 
 
 def test_a_darker_reference_counts_more_in_the_mix() -> None:
