@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
+import torch
 from torch import Tensor
 
 
@@ -45,6 +48,19 @@ class Region:
         return Region(max(self.top, other.top), min(self.bottom, other.bottom),
                       max(self.left, other.left), min(self.right, other.right))
 
+    def union(self, other: Region) -> Region:
+        """The smallest region holding both."""
+        return Region(min(self.top, other.top), max(self.bottom, other.bottom),
+                      min(self.left, other.left), max(self.right, other.right))
+
+    def overlaps(self, other: Region) -> bool:
+        return (max(self.top, other.top) < min(self.bottom, other.bottom)
+                and max(self.left, other.left) < min(self.right, other.right))
+
+    @property
+    def area(self) -> int:
+        return (self.bottom - self.top) * (self.right - self.left)
+
 
 def mask_region(mask: Tensor, margin: int) -> Region | None:
     """Bounding box of a (1, H, W) boolean mask, grown by `margin` pixels on every side and kept
@@ -61,3 +77,27 @@ def clipped_region(peak: Tensor, level: float, margin: int) -> Region | None:
     """Bounding box of the (1, H, W) `peak` code values at `level` or above, grown by `margin`
     pixels on every side and kept inside the frame; None where nothing reaches `level`."""
     return mask_region(peak >= level, margin)
+
+
+def mask_regions(mask: Tensor, margin: int, call_px: int) -> list[Region]:
+    """Disjoint boxes covering a (1, H, W) boolean mask, each grown by `margin` pixels on every
+    side and kept inside the frame: one per 8-connected cluster, two merged where they overlap or
+    where one box over both costs less than two calls, a call costing `call_px` pixels more."""
+    _, h, w = mask.shape
+    image = np.ascontiguousarray(mask[0].to("cpu", torch.uint8).numpy())
+    count, _, stats, _ = cv2.connectedComponentsWithStats(image, connectivity=8)
+    boxes = [Region(max(0, int(y) - margin), min(h, int(y + bh) + margin),
+                    max(0, int(x) - margin), min(w, int(x + bw) + margin))
+             for x, y, bw, bh, _ in stats[1:count]]
+    merged: list[Region] = []
+    while boxes:
+        box = boxes.pop()
+        for other in merged:
+            if box.overlaps(other) or box.union(other).area <= box.area + other.area + call_px:
+                # The union may now reach further boxes: it goes round again.
+                merged.remove(other)
+                boxes.append(box.union(other))
+                break
+        else:
+            merged.append(box)
+    return merged

@@ -9,7 +9,7 @@ import torch
 from engine.temporal.flow import warp, warp_light
 from engine.temporal.merge import fallback_gain
 from engine.temporal.morphology import erode
-from engine.temporal.region import Region, clipped_region, mask_region
+from engine.temporal.region import Region, clipped_region, mask_region, mask_regions
 
 
 def test_clipped_region_bounds_the_clipped_pixels_with_a_margin_inside_the_frame() -> None:
@@ -85,3 +85,20 @@ def test_light_is_resampled_sharper_than_bilinear_and_never_below_black() -> Non
     shifted = torch.zeros(2, 8, 16)
     shifted[0] = 0.3
     assert float(warp_light(edge, shifted).min()) == 0.0
+
+
+def test_scattered_gaps_take_a_box_each_and_near_ones_share_one() -> None:
+    """Two specks at opposite corners of a 180 x 320 frame: one box each, grown by the margin
+    (their common box would be the whole frame, far more than a call costs). Two specks 20 px
+    apart share one box, whose area is less than two boxes plus a call."""
+    mask = torch.zeros(1, 180, 320, dtype=torch.bool)
+    mask[0, 10, 10] = mask[0, 170, 300] = True
+    boxes = sorted(mask_regions(mask, 8, 7000), key=lambda b: b.top)
+    assert boxes == [Region(2, 19, 2, 19), Region(162, 179, 292, 309)]
+    mask[0, 10, 30] = True  # near the first speck: its box and the first overlap
+    boxes = sorted(mask_regions(mask, 8, 7000), key=lambda b: b.top)
+    assert boxes == [Region(2, 19, 2, 39), Region(162, 179, 292, 309)]
+    mask[0, 40, 60] = True  # apart from both, but one box over it and the first costs less than a call
+    boxes = sorted(mask_regions(mask, 8, 7000), key=lambda b: b.top)
+    assert boxes == [Region(2, 49, 2, 69), Region(162, 179, 292, 309)]
+    assert mask_regions(torch.zeros(1, 8, 8, dtype=torch.bool), 2, 7000) == []
