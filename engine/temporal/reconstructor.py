@@ -84,6 +84,10 @@ _CRF_MIN_CONFIDENCE = 0.9
 # A frame this close to its keyframe takes analysis's flow between them as it is: a refinement
 # seeded by that flow would only measure it again. Longer chains drift, across exposures most.
 _MAX_UNREFINED_LINKS = 1
+# Nor is a keyframe whose temporal weight is below this worth the refinement's thumbnail flow:
+# its clue counts a tenth of the mix (bench: recoverable highlights -0.03 dB, a ninth of the
+# refinements saved; below 0.25, -0.08 dB).
+_MIN_REFINED_WEIGHT = 0.15
 # Around the clipped pixels' bounding box: the merge's 3 x 3 minimum and its fallback ring reach
 # this far, so the pixels beyond keep their own radiance as they would in a whole-frame merge.
 _REGION_MARGIN_PX = 4
@@ -201,10 +205,14 @@ class ClipAnalysis:
 class _Keyframe:
     reconstruction: Reconstruction
     thumbnail: Tensor  # the keyframe's own source radiance, reduced, which other frames align to
+    # Thumbnail flows (key -> frame, frame -> key) to every frame that propagates from this key,
+    # chained in one walk each way rather than one walk per frame.
+    chains: dict[int, tuple[Tensor, Tensor]]
 
     @property
     def nbytes(self) -> int:
-        return self.reconstruction.nbytes + tensor_bytes(self.thumbnail)
+        flows = [f for pair in self.chains.values() for f in pair]
+        return self.reconstruction.nbytes + tensor_bytes(self.thumbnail, *flows)
 
 
 class TemporalReconstructor:
@@ -338,8 +346,9 @@ class TemporalReconstructor:
             # matched pixels gives the same figures on the benchmark shots and adds a tenth to the
             # frame's cost; a keyframe's far references, whose chains run long, do measure it.
             ev = self.analysis.log_exposures[key_index] - self.analysis.log_exposures[index]
-            chain = self.analysis.chained_flows(index, key_index)
-            if abs(key_index - index) > _MAX_UNREFINED_LINKS:
+            to_frame, to_key = key.chains[index]
+            chain = (to_key, to_frame)
+            if abs(key_index - index) > _MAX_UNREFINED_LINKS and weight >= _MIN_REFINED_WEIGHT:
                 # The chain carries each link's sub-pixel error; one flow on the thumbnails, seeded
                 # by it, removes the drift at a thumbnail's cost.
                 thumbnail = _thumbnail(radiance) if thumbnail is None else thumbnail
@@ -379,7 +388,9 @@ class TemporalReconstructor:
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
                                             p.flow_max_side, region, *chains[j]))
             reconstruction = self._compose(index, linear, radiance, signal, clues, region)
-        entry = _Keyframe(reconstruction, _thumbnail(radiance))
+        keys = [k for k in analysis.keyframes if k in analysis.shot_of(index)]
+        served = [i for i in analysis.shot_of(index) if i != index and index in bracketing_keyframes(i, keys)]
+        entry = _Keyframe(reconstruction, _thumbnail(radiance), analysis.chains(index, served))
         self._store(index, entry)
         self._keyframes_done.add(index)
         self._report("keyframes", len(self._keyframes_done) / len(analysis.keyframes))
