@@ -166,12 +166,9 @@ class ClipAnalysis:
     def shot_of(self, index: int) -> range:
         return next(s for s in self.shots if index in s)
 
-    def chained_flows(self, a: int, b: int) -> tuple[Tensor, Tensor]:
-        """Thumbnail flows a -> b and b -> a (float32), chained through the frames between."""
-        return self.chains(a, [b])[b]
-
     def chains(self, a: int, targets: Sequence[int]) -> dict[int, tuple[Tensor, Tensor]]:
-        """chained_flows(a, b) for every b in `targets`, walking each direction from a once."""
+        """For every b in `targets`, the thumbnail flows a -> b and b -> a (float32), chained
+        through the frames between; each direction from a is walked once."""
         out: dict[int, tuple[Tensor, Tensor]] = {}
         for direction in (1, -1):
             wanted = {b for b in targets if (b - a) * direction > 0}

@@ -86,7 +86,7 @@ def test_chained_neighbour_flows_reach_far_frames(drift_shot) -> None:
     r = reconstructor(frames)
     r.analyse()
     # The pan moves one pixel a frame: frame a's pixel p is frame b's p + (a - b).
-    forward, backward = r.analysis.chained_flows(2, 9)
+    forward, backward = r.analysis.chains(2, [9])[9]
     scale = (FRAME_W - 1) / (forward.shape[-1] - 1)  # the flows live on the analysis thumbnails
     inner = (slice(4, -4), slice(4, -12))
     assert float(forward[0][inner].median()) * scale == pytest.approx(-7.0, abs=0.25)
