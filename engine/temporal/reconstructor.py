@@ -385,8 +385,13 @@ class TemporalReconstructor:
                 clues.append(reference_clue(radiance, signal, ref_radiance, ref_signal, ev_guess,
                                             p.flow_max_side, region, *chains[j]))
             reconstruction = self._compose(index, linear, radiance, signal, clues, region)
+        # The frames between this keyframe and its neighbours in the shot propagate from it (a
+        # shot's first and last frames are keyframes).
         keys = [k for k in analysis.keyframes if k in analysis.shot_of(index)]
-        served = [i for i in analysis.shot_of(index) if i != index and index in bracketing_keyframes(i, keys)]
+        at = keys.index(index)
+        first = keys[at - 1] + 1 if at > 0 else index
+        last = keys[at + 1] - 1 if at + 1 < len(keys) else index
+        served = [i for i in range(first, last + 1) if i != index]
         entry = _Keyframe(reconstruction, _thumbnail(radiance), analysis.chains(index, served))
         self._store(index, entry)
         self._keyframes_done.add(index)
