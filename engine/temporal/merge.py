@@ -40,8 +40,8 @@ _MIXED = 1e-4  # a total mix weight below this leaves the bound alone
 _CONSISTENCY_EV = 0.15
 # A clipped pixel's channel reading below this code, and below its brightest channel, is a
 # measurement. Above it, a codec may have lowered a clipped code, so it stays a bound (bench:
-# recoverable highlights +0.45 dB against the bound everywhere, as at 0.95; +0.39 at 0.8, and
-# none at 0.984, where near-white codes lose their bound).
+# recoverable highlights +0.45 dB against the bound everywhere, as at 0.95; +0.39 at 0.8; with
+# an own share of 0.5, -0.03 at 0.984, where near-white codes lose their bound).
 _MEASURED_CODE = 0.9
 # Such a channel's own reading counts this much in its mean with the clues' (bench: +0.12 dB at
 # 0.7, +0.35 at 0.5, +0.45 at 0.3, +0.35 at 0.15, +0.06 at 0): one reading against several,
@@ -151,7 +151,8 @@ def compose(
     returns the fallback operator's radiance in the same relative units, valid at least where
     the (1, H, W) boolean `needed` is set, and is only called when some pixel needs it.
     """
-    keep = overexposure_mask(own_signal, tau)
+    own_peak = peak_signal(own_signal)
+    keep = overexposure_mask(own_peak, tau)
     if bool((keep >= 1.0).all()):
         return own_reconstruction(own)
     # A codec's ringing and 4:2:0 chroma pull the codes at the edge of a clipped area below
@@ -168,7 +169,7 @@ def compose(
         estimate = torch.maximum(recovered, bound)
         # The brightest channel, even below _MEASURED_CODE, stays a bound: next to clipped white,
         # 4:2:0 chroma pulls a clipped channel down as it pulls the weak ones up.
-        measured = mixed & (own_signal < _MEASURED_CODE) & (own_signal < peak_signal(own_signal))
+        measured = mixed & (own_signal < _MEASURED_CODE) & (own_signal < own_peak)
         estimate = torch.where(measured, _OWN_SHARE * own + (1.0 - _OWN_SHARE) * recovered, estimate)
     else:
         estimate, support, trust = own, torch.zeros_like(keep), torch.zeros_like(keep)
