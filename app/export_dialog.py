@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 
 from engine.errors import LumigradeError, RenderCancelled
 from engine.grade import Grade
-from engine.render import CancelToken, RenderSummary, render
+from engine.jobs import CancelToken
+from engine.render import RenderSummary, render
 
 FORMATS = {
     "hdr10": ("HDR10: HEVC Main10, PQ, ST 2086 + MaxCLL", ".mp4"),

@@ -38,7 +38,7 @@ from app.worker import EngineBridge, FrameResult
 from engine.errors import LumigradeError
 from engine.grade import Grade
 from engine.io.clip import Clip, open_clip
-from engine.operators import CurveOperator
+from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
 
 DEMO_CLIP = Path(__file__).resolve().parents[1] / "resources" / "demo" / "candle_push.mp4"

@@ -22,7 +22,8 @@ import torch
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.display import sdr_view
-from engine.operators import StageContext, operators
+from engine.operators.base import StageContext
+from engine.operators.catalogue import operators
 from engine.stats import measure
 
 STILLS = ("GoldenGate.exr", "Desk.exr", "CandleGlass.exr", "StillLife.exr", "sunset.exr", "night.exr")

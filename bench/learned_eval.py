@@ -34,7 +34,8 @@ from torch import Tensor
 from bench.temporal import DATA, SRGB_GAMMA, MethodScore, Shot, make_shot, run_single_frame, score
 from engine.models.data import EVAL_STILLS, neighbour_keyframes
 from engine.models.inference import TemporalRefiner
-from engine.operators import StageContext, make_operator, operators
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator, operators
 from engine.temporal import TemporalParams, TemporalReconstructor
 
 NETWORK = "masked-cnn"

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.operators [--repeats N] [--contact-sheet docs/contact_sheet_itm.png]
 
-Each operator from engine.operators.operators() runs through its public `apply` (for curves:
+Each operator from engine.operators.catalogue.operators() runs through its public `apply` (for curves:
 bake the gain LUT and sample it, as the export does) on the CPU with torch's default thread
 count, and on CUDA when torch sees a device. The peers run the same frame in the same process:
 numpy and colour-science doing a plain per-pixel PQ encode (the floor for any per-pixel work),
@@ -28,7 +28,8 @@ from torch import Tensor
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.color.transfer import bt1886_eotf, bt1886_inverse_eotf, pq_inverse_eotf
-from engine.operators import CurveOperator, Operator, StageContext, operators
+from engine.operators.base import CurveOperator, Operator, StageContext
+from engine.operators.catalogue import operators
 from engine.stats import measure
 
 WIDTH, HEIGHT = 1920, 1080

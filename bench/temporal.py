@@ -46,7 +46,7 @@ from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.io.clip import open_clip
 from engine.io.encode import VideoTarget, open_video_writer
 from engine.metrics import evaluate
-from engine.operators import operators
+from engine.operators.catalogue import operators
 from engine.pipeline import Pipeline
 from engine.synth import SynthSettings, plan_shot, render_shot
 from engine.synth.camera import brightest_point, darkest_point

@@ -21,10 +21,10 @@ import numpy as np
 from torch import Tensor
 
 from engine.color import transfer as tf
+from engine.color.correction import apply_gain
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, apply_matrix, conversion_matrix
 from engine.lut import Lut1D
-from engine.tmo.color_correction import apply_gain
 
 ViewKind = Literal["pq", "hlg", "sdr", "linear"]
 

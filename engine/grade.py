@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GradeError
+from engine.params import param
 
 GRADE_SCHEMA_VERSION = 1
 
@@ -29,7 +30,7 @@ class SourceTransform:
     """How the source's code values become linear light: 'auto' follows the stream's tags."""
 
     transfer: str = "auto"
-    gamma: float = 2.4  # used when transfer is 'gamma'
+    gamma: float = param(2.4, 1.0, 3.5, help="source gamma, used when transfer is 'gamma'")
     primaries: str = "auto"
 
 
@@ -47,8 +48,9 @@ class OutputSettings:
 
     format: str = "hdr10"
     exr_compression: str = "zip"
-    exr_nits_per_unit: float = 100.0  # EXR whiteLuminance: 1.0 in the file is this many nits
-    crf: int = 18  # x264/x265 constant rate factor
+    exr_nits_per_unit: float = param(100.0, 1.0, 10000.0, "cd/m²", "EXR whiteLuminance of 1.0 in the file",
+                                     display_only=True)
+    crf: int = param(18, 0, 51, help="x264/x265 constant rate factor", display_only=True)
     preset: str = "medium"  # x264/x265 preset
 
 
@@ -60,12 +62,14 @@ class Grade:
     itm: OperatorChoice = field(default_factory=lambda: OperatorChoice("bt2408"))
     temporal: bool = False
     temporal_params: Mapping[str, Any] = field(default_factory=dict)
-    exposure: float = 0.0  # stops, applied to the HDR result
-    saturation: float = 1.0  # 1 keeps colour, 0 is grey
-    reference_white: float = 203.0  # SDR reference white in cd/m² (ITU-R BT.2408)
-    peak_nits: float = 1000.0  # mastering peak of the HDR deliverable
+    exposure: float = param(0.0, -10.0, 10.0, "stops", "exposure of the HDR result")
+    saturation: float = param(1.0, 0.0, 2.0, "", "saturation about BT.2020 luminance (1 keeps colour)")
+    reference_white: float = param(203.0, 48.0, 500.0, "cd/m²",
+                                   "where SDR reference white lands (ITU-R BT.2408: 203)")
+    peak_nits: float = param(1000.0, 100.0, 10000.0, "cd/m²", "mastering peak of the HDR deliverable")
     tmo: OperatorChoice = field(default_factory=lambda: OperatorChoice("bt2446a"))
-    sdr_peak_nits: float = 100.0  # peak of the SDR display the TMO targets (BT.1886 reference)
+    sdr_peak_nits: float = param(100.0, 48.0, 500.0, "cd/m²", "peak of the SDR display the TMO targets",
+                                 display_only=True)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     def replace(self, **changes: Any) -> Grade:
@@ -163,7 +167,7 @@ class _GradeParser(JsonValidator):
         return value
 
     def operator(self, value: Any, key: str, kind: str) -> OperatorChoice:
-        from engine.operators import operator_class
+        from engine.operators.catalogue import operator_class
 
         data = self.mapping(value, key, {"name", "params"})
         name = data.get("name")
@@ -180,7 +184,7 @@ class _GradeParser(JsonValidator):
         return OperatorChoice(name, dict(params))
 
     def temporal_params(self, value: Any) -> dict[str, Any]:
-        from engine.operators import build_params
+        from engine.params import build_params
         from engine.temporal import TemporalParams
 
         if not isinstance(value, Mapping):

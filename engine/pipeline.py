@@ -21,8 +21,9 @@ from engine.display import DisplayTransform, hlg_view, linear_view, pq_view, sdr
 from engine.grade import Grade
 from engine.input_transform import InputTransform, resolve_input_transform
 from engine.io.clip import Clip
-from engine.operators import CurveOperator, FrameStats, Operator, StageContext, make_operator
-from engine.stats import StatsStabiliser, measure
+from engine.operators.base import CurveOperator, Operator, StageContext
+from engine.operators.catalogue import make_operator
+from engine.stats import FrameStats, StatsStabiliser, measure
 
 if TYPE_CHECKING:
     from engine.temporal import TemporalReconstructor

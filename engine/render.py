@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -25,14 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.errors import FormatError, GradeError, OutputError, RenderCancelled
+from engine.errors import FormatError, GradeError, OutputError
 from engine.grade import Grade
 from engine.io.clip import Clip, open_clip
 from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
+from engine.jobs import CancelToken, ProgressFn
 from engine.pipeline import OUTPUT_VIEWS, Pipeline
 
-ProgressFn = Callable[[str, int, int], None]  # (stage, frames done, frames in stage)
 SPOOL_MAX_BYTES = 8 << 30  # and at most a quarter of the free space of the output's disk
 
 
@@ -69,24 +68,6 @@ class _PlaneSpool:
 
     def close(self) -> None:
         self._file.close()
-
-
-class CancelToken:
-    """Thread-safe cancellation flag, checked by the job between frames."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def check(self, path: Path | None = None) -> None:
-        if self._event.is_set():
-            raise RenderCancelled("render cancelled; partial output removed", path)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from engine.operators import FrameStats
-
 # In the units of the luminance measured: for SDR-relative input 1e-4 is BT.1886 code value
 # 5.5/255, the darkest level worth averaging; for cd/m² it lies far below any display's black.
 DEFAULT_BLACK_CUTOFF = 1e-4
@@ -26,6 +24,20 @@ DEFAULT_BLACK_CUTOFF = 1e-4
 # linear light is BT.1886 code value 250/255 (meaningful for SDR-relative input only).
 DEFAULT_CLIP_THRESHOLD = 0.95
 _TINY = 1e-12
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """Statistics of one frame's luminance, stabilised over time by StatsStabiliser.
+
+    Units follow the operator's input convention (relative for ITM, cd/m² for TMO).
+    """
+
+    log_average: float  # geometric mean exp(mean(log(eps + Y))) over non-black pixels
+    peak: float  # high percentile of Y (libplacebo-style percentile peak)
+    maximum: float  # largest Y
+    minimum: float  # low percentile of Y above the black cutoff
+    clipped_fraction: float = 0.0  # share of pixels at or above the clip threshold
 
 
 def _percentile(values: Tensor, percent: float) -> float:

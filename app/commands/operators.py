@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from engine.operators import operators
+from engine.operators.catalogue import operators
 
 
 def add_parser(sub: Any) -> None:

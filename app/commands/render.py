@@ -11,7 +11,8 @@ from typing import Any
 from engine.errors import GradeError
 from engine.grade import OUTPUT_FORMATS, Grade, OperatorChoice
 from engine.io.clip import open_clip
-from engine.operators import build_params, operator_class
+from engine.operators.catalogue import operator_class
+from engine.params import build_params
 from engine.render import parse_frame_range, render
 
 

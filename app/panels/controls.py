@@ -1,6 +1,6 @@
 """The controls dock: source transform, the SDR->HDR operator, grade sliders, preview settings.
 
-Operator forms come from the catalogue (engine.operators.operators(kind) and param_specs), so a
+Operator forms come from the catalogue (engine.operators.catalogue.operators(kind) and param_specs), so a
 new operator appears here with its sliders without any GUI change. Edits leave as a proposed
 Grade (the window puts it on the undo stack) or as new ViewSettings (display only).
 """
@@ -32,7 +32,9 @@ from engine.grade import (
     OperatorChoice,
     SourceTransform,
 )
-from engine.operators import OperatorKind, operator_class, operators, param_specs
+from engine.operators.base import OperatorKind
+from engine.operators.catalogue import operator_class, operators
+from engine.params import param_specs
 from engine.temporal import TemporalParams
 
 _GRADE_SLIDERS = (

@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QWidget
 
 from app.panels.number_control import NumberControl
-from engine.operators import ParamSpec
+from engine.params import ParamSpec
 
 # Spin box limits for parameters that declare no range of their own.
 _OPEN_RANGE = 1e6

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from engine.itm.base import SDR_INPUT_RANGE
-from engine.operators import CurveOperator, StageContext, param, register
+from engine.operators.base import CurveOperator, StageContext
+from engine.params import param
 
 
 def akyuz_expand(y: Tensor, peak: float, gamma: float, y_min: float = 0.0, y_max: float = 1.0) -> Tensor:
@@ -20,7 +21,6 @@ class AkyuzParams:
     gamma: float = param(1.0, 0.2, 5.0, "", "expansion exponent; 1 (linear) was preferred in the study")
 
 
-@register
 class Akyuz(CurveOperator):
     """Akyüz, Fleming, Riecke, Reinhard & Bülthoff 2007, "Do HDR displays support LDR content?".
 

@@ -7,8 +7,8 @@ import dataclasses
 from torch import Tensor
 
 from engine.color.luminance import luminance
-from engine.operators import CurveOperator, FrameStats, StageContext
-from engine.stats import measure
+from engine.operators.base import CurveOperator, StageContext
+from engine.stats import FrameStats, measure
 
 # ITM input is SDR display-linear light with 1.0 at the SDR peak. 2^-16 (about 0.0015 cd/m² on a
 # 100 cd/m² display) lies below the darkest 10-bit BT.1886 code above black, so the log2 LUT

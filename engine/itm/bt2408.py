@@ -5,10 +5,9 @@ from __future__ import annotations
 from torch import Tensor
 
 from engine.itm.base import SDR_INPUT_RANGE
-from engine.operators import CurveOperator, StageContext, register
+from engine.operators.base import CurveOperator, StageContext
 
 
-@register
 class BT2408(CurveOperator):
     """ITU-R BT.2408 §5, display-referred mapping of SDR into HDR (no highlight expansion).
 

@@ -10,7 +10,8 @@ from torch import Tensor
 
 from engine.color.transfer import bt1886_inverse_eotf
 from engine.itm.base import SDR_INPUT_RANGE
-from engine.operators import CurveOperator, StageContext, param, register
+from engine.operators.base import CurveOperator, StageContext
+from engine.params import param
 
 # ITU-R BT.2446-1 §4.2, Table 3: the exponent E(Y'') of the SDR -> HDR luma mapping, a quadratic
 # in the 8-bit-scaled SDR luma Y'' on either side of Y'' = 70.
@@ -45,7 +46,6 @@ class NoTunables:
     """Method A has no free parameters: the standard fixes its curve."""
 
 
-@register
 class BT2446A(CurveOperator):
     """ITU-R BT.2446-1 §4.2, Conversion Method A, SDR to HDR (inverse of the §4.1 tone mapping).
 
@@ -107,7 +107,6 @@ class BT2446CParams:
     sdr_ip: float = param(METHOD_C_SDR_IP, 20.0, 90.0, "cd/m²", "SDR luminance of the knee")
 
 
-@register
 class BT2446C(CurveOperator):
     """ITU-R BT.2446-1 §6.2, Conversion Method C, SDR to HDR: the inverse of its §6.1.4 curve.
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.color.correction import correct_color
 from engine.color.luminance import luminance
 from engine.filters import bilateral_grid
 from engine.itm.base import frame_stats
-from engine.operators import SpatialOperator, StageContext, param, register
-from engine.tmo.color_correction import correct_color
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
 
 # The two passes of the paper's iterated bilateral filter: (spatial sigma in pixels at 1080
 # lines, range sigma in SDR-relative luminance).
@@ -37,7 +38,6 @@ class HuoParams:
     n: float = param(0.86, 0.3, 2.0, "", "retina response exponent (0.86 in the paper)")
 
 
-@register
 class Huo(SpatialOperator):
     """Huo, Yang, Dong & Brost 2014, "Physiological inverse tone mapping based on retina
     response" (The Visual Computer, 2014).

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.color.correction import correct_color
 from engine.color.luminance import luminance
 from engine.color.transfer import bt1886_inverse_eotf
 from engine.filters import bilateral_grid
 from engine.masks import clipped_map
-from engine.operators import SpatialOperator, StageContext, param, register
-from engine.tmo.color_correction import correct_color
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
 
 REFERENCE_LINES = 1080.0
 
@@ -47,7 +48,6 @@ class KovaleskiParams:
     black: float = param(0.0, 0.0, 1.0, "cd/m²", "display black the expansion starts from")
 
 
-@register
 class Kovaleski(SpatialOperator):
     """Kovaleski & Oliveira 2014, "High-quality reverse tone mapping for a wide range of
     exposures" (SIBGRAPI 2014).

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from engine.itm.base import StatisticalCurveOperator, context_stats
-from engine.operators import FrameStats, StageContext, param, register
+from engine.operators.base import StageContext
+from engine.params import param
+from engine.stats import FrameStats
 
 # The fits leave the range they were made on for normally exposed, low-key frames: the 2009 line
 # falls below 1 for keys under 0.7 and below 0 (an inverted picture) under 0.6. Below gamma 1 the
@@ -51,7 +53,6 @@ class Masia09Params:
     b: float = param(-6.282, -20.0, 5.0, "", "offset of gamma")
 
 
-@register
 class Masia09(StatisticalCurveOperator):
     """Masia, Agustin, Fleming, Sorkine & Gutierrez 2009, "Evaluation of reverse tone mapping
     through varying exposure conditions" (ACM TOG 28(5)).
@@ -72,7 +73,6 @@ class Masia09(StatisticalCurveOperator):
         return gamma_expand(y, ctx.peak_nits, self.gamma(context_stats(ctx)))
 
 
-@register
 class Masia17(StatisticalCurveOperator):
     """Masia, Serrano & Gutierrez 2017, "Dynamic range expansion based on image statistics"
     (Multimedia Tools and Applications).

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from engine.operators import SpatialOperator, StageContext, param, register
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,6 @@ class MaskedCnnParams:
     overlap: int = param(32, 0, 256, "px", "overlap of neighbouring tiles, blended linearly")
 
 
-@register
 class MaskedCnnItm(SpatialOperator):
     """Santos, Ren and Kalantari 2020, "Single image HDR reconstruction using a CNN with masked features".
 

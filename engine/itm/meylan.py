@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.color.correction import correct_color
 from engine.color.luminance import luminance
 from engine.filters import gaussian_blur
-from engine.operators import SpatialOperator, StageContext, param, register
-from engine.tmo.color_correction import correct_color
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
 
 # An automatic diffuse white outside this span leaves one of the two slopes degenerate (a near
 # black frame, or a frame clipped almost everywhere).
@@ -48,7 +49,6 @@ class MeylanParams:
     rho: float = param(0.67, 0.05, 0.99, "", "share of the HDR range given to diffuse content")
 
 
-@register
 class Meylan(SpatialOperator):
     """Meylan, Daly & Süsstrunk 2006, "The reproduction of specular highlights on high dynamic
     range displays" (IS&T/SID Color Imaging Conference 14).

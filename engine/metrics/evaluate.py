@@ -30,7 +30,7 @@ from engine.metrics.ssim import pu21_ssim
 from engine.metrics.vdp import cvvdp_jod, cvvdp_status
 
 if TYPE_CHECKING:
-    from engine.render import ProgressFn
+    from engine.jobs import ProgressFn
 
 METRICS = ("pu21_psnr", "pu21_ssim", "psnr_mu", "flicker")
 METRIC_LABELS = {"pu21_psnr": "PU21-PSNR (dB)", "pu21_ssim": "PU21-SSIM", "psnr_mu": "PSNR-μ (dB)",

@@ -30,7 +30,8 @@ from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet
-from engine.operators import StageContext, make_operator
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator
 from engine.synth import SynthSettings, make_response, plan_shot, render_shot
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.render import load_still

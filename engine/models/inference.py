@@ -23,7 +23,7 @@ from engine.models.refine import RefineNet
 from engine.models.tiling import run_tiled
 from engine.models.unet import HighlightNet
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
-from engine.operators import StageContext
+from engine.operators.base import StageContext
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 32

@@ -41,7 +41,7 @@ from engine.synth.masks import mask_path, recoverable_mask, write_mask
 from engine.synth.response import CameraResponse, make_response
 
 if TYPE_CHECKING:
-    from engine.render import CancelToken, ProgressFn
+    from engine.jobs import CancelToken, ProgressFn
 
 SDR_NAME = "sdr.mp4"
 GT_FOLDER = "gt"

@@ -36,7 +36,8 @@ from torch.nn import functional as tnf
 from engine.color.primaries import BT2020, PRIMARIES, convert_primaries
 from engine.errors import FormatError, MediaError
 from engine.masks import ClueMap, clipped_map
-from engine.operators import Operator, StageContext, param
+from engine.operators.base import Operator, StageContext
+from engine.params import param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import (

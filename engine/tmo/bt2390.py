@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.color.correction import color_param, saturation_param
 from engine.color.transfer import pq_eotf, pq_inverse_eotf
-from engine.operators import StageContext, param, register
-from engine.tmo.color_correction import color_param, saturation_param
+from engine.operators.base import StageContext
+from engine.params import param
 from engine.tmo.tone_curve import ToneCurveOperator
 
 
@@ -62,7 +63,6 @@ class Bt2390Params:
     saturation: float = saturation_param()
 
 
-@register
 class Bt2390(ToneCurveOperator):
     """ITU-R BT.2390-10 §5.4.1 EETF: PQ-domain knee at KS = 1.5 maxLum - 0.5 with a Hermite spline.
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from engine.operators import StageContext, param, register
-from engine.tmo.color_correction import color_param, saturation_param
+from engine.color.correction import color_param, saturation_param
+from engine.operators.base import StageContext
+from engine.params import param
 from engine.tmo.tone_curve import ToneCurveOperator
 
 # BT.2446-1 Method A works on signals with the gamma 1/2.4 of BT.1886.
@@ -47,7 +48,6 @@ class Bt2446aParams:
     saturation: float = saturation_param()
 
 
-@register
 class Bt2446a(ToneCurveOperator):
     """ITU-R BT.2446-1 §4.2 Method A: the luma tone curve with rho_HDR, rho_SDR and its constants.
 

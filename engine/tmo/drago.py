@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from engine.operators import StageContext, param, register
-from engine.tmo.color_correction import color_param, saturation_param
+from engine.color.correction import color_param, saturation_param
+from engine.operators.base import StageContext
+from engine.params import param
 from engine.tmo.tone_curve import ToneCurveOperator, context_stats
 
 
@@ -35,7 +36,6 @@ class DragoParams:
     saturation: float = saturation_param()
 
 
-@register
 class Drago(ToneCurveOperator):
     """Drago, Myszkowski, Annen & Chiba 2003, "Adaptive logarithmic mapping", eq. 4, bias 0.85.
 

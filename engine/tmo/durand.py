@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from engine.color.correction import color_param, correct_color, saturation_param
 from engine.color.luminance import luminance
 from engine.filters import bilateral_grid
-from engine.operators import SpatialOperator, StageContext, param, register
-from engine.tmo.color_correction import color_param, correct_color, saturation_param
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
 
 # Luminance floor before the log10 (cd/m²): far below any display black, so black pixels land
 # in one bin of the bilateral grid instead of at -inf.
@@ -39,7 +40,6 @@ class DurandParams:
     saturation: float = saturation_param()
 
 
-@register
 class Durand(SpatialOperator):
     """Durand & Dorsey 2002, "Fast bilateral filtering for the display of HDR images", base contrast 5.
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from engine.operators import StageContext, param, register
-from engine.tmo.color_correction import color_param, saturation_param
+from engine.color.correction import color_param, saturation_param
+from engine.operators.base import StageContext
+from engine.params import param
 from engine.tmo.tone_curve import ToneCurveOperator
 
 # John Hable 2010, "Filmic Tonemapping Operators" / GDC "Uncharted 2: HDR Lighting": shoulder
@@ -48,7 +49,6 @@ class HableParams:
     saturation: float = saturation_param()
 
 
-@register
 class Hable(ToneCurveOperator):
     """Hable 2010, "Filmic Tonemapping Operators" (Uncharted 2), A..F as published, W = 11.2.
 
@@ -71,7 +71,6 @@ class AcesParams:
     saturation: float = saturation_param()
 
 
-@register
 class AcesFitted(ToneCurveOperator):
     """Narkowicz 2015, "ACES Filmic Tone Mapping Curve": (x(2.51x+0.03))/(x(2.43x+0.59)+0.14).
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.color.correction import color_param, correct_color, saturation_param
 from engine.color.luminance import luminance
 from engine.filters import gaussian_blur
-from engine.operators import FrameStats, SpatialOperator, StageContext, param, register
-from engine.tmo.color_correction import color_param, correct_color, saturation_param
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
+from engine.stats import FrameStats
 from engine.tmo.tone_curve import ToneCurveOperator, context_stats, with_frame_stats
 
 
@@ -47,7 +49,6 @@ class ReinhardParams:
     saturation: float = saturation_param()
 
 
-@register
 class Reinhard(ToneCurveOperator):
     """Reinhard, Stark, Shirley & Ferwerda 2002, "Photographic tone reproduction", global operator.
 
@@ -110,7 +111,6 @@ class ReinhardLocalParams:
     saturation: float = saturation_param()
 
 
-@register
 class ReinhardLocal(SpatialOperator):
     """Reinhard, Stark, Shirley & Ferwerda 2002, "Photographic tone reproduction", dodging and burning.
 

@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 from engine.color.luminance import luminance
-from engine.operators import FrameStats, SpatialOperator, StageContext, param, register
+from engine.operators.base import SpatialOperator, StageContext
+from engine.params import param
+from engine.stats import FrameStats
 from engine.tmo.tone_curve import with_frame_stats
 
 
@@ -33,7 +35,6 @@ class ReinhardDevlinParams:
     light: float = param(1.0, 0.0, 1.0, "", "light adaptation a (0 = global, 1 = per pixel)")
 
 
-@register
 class ReinhardDevlin(SpatialOperator):
     """Reinhard & Devlin 2005, "Dynamic range reduction inspired by photoreceptor physiology".
 

@@ -6,10 +6,11 @@ import dataclasses
 
 from torch import Tensor
 
+from engine.color.correction import apply_gain
 from engine.color.luminance import luminance
 from engine.lut import Lut1D
-from engine.operators import CurveOperator, FrameStats, StageContext
-from engine.tmo.color_correction import apply_gain
+from engine.operators.base import CurveOperator, StageContext
+from engine.stats import FrameStats
 
 # The LUT span of every TMO curve in cd/m²: from below a deep shadow to beyond the sun in the
 # test stills (3e4), widened when a frame's statistics reach further.

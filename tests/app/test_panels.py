@@ -15,7 +15,7 @@ from app.panels.pixel_probe import probe
 from app.panels.timeline import Timeline, timecode
 from app.worker import FrameResult
 from engine.grade import Grade
-from engine.operators import operators
+from engine.operators.catalogue import operators
 from tests.app.test_worker import _result
 
 pytestmark = pytest.mark.gui

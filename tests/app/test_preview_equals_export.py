@@ -14,7 +14,8 @@ import torch
 from app.viewer.view_state import CompareMode
 from engine.display import DisplayTransform, hlg_view, pq_view, sdr_view
 from engine.lut import Lut1D
-from engine.operators import CurveOperator, StageContext, operators
+from engine.operators.base import CurveOperator, StageContext
+from engine.operators.catalogue import operators
 from tests.app.helpers import half_frame, log_uniform_frame, shown_viewer
 
 pytestmark = pytest.mark.gui

@@ -15,7 +15,8 @@ import pytest
 from app.cli import main
 from engine.errors import RenderCancelled
 from engine.grade import Grade
-from engine.render import CancelToken, render
+from engine.jobs import CancelToken
+from engine.render import render
 from tests.cli.conftest import write_sdr_clip
 
 

@@ -13,7 +13,7 @@ import torch
 
 from app.cli import main
 from engine.color.transfer import pq_inverse_eotf
-from engine.operators import operators
+from engine.operators.catalogue import operators
 from tests.cli.conftest import ffprobe
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from engine.errors import GradeError
-from engine.operators import build_params, param, param_specs
+from engine.params import build_params, param, param_specs
 
 
 @dataclass(frozen=True)

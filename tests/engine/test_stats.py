@@ -9,8 +9,7 @@ import pytest
 import torch
 from scipy.stats import gmean
 
-from engine.operators import FrameStats
-from engine.stats import StabiliserParams, StatsStabiliser, measure
+from engine.stats import FrameStats, StabiliserParams, StatsStabiliser, measure
 
 
 def _lum(values: np.ndarray) -> torch.Tensor:

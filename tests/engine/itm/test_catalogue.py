@@ -8,7 +8,8 @@ import torch
 from engine.color.luminance import luminance
 from engine.errors import GradeError
 from engine.lut import Lut1D
-from engine.operators import CurveOperator, Operator, StageContext, make_operator, operators
+from engine.operators.base import CurveOperator, Operator, StageContext
+from engine.operators.catalogue import make_operator, operators
 from engine.stats import measure
 from tests.engine.itm.conftest import ramp_frame
 

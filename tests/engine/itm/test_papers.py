@@ -20,7 +20,8 @@ from engine.itm.masia import (
     masia17_gamma,
 )
 from engine.itm.meylan import Meylan, diffuse_white, meylan_curve
-from engine.operators import FrameStats, StageContext
+from engine.operators.base import StageContext
+from engine.stats import FrameStats
 
 
 def _f64(values: list[float]) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 
 from engine.color.transfer import bt1886_eotf
 from engine.itm.bt2446 import BT2446A, BT2446C, MethodCCoefficients, bt2446a_hdr_luma
-from engine.operators import StageContext
+from engine.operators.base import StageContext
 
 
 def _f64(values: list[float]) -> torch.Tensor:

@@ -8,7 +8,8 @@ import torch
 from engine.errors import FormatError
 from engine.masks import overexposure_mask
 from engine.models.inference import TemporalRefiner, refine_temporal
-from engine.operators import SpatialOperator, StageContext, make_operator, operators
+from engine.operators.base import SpatialOperator, StageContext
+from engine.operators.catalogue import make_operator, operators
 from tests.engine.models.conftest import sdr_frame
 
 

@@ -16,7 +16,7 @@ from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.errors import FormatError, MediaError, OutputError, RenderCancelled
 from engine.io.clip import open_clip
 from engine.io.exr import read_exr, write_exr
-from engine.render import CancelToken
+from engine.jobs import CancelToken
 from engine.synth.camera import sample_still
 from engine.synth.masks import read_mask
 from engine.synth.render import SynthSettings, load_still, plan_shot, render_shot, synthesize

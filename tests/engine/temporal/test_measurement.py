@@ -9,7 +9,8 @@ import torch
 from torch.nn import functional as tnf
 
 from engine.color.transfer import srgb_eotf
-from engine.operators import StageContext, make_operator
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.response import SrgbResponse
 from engine.temporal import TemporalParams, TemporalReconstructor, relative_exposure, well_exposedness
@@ -139,7 +140,8 @@ def test_each_frame_is_decoded_once_when_the_cache_holds_the_clip() -> None:
 
 
 def test_a_frame_handed_in_is_not_decoded_again() -> None:
-    from engine.operators import StageContext, make_operator
+    from engine.operators.base import StageContext
+    from engine.operators.catalogue import make_operator
     from engine.temporal import TemporalParams, TemporalReconstructor
 
     frames = [torch.full((3, 16, 24), 0.3 + 0.01 * i) for i in range(6)]

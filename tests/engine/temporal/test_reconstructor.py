@@ -11,7 +11,9 @@ from torch.nn import functional as tnf
 
 from engine.errors import FormatError, MediaError
 from engine.masks import ClueSource
-from engine.operators import StageContext, build_params, make_operator
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator
+from engine.params import build_params
 from engine.temporal import TemporalParams, TemporalReconstructor
 from engine.temporal.exposure import signal_from_linear
 from engine.temporal.merge import Clue, combine_clues, compose

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.operators import FrameStats, StageContext
+from engine.operators.base import StageContext
+from engine.stats import FrameStats
 
 STATS = FrameStats(log_average=20.0, peak=800.0, maximum=1000.0, minimum=0.01)
 

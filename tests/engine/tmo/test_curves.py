@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.operators import CurveOperator, FrameStats, StageContext, make_operator, operators
+from engine.operators.base import CurveOperator, StageContext
+from engine.operators.catalogue import make_operator, operators
+from engine.stats import FrameStats
 from engine.tmo.bt2446a import bt2446a_luma
 from engine.tmo.filmic import HABLE_W, aces_fitted, hable
 from engine.tmo.reinhard import estimate_key

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from engine.color.luminance import luminance
-from engine.operators import FrameStats, StageContext, make_operator
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator
+from engine.stats import FrameStats
 from engine.tmo.reinhard_devlin import contrast_exponent
 from tests.engine.tmo.conftest import STATS, grey_frame
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from engine.operators import param
+from engine.params import param
 
 COLOR_MODES = ("ratio", "schlick", "mantiuk")
 

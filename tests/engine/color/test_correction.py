@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from engine.color.correction import correct_color
 from engine.color.luminance import luminance
 from engine.display import sdr_view
-from engine.operators import StageContext, make_operator
-from engine.tmo.color_correction import correct_color
+from engine.operators.base import StageContext
+from engine.operators.catalogue import make_operator
 from tests.engine.tmo.conftest import STATS
 
 
