@@ -37,7 +37,8 @@ from app.viewer.view_state import CompareMode, DisplayView, ViewSettings
 from app.worker import EngineBridge, FrameResult
 from engine.errors import LumigradeError
 from engine.grade import Grade
-from engine.io.clip import Clip, open_clip
+from engine.io.clip import Clip
+from engine.io.open import open_clip
 from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
 

@@ -188,7 +188,7 @@ def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None
 def engine_stall(app: QApplication, frames: int) -> None:
     from app.worker import EngineBridge
     from engine.grade import Grade
-    from engine.io.clip import open_clip
+    from engine.io.open import open_clip
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip1080.mp4"

@@ -43,8 +43,8 @@ import torch
 from torch import Tensor
 
 from engine.grade import Grade, OperatorChoice, SourceTransform
-from engine.io.clip import open_clip
 from engine.io.encode import VideoTarget, open_video_writer
+from engine.io.open import open_clip
 from engine.metrics import evaluate
 from engine.operators.catalogue import operators
 from engine.pipeline import Pipeline

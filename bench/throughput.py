@@ -27,7 +27,7 @@ import torch
 
 from engine.color.ycbcr import BT2020_NCL, quantize_ycbcr, rgb_to_ycbcr
 from engine.grade import Grade, OutputSettings
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.pipeline import Pipeline
 from engine.render import render
 

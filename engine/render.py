@@ -26,9 +26,10 @@ import torch
 
 from engine.errors import FormatError, GradeError, OutputError
 from engine.grade import Grade
-from engine.io.clip import Clip, open_clip
+from engine.io.clip import Clip
 from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
+from engine.io.open import open_clip
 from engine.jobs import CancelToken, ProgressFn
 from engine.pipeline import OUTPUT_VIEWS, Pipeline
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.errors import GradeError
 from engine.grade import OUTPUT_FORMATS, Grade, OperatorChoice
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.operators.catalogue import operator_class
 from engine.params import build_params
 from engine.render import parse_frame_range, render

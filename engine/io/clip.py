@@ -1,8 +1,7 @@
 """A clip: frame count, rate, colour tags and random access by frame index, whatever the source.
 
-open_clip dispatches on the path: a video file (PyAV), an image or EXR sequence pattern
-('shot.%04d.exr' or 'shot.####.exr'), a folder of EXR frames, or a single still (EXR, Radiance
-.hdr, PNG, TIFF, JPEG, DPX), which is a one-frame clip.
+The types every reader shares: ClipInfo (what a clip holds), the Clip protocol and ClipBase
+(index checks, context management). engine.io.open picks the reader for a path.
 """
 
 from __future__ import annotations
@@ -17,10 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from torch import Tensor
 
 from engine.errors import MediaError
-from engine.io.siting import ChromaLocation
-from engine.io.tags import ColorTags
-
-STILL_SUFFIXES = frozenset({".exr", ".hdr", ".pic", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx"})
+from engine.io.tags import ChromaLocation, ColorTags
 
 
 @dataclass(frozen=True)
@@ -105,31 +101,3 @@ class ClipBase:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def is_sequence_pattern(path: str | Path) -> bool:
-    """'%d', '%04d' (printf) or '####' (one # per digit) in the file name."""
-    name = Path(path).name
-    return "#" in name or ("%" in name and "d" in name.split("%", 1)[1])
-
-
-def open_clip(path: str | Path, *, strict: bool = True) -> Clip:
-    """Open a video, image sequence, EXR folder or still as a Clip.
-
-    `strict` refuses EXR frames holding NaN or Inf with a FormatError (a render must not invent
-    pixels); strict=False replaces them (NaN -> 0, +Inf -> the largest finite value).
-    """
-    # Imported here: the readers import ClipBase and ClipInfo from this module.
-    from engine.io.sequence import open_directory, open_sequence, open_still
-    from engine.io.video import VideoClip
-
-    p = Path(path)
-    if is_sequence_pattern(p):
-        return open_sequence(p, strict=strict)
-    if p.is_dir():
-        return open_directory(p, strict=strict)
-    if not p.exists():
-        raise MediaError("no such file", p)
-    if p.suffix.lower() in STILL_SUFFIXES:
-        return open_still(p, strict=strict)
-    return VideoClip(p)

@@ -18,9 +18,10 @@ import av.error
 from av.sidedata.sidedata import Type as SideDataType
 
 from engine.errors import MediaError
-from engine.io.clip import ClipInfo, is_sequence_pattern, open_clip
+from engine.io.clip import ClipInfo
 from engine.io.exr import compression_name, read_exr_header
 from engine.io.hdr_metadata import ContentLightLevel, MasteringDisplay
+from engine.io.open import is_sequence_pattern, open_clip
 from engine.io.video import VideoClip
 
 _RATIONALS = struct.Struct("<20i")  # 3 primaries + white (x, y), min, max luminance: num/den pairs

@@ -28,9 +28,9 @@ from torch import Tensor
 from engine.errors import FormatError, MediaError
 from engine.io.clip import ClipBase, ClipInfo
 from engine.io.exr import read_exr
+from engine.io.pixels import format_bits, frame_to_rgb
 from engine.io.radiance import read_radiance
 from engine.io.tags import LINEAR_BT2020, SRGB_IMAGE, ColorTags, tags_from_stream
-from engine.io.video import frame_to_rgb
 
 # Image sequences carry no rate; 24 fps is the film and DCI default (EXR framesPerSecond wins).
 DEFAULT_SEQUENCE_FPS = Fraction(24)
@@ -83,7 +83,7 @@ def _read_ffmpeg(path: Path) -> Still:
     if frame is None:
         raise MediaError("unreadable or truncated image", path)
     tags = tags_from_stream(frame)
-    bits = max(c.bits for c in frame.format.components)
+    bits = format_bits(frame.format)
     codec = path.suffix.lower().lstrip(".")
     return Still(frame_to_rgb(frame, tags, path), tags, bits, frame.format.name, codec)
 

@@ -1,4 +1,5 @@
-"""Colour tags of a source (primaries, transfer, Y'CbCr matrix, range) and their defaults.
+"""Colour tags of a source (primaries, transfer, Y'CbCr matrix, range) and their defaults, and
+the H.273 chroma sample location that says where its subsampled chroma sits.
 
 FFmpeg reports the ISO/IEC 23091-2 (H.273) code points as AVColorPrimaries,
 AVColorTransferCharacteristic, AVColorSpace and AVColorRange integers; this module names them the
@@ -11,6 +12,7 @@ BT.709 (decoded with the BT.1886 display EOTF) and Y'CbCr is narrow ("limited") 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from enum import IntEnum
 
 import av
 
@@ -51,6 +53,42 @@ class ColorTags:
 
     def to_dict(self) -> dict[str, str | bool]:
         return asdict(self)
+
+
+class ChromaLocation(IntEnum):
+    """ITU-T H.273 ChromaSampleLocType: where a 4:2:0 chroma sample sits in its 2x2 luma group.
+
+    Positions as drawn in H.264 Figure E-1; LEFT is the MPEG-2, H.264 and HEVC default when the
+    bitstream is silent.
+    """
+
+    LEFT = 0
+    CENTER = 1
+    TOP_LEFT = 2
+    TOP = 3
+    BOTTOM_LEFT = 4
+    BOTTOM = 5
+
+    @property
+    def phase(self) -> tuple[float, float]:
+        """(x, y) of the chroma sample across its luma group: 0 on the first luma sample, 1/2
+        midway between the two, 1 on the second (the lower row)."""
+        return _PHASES[self]
+
+    @property
+    def ffmpeg_name(self) -> str:
+        """FFmpeg's name (av_chroma_location_name, ffprobe's chroma_location)."""
+        return self.name.lower().replace("_", "")
+
+
+_PHASES = {
+    ChromaLocation.LEFT: (0.0, 0.5),
+    ChromaLocation.CENTER: (0.5, 0.5),
+    ChromaLocation.TOP_LEFT: (0.0, 0.0),
+    ChromaLocation.TOP: (0.5, 0.0),
+    ChromaLocation.BOTTOM_LEFT: (0.0, 1.0),
+    ChromaLocation.BOTTOM: (0.5, 1.0),
+}
 
 
 def default_matrix(height: int) -> str:

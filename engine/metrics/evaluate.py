@@ -204,11 +204,11 @@ class FrameSource:
 
 
 def hdr_source(path: str | Path, device: torch.device | str = "cpu") -> FrameSource:
-    """An HDR clip or EXR sequence as (3, H, W) BT.2020 cd/m² frames, via engine.io.clip and the
+    """An HDR clip or EXR sequence as (3, H, W) BT.2020 cd/m² frames, via engine.io.open and the
     input transform its tags resolve to."""
     from engine.grade import SourceTransform
     from engine.input_transform import resolve_input_transform
-    from engine.io.clip import open_clip
+    from engine.io.open import open_clip
 
     path = Path(path)
     clip = open_clip(path)
@@ -227,7 +227,7 @@ def hdr_source(path: str | Path, device: torch.device | str = "cpu") -> FrameSou
 
 def sdr_source(path: str | Path, device: torch.device | str = "cpu") -> FrameSource:
     """An SDR clip's R'G'B' code values in [0, 1], frame by frame."""
-    from engine.io.clip import open_clip
+    from engine.io.open import open_clip
 
     path = Path(path)
     clip = open_clip(path)

@@ -19,7 +19,7 @@ from app.main_window import DEMO_CLIP, MainWindow
 from app.viewer.view_state import CompareMode, DisplayView
 from engine.color.transfer import pq_inverse_eotf
 from engine.grade import Grade
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.pipeline import Pipeline
 
 pytestmark = pytest.mark.gui

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from app.panels.scope_data import ScopeData, compute_scopes
 from app.worker import EngineBridge, FrameCache, FrameResult, overlay_masks, to_half_image
 from engine.grade import Grade
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.pipeline import Pipeline
 
 

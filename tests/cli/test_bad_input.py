@@ -145,7 +145,7 @@ def test_cancelled_render_leaves_nothing(white_clip: Path, tmp_path: Path) -> No
 def test_fixture_clip_holds_the_frames_it_was_given(tmp_path: Path) -> None:
     # The fixture writer itself must produce exactly the frames it was given.
     clip = write_sdr_clip(tmp_path / "c.mp4", np.zeros((3, 16, 16, 3), np.uint8))
-    from engine.io.clip import open_clip
+    from engine.io.open import open_clip
 
     with open_clip(clip) as c:
         assert c.info.frame_count == 3

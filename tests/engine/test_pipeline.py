@@ -13,8 +13,8 @@ from engine.color.transfer import pq_inverse_eotf
 from engine.errors import FormatError
 from engine.grade import Grade, SourceTransform
 from engine.input_transform import resolve_input_transform
-from engine.io.clip import open_clip
 from engine.io.exr import write_exr
+from engine.io.open import open_clip
 from engine.io.tags import ColorTags
 from engine.pipeline import Pipeline
 

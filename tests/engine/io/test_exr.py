@@ -14,8 +14,8 @@ import torch
 
 from engine.color.primaries import ACES_AP0, BT709, BT2020, P3_D65, convert_primaries
 from engine.errors import FormatError, MediaError, OutputError
-from engine.io.clip import open_clip
 from engine.io.exr import read_exr, write_exr
+from engine.io.open import open_clip
 
 BT2020_ATTRIBUTE = (0.708, 0.292, 0.17, 0.797, 0.131, 0.046, 0.3127, 0.329)
 HEADER = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}

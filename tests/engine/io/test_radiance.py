@@ -11,7 +11,7 @@ import pytest
 
 from engine.color.primaries import BT709, BT2020, apply_matrix, conversion_matrix
 from engine.errors import MediaError
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.io.radiance import read_radiance
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from engine.errors import FormatError, MediaError
-from engine.io.clip import open_clip
 from engine.io.exr import write_exr
+from engine.io.open import open_clip
 from engine.io.sequence import DEFAULT_SEQUENCE_FPS
 from engine.io.tags import ColorTags
 

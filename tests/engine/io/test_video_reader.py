@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from engine.errors import MediaError
-from engine.io.clip import open_clip
+from engine.io.open import open_clip
 from engine.io.tags import ColorTags, tags_from_codes
 from engine.io.video import VideoClip
 from tests.engine.io.conftest import index_luma, read_index, write_planes_video

@@ -14,8 +14,8 @@ import torch
 from app.cli import main
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.errors import FormatError, MediaError, OutputError, RenderCancelled
-from engine.io.clip import open_clip
 from engine.io.exr import read_exr, write_exr
+from engine.io.open import open_clip
 from engine.jobs import CancelToken
 from engine.synth.camera import sample_still
 from engine.synth.masks import read_mask

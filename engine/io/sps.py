@@ -1,4 +1,4 @@
-"""Where a stream's chroma samples sit: ChromaSampleLocType read from its H.264 or HEVC SPS.
+"""An H.264 / HEVC sequence parameter set reader, as far as the ChromaSampleLocType it signals.
 
 A decoder hands over Y'CbCr planes without saying where the 4:2:0 chroma samples lie among the
 luma samples; the sequence parameter set's VUI does (ITU-T H.264 Annex E.1.1, H.265 Annex
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum
 from itertools import islice
+
+from engine.io.tags import ChromaLocation
 
 # H.264 Table 7-1 nal_unit_type 7 and H.265 Table 7-1 SPS_NUT.
 _H264_SPS = 7
@@ -24,42 +25,6 @@ _EMULATION_PREVENTION = b"\x00\x00\x03"
 # In-band parameter sets come with the first keyframe, normally the first packet; a few more
 # allow for leading packets without one, and the search never reads far into the file.
 _PACKETS_SEARCHED = 8
-
-
-class ChromaLocation(IntEnum):
-    """ITU-T H.273 ChromaSampleLocType: where a 4:2:0 chroma sample sits in its 2x2 luma group.
-
-    Positions as drawn in H.264 Figure E-1; LEFT is the MPEG-2, H.264 and HEVC default when the
-    bitstream is silent.
-    """
-
-    LEFT = 0
-    CENTER = 1
-    TOP_LEFT = 2
-    TOP = 3
-    BOTTOM_LEFT = 4
-    BOTTOM = 5
-
-    @property
-    def phase(self) -> tuple[float, float]:
-        """(x, y) of the chroma sample across its luma group: 0 on the first luma sample, 1/2
-        midway between the two, 1 on the second (the lower row)."""
-        return _PHASES[self]
-
-    @property
-    def ffmpeg_name(self) -> str:
-        """FFmpeg's name (av_chroma_location_name, ffprobe's chroma_location)."""
-        return self.name.lower().replace("_", "")
-
-
-_PHASES = {
-    ChromaLocation.LEFT: (0.0, 0.5),
-    ChromaLocation.CENTER: (0.5, 0.5),
-    ChromaLocation.TOP_LEFT: (0.0, 0.0),
-    ChromaLocation.TOP: (0.5, 0.0),
-    ChromaLocation.BOTTOM_LEFT: (0.0, 1.0),
-    ChromaLocation.BOTTOM: (0.5, 1.0),
-}
 
 
 class _Malformed(ValueError):
