@@ -87,9 +87,3 @@ def quantize_ycbcr(ycc: Tensor, bits: int, full_range: bool) -> Tensor:
     """Float Y'CbCr (3, ...) -> integer code values (as int32), clipped to the n-bit range."""
     return torch.cat([quantize_luma(ycc[:1], bits, full_range), quantize_chroma(ycc[1:], bits, full_range)])
 
-
-def dequantize_ycbcr(codes: Tensor, bits: int, full_range: bool) -> Tensor:
-    """Integer n-bit Y'CbCr code values (3, ...) -> float Y' in [0, 1], Cb/Cr around 0."""
-    ys, yo, cs, co = quantization_scale(bits, full_range)
-    c = codes.to(torch.float32)
-    return torch.stack([(c[0] - yo) / ys, (c[1] - co) / cs, (c[2] - co) / cs])
