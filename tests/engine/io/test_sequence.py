@@ -92,18 +92,30 @@ def test_exr_folder_is_a_linear_sequence(tmp_path: Path) -> None:
 
 
 def test_exr_sequence_frame_rate_and_bad_frame(tmp_path: Path) -> None:
-    rgb = np.ones((2, 2, 3), np.float32)
+    rgb = np.random.default_rng(3).uniform(0.0, 4.0, (3, 4, 3)).astype(np.float32)
+    # BT.2020 chromaticities: read without a primaries conversion, so values come back as stored.
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
-              "framesPerSecond": Fraction(25, 1)}
+              "framesPerSecond": Fraction(25, 1),
+              "chromaticities": (0.708, 0.292, 0.17, 0.797, 0.131, 0.046, 0.3127, 0.329)}
     OpenEXR.File(header, {"RGB": rgb}).write(str(tmp_path / "s.01.exr"))
-    rgb[0, 0, 0] = np.nan
-    OpenEXR.File(header, {"RGB": rgb}).write(str(tmp_path / "s.02.exr"))
+    bad = rgb.copy()
+    bad[0, 0, 0] = bad[2, 3, 1] = np.nan
+    bad[1, 2, 2] = np.inf
+    bad[2, 0, 0] = -np.inf
+    OpenEXR.File(header, {"RGB": bad}).write(str(tmp_path / "s.02.exr"))
     with open_clip(tmp_path / "s.##.exr") as clip:
         assert clip.info.fps == 25
-        with pytest.raises(FormatError, match=r"s\.02\.exr: contains 1 NaN/Inf"):
+        with pytest.raises(FormatError, match=r"s\.02\.exr: contains 4 NaN/Inf"):
             clip.frame(1)
     with open_clip(tmp_path / "s.##.exr", strict=False) as clip:
-        assert float(clip.frame(1)[0, 0, 0]) >= 0
+        np.testing.assert_array_equal(clip.frame(0).numpy(), rgb.transpose(2, 0, 1))
+        back = clip.frame(1).numpy().transpose(1, 2, 0)
+    # NaN and -Inf read as 0, +Inf as the frame's largest finite value; the rest bit-for-bit.
+    expected = rgb.copy()
+    expected[0, 0, 0] = expected[2, 3, 1] = expected[2, 0, 0] = 0.0
+    expected[1, 2, 2] = np.nanmax(np.where(np.isfinite(bad), bad, np.nan))
+    assert back[0, 0, 0] == back[2, 3, 1] == back[2, 0, 0] == 0.0
+    assert back.tobytes() == expected.tobytes()
 
 
 def test_bad_sequences(tmp_path: Path) -> None:
