@@ -21,5 +21,5 @@ def run_gui(path: Path | None) -> int:
 
     window = MainWindow()
     window.show()
-    window.open_path(path if path is not None else DEMO_CLIP)
+    window.actions.open_path(path if path is not None else DEMO_CLIP)
     return int(app.exec())

@@ -12,23 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
+from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
 from engine.errors import OutputError
 from engine.grade import Grade, JsonValidator, parse_json, read_text
 from engine.io.atomic import AtomicOutput
 
 PROJECT_SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".lumigrade"
-
-# Numeric compare/view settings: (minimum, maximum).
-_VIEW_RANGES: dict[str, tuple[float, float]] = {
-    "exposure": (-20.0, 20.0),
-    "split": (0.0, 1.0),
-    "wipe_angle": (-180.0, 180.0),
-    "ratio_stops": (0.1, 20.0),
-    "mask_opacity": (0.0, 1.0),
-}
-
 
 @dataclass(frozen=True)
 class Project:
@@ -105,7 +95,7 @@ class _ProjectParser(JsonValidator):
     def number(self, value: Any, key: str) -> float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise self.fail(f"compare.{key}: expected a number, got {value!r}")
-        lo, hi = _VIEW_RANGES[key]
+        lo, hi = VIEW_PARAMS[key].minimum, VIEW_PARAMS[key].maximum
         if not lo <= value <= hi:  # also rejects NaN
             raise self.fail(f"compare.{key}: {value} is outside [{lo}, {hi}]")
         return float(value)
@@ -138,7 +128,7 @@ class _ProjectParser(JsonValidator):
         )
 
     def view(self, value: Any) -> ViewSettings:
-        numbers = set(_VIEW_RANGES)
+        numbers = set(VIEW_PARAMS)
         data = self.mapping(value, "compare", numbers | {"mode", "view", "false_colour", "mask"})
         default = ViewSettings()
         changes: dict[str, Any] = {k: self.number(data[k], k) for k in numbers if k in data}

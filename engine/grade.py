@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GradeError
-from engine.params import param
+from engine.params import param, param_specs
 
 GRADE_SCHEMA_VERSION = 1
 
@@ -97,6 +97,14 @@ class Grade:
     def load(cls, path: str | Path) -> Grade:
         path = Path(path)
         return cls.from_json(read_text(path, "grade file"), path)
+
+
+# Grade fields the preview applies itself, so changing them needs no new engine frames: the
+# display-only parameters, the tone mapper (the preview's display transform) and the
+# deliverable's settings (read only by an export).
+DISPLAY_ONLY_FIELDS: frozenset[str] = frozenset(
+    {spec.name for spec in param_specs(Grade) if spec.display_only} | {"tmo", "output"}
+)
 
 
 def parse_json(text: str, path: Path | None) -> Any:

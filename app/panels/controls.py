@@ -1,13 +1,14 @@
 """The controls dock: source transform, the SDR->HDR operator, grade sliders, preview settings.
 
 Operator forms come from the catalogue (engine.operators.catalogue.operators(kind) and param_specs), so a
-new operator appears here with its sliders without any GUI change. Edits leave as a proposed
-Grade (the window puts it on the undo stack) or as new ViewSettings (display only).
+new operator appears here with its sliders without any GUI change; the grade and preview sliders
+come from the parameter declarations of Grade and ViewSettings the same way. The panel shows the
+session's Grade and view settings; edits go to the session as a proposed Grade (an undo step) or
+as new ViewSettings (display only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -22,10 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.number_control import NumberControl
-from app.panels.param_form import ParamForm
-from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
+from app.panels.param_form import ParamForm, param_label
+from app.session import Session
+from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
 from engine.grade import (
-    NUMERIC_RANGES,
     SOURCE_PRIMARIES,
     SOURCE_TRANSFERS,
     Grade,
@@ -34,16 +35,11 @@ from engine.grade import (
 )
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class, operators
-from engine.params import param_specs
+from engine.params import ParamSpec, param_specs
 from engine.temporal import TemporalParams
 
-_GRADE_SLIDERS = (
-    # field, label, unit, help
-    ("exposure", "Exposure", "stops", "exposure of the HDR result"),
-    ("saturation", "Saturation", "", "saturation about BT.2020 luminance (1 keeps colour)"),
-    ("reference_white", "Diffuse white", "cd/m²", "where SDR reference white lands (BT.2408: 203)"),
-    ("peak_nits", "Peak", "cd/m²", "mastering peak of the HDR deliverable"),
-)
+_GRADE_PARAMS = param_specs(Grade)
+_SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
                 DisplayView.HLG: "HLG (BT.2100)"}
@@ -73,6 +69,11 @@ class OperatorPicker(QWidget):
         return OperatorChoice(self.combo.currentData(), self.form.values() if self.form else {})
 
     def set_choice(self, choice: OperatorChoice) -> None:
+        """Show `choice` without emitting; the form is rebuilt only for another operator, so a
+        slider of it being dragged survives the grade update its own edit causes."""
+        if self.form is not None and choice.name == self.combo.currentData():
+            self.form.set_values(choice.params)
+            return
         index = self.combo.findData(choice.name)
         self.combo.blockSignals(True)
         self.combo.setCurrentIndex(index)
@@ -94,16 +95,12 @@ class OperatorPicker(QWidget):
 
 
 class ControlsPanel(QScrollArea):
-    """Every control of the dock; set_grade/set_view show a state without emitting."""
+    """Every control of the dock, showing the session's Grade and view settings."""
 
-    grade_edited = Signal(object, str)  # proposed Grade, merge key (same key = one undo step)
-    view_edited = Signal(object)  # ViewSettings
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.setWidgetResizable(True)
-        self._grade = Grade()
-        self._view = ViewSettings()
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(self._source_box())
@@ -115,6 +112,10 @@ class ControlsPanel(QScrollArea):
         # Wide enough for the content: a horizontal scroll bar hides the spin boxes' values.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 4)
+        self.set_grade(session.grade)
+        self.set_view(session.view)
+        session.grade_changed.connect(lambda grade, _engine: self.set_grade(grade))
+        session.view_changed.connect(self.set_view)
 
     # -- building -------------------------------------------------------------------------
     def _source_box(self) -> QGroupBox:
@@ -123,7 +124,7 @@ class ControlsPanel(QScrollArea):
         self.transfer = QComboBox()
         self.transfer.addItems(SOURCE_TRANSFERS)
         self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags")
-        self.gamma = NumberControl(*NUMERIC_RANGES["gamma"], 2.4, help="exponent of the 'gamma' transfer")
+        self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
         form.addRow("Transfer", self.transfer)
@@ -154,18 +155,26 @@ class ControlsPanel(QScrollArea):
         return box
 
     def _grade_box(self) -> QGroupBox:
+        """The Grade's numeric parameters that the engine renders; display-only ones join the preview box."""
         box = QGroupBox("Grade")
         form = QFormLayout(box)
         self.grade_controls: dict[str, NumberControl] = {}
-        for key, label, unit, help in _GRADE_SLIDERS:
-            control = NumberControl(*NUMERIC_RANGES[key], getattr(self._grade, key), unit=unit, help=help)
-            control.value_changed.connect(self._grade_setter(key))
-            self.grade_controls[key] = control
-            form.addRow(label, control)
+        for spec in _GRADE_PARAMS:
+            if not spec.display_only:
+                form.addRow(param_label(spec), self._grade_control(spec))
         return box
 
-    def _grade_setter(self, key: str) -> Callable[[float], None]:
-        return lambda value: self._propose(key, **{key: value})
+    def _grade_control(self, spec: ParamSpec) -> NumberControl:
+        control = NumberControl.from_spec(spec)
+        control.value_changed.connect(lambda value: self._propose(spec.name, **{spec.name: value}))
+        self.grade_controls[spec.name] = control
+        return control
+
+    def _view_control(self, name: str) -> NumberControl:
+        control = NumberControl.from_spec(VIEW_PARAMS[name])
+        control.value_changed.connect(lambda value: self._edit_view(**{name: value}))
+        self.view_controls[name] = control
+        return control
 
     def _preview_box(self) -> QGroupBox:
         box = QGroupBox("Preview")
@@ -173,46 +182,40 @@ class ControlsPanel(QScrollArea):
         self.view_kind = QComboBox()
         for view, label in _VIEW_LABELS.items():
             self.view_kind.addItem(label, view)
-        self.view_exposure = NumberControl(-6.0, 6.0, 0.0, unit="stops",
-                                           help="view exposure: scales cd/m² before the display transform")
+        self.view_controls: dict[str, NumberControl] = {}
         self.tmo = OperatorPicker("tmo")
         self.tmo.changed.connect(lambda choice, param: self._propose(f"tmo.{param}", tmo=choice))
         self.compare = QComboBox()
         for mode in CompareMode:
             self.compare.addItem(mode.label, mode)
-        self.wipe_angle = NumberControl(-90.0, 90.0, self._view.wipe_angle, unit="°",
-                                        help="angle of the wipe line from vertical")
-        self.ratio_stops = NumberControl(0.5, 10.0, self._view.ratio_stops, unit="stops",
-                                         help="log-ratio view: the ratio shown at full colour")
         self.false_colour = QCheckBox("False colour (cd/m² bands)")
         self.mask = QComboBox()
         for mask, label in _MASK_LABELS.items():
             self.mask.addItem(label, mask)
-        self.mask_opacity = NumberControl(0.0, 1.0, self._view.mask_opacity, help="mask overlay opacity")
         form.addRow("Display", self.view_kind)
-        form.addRow("View exposure", self.view_exposure)
+        form.addRow("View exposure", self._view_control("exposure"))
         form.addRow("Tone mapper", self.tmo)
+        for spec in _GRADE_PARAMS:
+            if spec.display_only:
+                form.addRow(param_label(spec), self._grade_control(spec))
         form.addRow("Compare", self.compare)
-        form.addRow("Wipe angle", self.wipe_angle)
-        form.addRow("Ratio range", self.ratio_stops)
+        form.addRow("Split", self._view_control("split"))
+        form.addRow("Wipe angle", self._view_control("wipe_angle"))
+        form.addRow("Ratio range", self._view_control("ratio_stops"))
         form.addRow(self.false_colour)
         form.addRow("Mask", self.mask)
-        form.addRow("Mask opacity", self.mask_opacity)
+        form.addRow("Mask opacity", self._view_control("mask_opacity"))
         self.view_kind.currentIndexChanged.connect(
             lambda _i: self._edit_view(view=self.view_kind.currentData()))
-        self.view_exposure.value_changed.connect(lambda v: self._edit_view(exposure=v))
         self.compare.currentIndexChanged.connect(
             lambda _i: self._edit_view(compare=self.compare.currentData()))
         self.false_colour.toggled.connect(lambda on: self._edit_view(false_colour=on))
         self.mask.currentIndexChanged.connect(lambda _i: self._edit_view(mask=self.mask.currentData()))
-        self.mask_opacity.value_changed.connect(lambda v: self._edit_view(mask_opacity=v))
-        self.wipe_angle.value_changed.connect(lambda v: self._edit_view(wipe_angle=v))
-        self.ratio_stops.value_changed.connect(lambda v: self._edit_view(ratio_stops=v))
         return box
 
     # -- state in -------------------------------------------------------------------------
     def set_grade(self, grade: Grade) -> None:
-        self._grade = grade
+        """Show `grade` without proposing anything."""
         widgets = (self.transfer, self.primaries, self.temporal)
         for widget in widgets:
             widget.blockSignals(True)
@@ -230,7 +233,7 @@ class ControlsPanel(QScrollArea):
         self.tmo.set_choice(grade.tmo)
 
     def set_view(self, view: ViewSettings) -> None:
-        self._view = view
+        """Show `view` without proposing anything."""
         pairs = ((self.view_kind, view.view), (self.compare, view.compare), (self.mask, view.mask))
         for combo, data in pairs:
             combo.blockSignals(True)
@@ -239,10 +242,8 @@ class ControlsPanel(QScrollArea):
         self.false_colour.blockSignals(True)
         self.false_colour.setChecked(view.false_colour)
         self.false_colour.blockSignals(False)
-        self.view_exposure.set_value(view.exposure)
-        self.mask_opacity.set_value(view.mask_opacity)
-        self.wipe_angle.set_value(view.wipe_angle)
-        self.ratio_stops.set_value(view.ratio_stops)
+        for key, control in self.view_controls.items():
+            control.set_value(getattr(view, key))
 
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:
@@ -252,9 +253,8 @@ class ControlsPanel(QScrollArea):
         self._propose("source", source=source)
 
     def _propose(self, merge_key: str, **changes: Any) -> None:
-        self._grade = self._grade.replace(**changes)
-        self.grade_edited.emit(self._grade, merge_key)
+        """A Grade edit; edits with the same merge key in a row are one undo step."""
+        self.session.propose_grade(self.session.grade.replace(**changes), merge_key)
 
     def _edit_view(self, **changes: Any) -> None:
-        self._view = self._view.replace(**changes)
-        self.view_edited.emit(self._view)
+        self.session.set_view(self.session.view.replace(**changes))

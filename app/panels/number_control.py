@@ -5,7 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QSpinBox, QWidget
 
+from engine.params import ParamSpec
+
 SLIDER_STEPS = 1000
+# Spin box limits for parameters that declare no range of their own.
+_OPEN_RANGE = 1e6
 
 
 class NumberControl(QWidget):
@@ -41,6 +45,14 @@ class NumberControl(QWidget):
         self.slider.valueChanged.connect(self._from_slider)
         self.spin.valueChanged.connect(self._from_spin)
         self.set_value(value)
+
+    @classmethod
+    def from_spec(cls, spec: ParamSpec, decimals: int = 2) -> NumberControl:
+        """The control of a numeric parameter: its range, unit and help, at its default."""
+        lo = spec.minimum if spec.minimum is not None else -_OPEN_RANGE
+        hi = spec.maximum if spec.maximum is not None else _OPEN_RANGE
+        return cls(lo, hi, float(spec.default), unit=spec.unit, help=spec.help, decimals=decimals,
+                   integer=spec.type == "int")
 
     def value(self) -> float:
         """The value set, exactly (a spin box rounds to its decimals), or the one the user chose."""

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QWid
 from app.panels.number_control import NumberControl
 from engine.params import ParamSpec
 
-# Spin box limits for parameters that declare no range of their own.
-_OPEN_RANGE = 1e6
+
+def param_label(spec: ParamSpec) -> str:
+    """The label a parameter's control carries: its name in words."""
+    return spec.name.replace("_", " ")
 
 
 class ParamForm(QWidget):
@@ -34,8 +36,7 @@ class ParamForm(QWidget):
         for spec in specs:
             editor = self._editor(spec)
             self.editors[spec.name] = editor
-            label = spec.name.replace("_", " ")
-            layout.addRow(label, editor)
+            layout.addRow(param_label(spec), editor)
             layout.labelForField(editor).setToolTip(spec.help)
         self.set_values(values or {})
 
@@ -52,10 +53,7 @@ class ParamForm(QWidget):
             box.toggled.connect(lambda _v, n=spec.name: self._emit(n))
             return box
         if spec.type in ("float", "int"):
-            lo = spec.minimum if spec.minimum is not None else -_OPEN_RANGE
-            hi = spec.maximum if spec.maximum is not None else _OPEN_RANGE
-            control = NumberControl(lo, hi, float(spec.default), unit=spec.unit, help=spec.help,
-                                    decimals=3, integer=spec.type == "int")
+            control = NumberControl.from_spec(spec, decimals=3)
             control.value_changed.connect(lambda _v, n=spec.name: self._emit(n))
             return control
         line = QLineEdit()

@@ -1,4 +1,7 @@
-"""The timeline: scrubbing, playback (space, J/K/L, arrows), frame number, timecode, keyframe marks."""
+"""The timeline: scrubbing, playback (space, J/K/L, arrows), frame number, timecode, keyframe marks.
+
+It shows the session's frame and moves it; playback is the timeline's own state.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from PySide6.QtWidgets import (
     QStyleOptionSlider,
     QWidget,
 )
+
+from app.session import Session
 
 MAX_SHUTTLE_SPEED = 8  # J/L pressed repeatedly: 1x, 2x, 4x, 8x
 
@@ -53,13 +58,13 @@ class MarkerSlider(QSlider):
 
 
 class Timeline(QWidget):
-    """Frame position and playback; `frame_changed` fires for every frame shown."""
+    """The session's frame position, and playback through the clip."""
 
-    frame_changed = Signal(int)
     playing_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.fps = Fraction(24)
         self.speed = 0  # frames per tick direction and multiplier; 0 = stopped
         self.play_button = QPushButton("Play")
@@ -82,7 +87,9 @@ class Timeline(QWidget):
         self.slider.valueChanged.connect(self._moved)
         self.frame_box.valueChanged.connect(self.slider.setValue)
         self.play_button.clicked.connect(self.toggle_play)
-        self.set_clip(1, self.fps)
+        self._set_range(1, self.fps)
+        session.clip_changed.connect(self._clip_changed)
+        session.frame_changed.connect(self.slider.setValue)
 
     @property
     def frame(self) -> int:
@@ -92,7 +99,7 @@ class Timeline(QWidget):
     def playing(self) -> bool:
         return self.speed != 0
 
-    def set_clip(self, frame_count: int, fps: Fraction) -> None:
+    def _set_range(self, frame_count: int, fps: Fraction) -> None:
         self.stop()
         self.fps = Fraction(fps) if fps > 0 else Fraction(24)
         for widget in (self.slider, self.frame_box):
@@ -102,13 +109,15 @@ class Timeline(QWidget):
             widget.blockSignals(False)
         self.timecode.setText(timecode(0, self.fps))
 
+    def _clip_changed(self) -> None:
+        info = self.session.info
+        if info is not None:
+            self._set_range(info.frame_count, info.fps)
+
     def set_markers(self, frames: list[int]) -> None:
         """Keyframes to mark on the slider (e.g. those the temporal reconstruction uses)."""
         self.slider.markers = sorted(frames)
         self.slider.update()
-
-    def set_frame(self, index: int) -> None:
-        self.slider.setValue(index)
 
     def step(self, delta: int) -> None:
         self.stop()
@@ -154,4 +163,4 @@ class Timeline(QWidget):
         self.frame_box.setValue(index)
         self.frame_box.blockSignals(False)
         self.timecode.setText(timecode(index, self.fps))
-        self.frame_changed.emit(index)
+        self.session.set_frame(index)

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, replace
 from enum import Enum, IntEnum
 
+from engine.params import ParamSpec, param, param_specs
+
 
 class CompareMode(IntEnum):
     """Compare layouts; the values are the shader's COMPARE_* constants. A = source, B = result."""
@@ -87,20 +89,32 @@ def false_colour_bands(peak_nits: float) -> list[FalseColourBand]:
 
 @dataclass(frozen=True)
 class ViewSettings:
-    """Display-only settings: changing them redraws, and never asks the engine for work."""
+    """Display-only settings: changing them redraws, and never asks the engine for work.
+
+    The numeric fields are parameters (engine.params): the controls and the project file take
+    their ranges from these declarations.
+    """
 
     view: DisplayView = DisplayView.SDR
-    exposure: float = 0.0  # stops, applied to nits before the display transform
+    exposure: float = param(0.0, -10.0, 10.0, "stops",
+                            "view exposure: scales cd/m² before the display transform", display_only=True)
     compare: CompareMode = CompareMode.SIDE_BY_SIDE
-    split: float = 0.5  # divider position as a fraction of the viewport width
-    wipe_angle: float = 30.0  # degrees from vertical
-    ratio_stops: float = 3.0  # log-ratio view: stops at full colour
+    split: float = param(0.5, 0.0, 1.0, "", "split divider position as a fraction of the viewport width",
+                         display_only=True)
+    wipe_angle: float = param(30.0, -180.0, 180.0, "°", "angle of the wipe line from vertical",
+                              display_only=True)
+    ratio_stops: float = param(3.0, 0.1, 20.0, "stops", "log-ratio view: the ratio shown at full colour",
+                               display_only=True)
     false_colour: bool = False
     mask: MaskView = MaskView.NONE
-    mask_opacity: float = 0.6
+    mask_opacity: float = param(0.6, 0.0, 1.0, "", "mask overlay opacity", display_only=True)
 
     def replace(self, **changes: object) -> ViewSettings:
         return replace(self, **changes)
+
+
+# The numeric view settings by name, as declared above.
+VIEW_PARAMS: dict[str, ParamSpec] = {spec.name: spec for spec in param_specs(ViewSettings)}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.export_dialog import ExportDialog
 from app.main_window import DEMO_CLIP, MainWindow
-from app.viewer.view_state import CompareMode, DisplayView
+from app.viewer.view_state import CompareMode, DisplayView, ViewSettings
 from engine.color.transfer import pq_inverse_eotf
 from engine.grade import Grade
 from engine.io.open import open_clip
@@ -37,27 +37,27 @@ def window(gl_app: QApplication, qtbot: object, tmp_path: Path) -> MainWindow:
 
 def wait_for_frame(qtbot: object, window: MainWindow, index: int) -> None:
     def current() -> bool:
-        r = window.result
-        return r is not None and r.index == index and r.revision == window.revision
+        r = window.feed.result
+        return r is not None and r.index == index and r.revision == window.session.revision
 
     qtbot.waitUntil(current, timeout=30000)  # type: ignore[attr-defined]
 
 
 def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: object) -> None:
-    assert window.open_path(DEMO_CLIP)
+    assert window.actions.open_path(DEMO_CLIP)
     wait_for_frame(qtbot, window, 0)
     assert window.viewer.settings.compare == CompareMode.SIDE_BY_SIDE
     info = open_clip(DEMO_CLIP).info
     assert window.viewer.image_size == (info.width, info.height)
     assert window.timeline.slider.maximum() == info.frame_count - 1
     # What the window shows of the result is what an SDR export encodes, on real footage.
-    window.set_compare(CompareMode.B)
+    window.actions.set_compare(CompareMode.B)
     window.viewer.one_to_one()
     shown = window.viewer.render_offscreen(info.width, info.height)[..., :3]
     # The same frame both ways: the engine's graded frame as the preview holds it (float16).
-    hdr = torch.from_numpy(window.result.hdr.astype(np.float32)).permute(2, 0, 1)  # type: ignore[union-attr]
+    hdr = torch.from_numpy(window.feed.result.hdr.astype(np.float32)).permute(2, 0, 1)  # type: ignore[union-attr]
     with open_clip(DEMO_CLIP) as clip:
-        pipeline = Pipeline(window.grade, clip, device="cpu")
+        pipeline = Pipeline(window.session.grade, clip, device="cpu")
         np.testing.assert_allclose(hdr.numpy(), pipeline.hdr(0).numpy(), rtol=1e-3, atol=1e-3)
         export = pipeline.output(0, hdr, "sdr").permute(1, 2, 0).numpy()
     assert np.abs(np.round(shown * 255) - np.round(export * 255)).max() <= 1
@@ -66,37 +66,37 @@ def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: o
 def test_grade_slider_renders_new_pixels_and_undoes(
     window: MainWindow, qtbot: object, tiny_clip: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     wait_for_frame(qtbot, window, 0)
-    before = window.result.hdr.astype(np.float32)  # type: ignore[union-attr]
+    before = window.feed.result.hdr.astype(np.float32)  # type: ignore[union-attr]
     window.controls.grade_controls["exposure"].spin.setValue(1.0)
-    assert window.grade.exposure == 1.0 and window.undo_stack.count() == 1
+    assert window.session.grade.exposure == 1.0 and window.session.undo_stack.count() == 1
     wait_for_frame(qtbot, window, 0)
-    after = window.result.hdr.astype(np.float32)  # type: ignore[union-attr]
+    after = window.feed.result.hdr.astype(np.float32)  # type: ignore[union-attr]
     np.testing.assert_allclose(after, 2 * before, rtol=2e-3, atol=1e-3)  # +1 stop doubles cd/m²
-    window.undo_stack.undo()
-    assert window.grade == Grade() and window.controls.grade_controls["exposure"].value() == 0.0
+    window.session.undo_stack.undo()
+    assert window.session.grade == Grade() and window.controls.grade_controls["exposure"].value() == 0.0
     wait_for_frame(qtbot, window, 0)
-    np.testing.assert_allclose(window.result.hdr.astype(np.float32), before, rtol=2e-3)  # type: ignore[union-attr]
-    window.undo_stack.redo()
-    assert window.grade.exposure == 1.0
+    np.testing.assert_allclose(window.feed.result.hdr.astype(np.float32), before, rtol=2e-3)  # type: ignore[union-attr]
+    window.session.undo_stack.redo()
+    assert window.session.grade.exposure == 1.0
 
 
 def test_view_exposure_is_display_only_and_doubles_pq_nits(
     window: MainWindow, qtbot: object, tiny_clip: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     wait_for_frame(qtbot, window, 0)
-    window.set_view(window.viewer.settings.replace(view=DisplayView.PQ, compare=CompareMode.B))
+    window.session.set_view(window.session.view.replace(view=DisplayView.PQ, compare=CompareMode.B))
     window.viewer.one_to_one()
-    jobs = window.bridge.jobs_run
-    hdr = window.result.hdr.astype(np.float64)  # type: ignore[union-attr]
+    jobs = window.feed.bridge.jobs_run
+    hdr = window.feed.result.hdr.astype(np.float64)  # type: ignore[union-attr]
     y, x = 24, 10
     base = window.viewer.render_offscreen(64, 48)[y, x, :3]
-    window.controls.view_exposure.spin.setValue(1.0)
-    assert window.viewer.settings.exposure == 1.0
+    window.controls.view_controls["exposure"].spin.setValue(1.0)
+    assert window.session.view.exposure == 1.0 and window.viewer.settings.exposure == 1.0
     brighter = window.viewer.render_offscreen(64, 48)[y, x, :3]
-    assert window.bridge.jobs_run == jobs  # no engine work for a display change
+    assert window.feed.bridge.jobs_run == jobs  # no engine work for a display change
     expected = pq_inverse_eotf(torch.tensor(np.minimum(hdr[y, x], 500.0) * 2.0)).numpy()
     np.testing.assert_allclose(base, pq_inverse_eotf(torch.tensor(hdr[y, x])).numpy(), atol=1 / 1023)
     np.testing.assert_allclose(brighter, expected, atol=1 / 1023)
@@ -105,39 +105,39 @@ def test_view_exposure_is_display_only_and_doubles_pq_nits(
 def test_bad_files_give_a_dialog_and_keep_the_session(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
-    assert not window.open_path(broken)
-    box = window.error_box
+    assert not window.actions.open_path(broken)
+    box = window.actions.error_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "broken.mp4" in box.text() and "\n" not in box.text()
     box.close()
-    assert window.clip_path == tiny_clip  # the session is kept
+    assert window.session.clip_path == tiny_clip  # the session is kept
     bad_project = tmp_path / "bad.lumigrade"
     bad_project.write_text('{"lumigrade_project": 1, "compare": {"mode": "zigzag"}}')
-    assert not window.open_path(bad_project)
-    assert "bad.lumigrade" in window.error_box.text()  # type: ignore[union-attr]
-    assert window.clip_path == tiny_clip
+    assert not window.actions.open_path(bad_project)
+    assert "bad.lumigrade" in window.actions.error_box.text()  # type: ignore[union-attr]
+    assert window.session.clip_path == tiny_clip
 
 
 def test_project_save_and_reload(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path, gl_app: QApplication
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     window.controls.grade_controls["peak_nits"].spin.setValue(2000.0)
-    window.set_view(window.viewer.settings.replace(compare=CompareMode.SPLIT, split=0.3, false_colour=True))
-    window.timeline.set_frame(3)
+    window.session.set_view(ViewSettings(compare=CompareMode.SPLIT, split=0.3, false_colour=True))
+    window.session.set_frame(3)
     path = tmp_path / "shot.lumigrade"
-    assert window.save_project(path)
+    assert window.actions.save_project(path)
     assert json.loads(path.read_text())["grade"]["peak_nits"] == 2000.0
-    assert window.recent_files()[0] == str(path.absolute())
+    assert window.actions.recent_files()[0] == str(path.absolute())
 
     other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(other)  # type: ignore[attr-defined]
-    assert other.open_project(path)
-    assert other.grade == window.grade and other.viewer.settings == window.viewer.settings
-    assert other.timeline.frame == 3 and other.clip_path == tiny_clip
+    assert other.actions.open_project(path)
+    assert other.session.grade == window.session.grade and other.session.view == window.session.view
+    assert other.session.frame == other.timeline.frame == 3 and other.session.clip_path == tiny_clip
     wait_for_frame(qtbot, other, 3)
 
 
@@ -154,7 +154,7 @@ def start_export(
     window: MainWindow, fmt: str, path: Path, frames: tuple[int, int] | None = None
 ) -> ExportDialog:
     """Open the export dialog, fill it in as a colorist would, and press export."""
-    dialog = window.show_export_dialog()
+    dialog = window.actions.show_export_dialog()
     assert isinstance(dialog, ExportDialog)
     dialog.format.setCurrentIndex(dialog.format.findData(fmt))
     dialog.path.setText(str(path))
@@ -168,7 +168,7 @@ def start_export(
 def test_export_dialog_writes_hdr10_and_reports_light_levels(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     target = tmp_path / "graded.mp4"
     dialog = start_export(window, "hdr10", target, (1, 4))
     qtbot.waitUntil(lambda: not dialog.running and dialog.summary is not None, timeout=60000)  # type: ignore
@@ -178,7 +178,7 @@ def test_export_dialog_writes_hdr10_and_reports_light_levels(
     assert int(stream["nb_read_frames"]) == 3
     # MaxCLL (CTA-861.3): the largest max(R, G, B) over the frames rendered.
     with open_clip(tiny_clip) as clip:
-        pipeline = Pipeline(window.grade, clip, device="cpu")
+        pipeline = Pipeline(window.session.grade, clip, device="cpu")
         max_cll = max(float(pipeline.hdr(i).amax()) for i in range(1, 4))
     assert dialog.summary is not None and dialog.summary.max_cll == pytest.approx(max_cll, rel=0.01)
     assert "MaxCLL" in dialog.status.text() and "MaxFALL" in dialog.status.text()
@@ -187,7 +187,7 @@ def test_export_dialog_writes_hdr10_and_reports_light_levels(
 def test_cancelled_export_leaves_nothing(
     window: MainWindow, qtbot: object, tiny_clip: Path, tmp_path: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     dialog = start_export(window, "prores", tmp_path / "cancelled.mov")
     dialog.cancel_export()
     qtbot.waitUntil(lambda: "cancelled" in dialog.status.text(), timeout=60000)  # type: ignore[attr-defined]
@@ -202,15 +202,15 @@ def test_screenshot_of_the_main_window(window: MainWindow, qtbot: object, tmp_pa
     tracked files alone and saves into the test's folder.
     """
     window.resize(1400, 850)
-    assert window.open_path(DEMO_CLIP)
-    window.timeline.set_frame(40)
+    assert window.actions.open_path(DEMO_CLIP)
+    window.session.set_frame(40)
     wait_for_frame(qtbot, window, 40)
     # An expanding operator, so the HDR side differs visibly from the source.
     itm = window.controls.itm.combo
     itm.setCurrentIndex(itm.findData("bt2446c"))
     window.controls.grade_controls["exposure"].spin.setValue(0.5)
     wait_for_frame(qtbot, window, 40)
-    assert window.grade.itm.name == "bt2446c" and window.grade.exposure == 0.5
+    assert window.session.grade.itm.name == "bt2446c" and window.session.grade.exposure == 0.5
     QApplication.processEvents()
     image = window.grab().toImage()
     assert (image.width(), image.height()) == (1400, 850)
@@ -226,12 +226,12 @@ def test_screenshot_of_the_main_window(window: MainWindow, qtbot: object, tmp_pa
 def test_temporal_keyframes_are_marked_on_the_timeline(
     window: MainWindow, qtbot: object, tiny_clip: Path
 ) -> None:
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     window.controls.temporal.setChecked(True)
-    assert window.grade.temporal
+    assert window.session.grade.temporal
     wait_for_frame(qtbot, window, 0)
     with open_clip(tiny_clip) as clip:
-        expected = Pipeline(window.grade, clip, device="cpu").temporal.keyframes()
+        expected = Pipeline(window.session.grade, clip, device="cpu").temporal.keyframes()
     assert expected and window.timeline.slider.markers == sorted(expected)
 
 
@@ -240,7 +240,7 @@ def test_export_dialog_writes_an_exr_sequence_with_the_graded_pixels(
 ) -> None:
     import OpenEXR
 
-    assert window.open_clip(tiny_clip)
+    assert window.actions.open_clip(tiny_clip)
     window.controls.grade_controls["exposure"].spin.setValue(1.0)
     folder = tmp_path / "shot"
     dialog = start_export(window, "exr", folder, (2, 4))
@@ -250,6 +250,7 @@ def test_export_dialog_writes_an_exr_sequence_with_the_graded_pixels(
     with OpenEXR.File(str(files[0])) as exr:
         pixels = np.asarray(exr.channels()["RGB"].pixels, dtype=np.float32)
     with open_clip(tiny_clip) as clip:
-        expected = Pipeline(window.grade, clip, device="cpu").hdr(2).permute(1, 2, 0).numpy()
+        expected = Pipeline(window.session.grade, clip, device="cpu").hdr(2).permute(1, 2, 0).numpy()
     # 1.0 in the file is exr_nits_per_unit cd/m² (100 by default); half floats keep 11 bits.
-    np.testing.assert_allclose(pixels * window.grade.output.exr_nits_per_unit, expected, rtol=2e-3, atol=1e-3)
+    nits_per_unit = window.session.grade.output.exr_nits_per_unit
+    np.testing.assert_allclose(pixels * nits_per_unit, expected, rtol=2e-3, atol=1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +14,12 @@ from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm
 from app.panels.pixel_probe import probe
 from app.panels.timeline import Timeline, timecode
+from app.session import Session
+from app.viewer.view_state import VIEW_PARAMS, ViewSettings
 from app.worker import FrameResult
 from engine.grade import Grade
 from engine.operators.catalogue import operators
+from engine.params import param_specs
 from tests.app.test_worker import _result
 
 pytestmark = pytest.mark.gui
@@ -59,12 +63,40 @@ def test_moving_a_float_parameter_reports_it(gl_app: object, qtbot: object) -> N
 
 
 def test_grade_slider_proposes_a_new_grade(gl_app: object, qtbot: object) -> None:
-    panel = ControlsPanel()
+    session = Session()
+    panel = ControlsPanel(session)
     qtbot.addWidget(panel)  # type: ignore[attr-defined]
-    with qtbot.waitSignal(panel.grade_edited) as blocker:  # type: ignore[attr-defined]
+    with qtbot.waitSignal(session.grade_changed) as blocker:  # type: ignore[attr-defined]
         panel.grade_controls["exposure"].spin.setValue(1.5)
-    grade, key = blocker.args
-    assert key == "exposure" and grade == Grade().replace(exposure=1.5)
+    assert blocker.args == [Grade().replace(exposure=1.5), True]
+    assert session.grade == Grade().replace(exposure=1.5) and session.undo_stack.count() == 1
+    session.undo_stack.undo()
+    assert panel.grade_controls["exposure"].value() == 0.0  # the panel shows the session's Grade
+
+
+def test_grade_and_view_controls_come_from_the_parameter_declarations(gl_app: object, qtbot: object) -> None:
+    panel = ControlsPanel(Session())
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    assert set(panel.grade_controls) == {
+        "exposure", "saturation", "reference_white", "peak_nits", "sdr_peak_nits"}
+    assert set(panel.view_controls) == {"exposure", "split", "wipe_angle", "ratio_stops", "mask_opacity"}
+    declared = ((panel.grade_controls, param_specs(Grade)), (panel.view_controls, VIEW_PARAMS.values()))
+    for controls, specs in declared:
+        for spec in specs:
+            control = controls[spec.name]
+            assert (control.minimum, control.maximum) == (spec.minimum, spec.maximum)
+            assert spec.help in control.toolTip()
+    assert panel.view_controls["exposure"].value() == ViewSettings().exposure
+
+
+def test_a_view_control_changes_the_view_only(gl_app: object, qtbot: object) -> None:
+    session = Session()
+    panel = ControlsPanel(session)
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(session.view_changed) as blocker:  # type: ignore[attr-defined]
+        panel.view_controls["wipe_angle"].spin.setValue(-45.0)
+    assert blocker.args == [ViewSettings(wipe_angle=-45.0)] and session.view.wipe_angle == -45.0
+    assert session.grade == Grade() and session.undo_stack.count() == 0
 
 
 def test_timecode_is_smpte_non_drop() -> None:
@@ -73,25 +105,31 @@ def test_timecode_is_smpte_non_drop() -> None:
     assert timecode(30, Fraction(30000, 1001)) == "00:00:01:00"  # counted at the nominal 30
 
 
-def test_timeline_keys_and_markers(gl_app: object, qtbot: object) -> None:
-    timeline = Timeline()
+def test_timeline_keys_and_markers(gl_app: object, qtbot: object, tiny_clip: Path) -> None:
+    session = Session()
+    timeline = Timeline(session)
     qtbot.addWidget(timeline)  # type: ignore[attr-defined]
-    timeline.set_clip(100, Fraction(25))
-    timeline.set_markers([40, 10])
-    assert timeline.slider.markers == [10, 40]
+    session.open_clip(tiny_clip)  # 6 frames at 24 fps
+    assert timeline.slider.maximum() == 5
+    timeline.set_markers([4, 1])
+    assert timeline.slider.markers == [1, 4]
     timeline.step(1)
-    assert timeline.frame == 1 and timeline.timecode.text() == "00:00:00:01"
+    assert session.frame == timeline.frame == 1 and timeline.timecode.text() == "00:00:00:01"
+    session.set_frame(3)
+    assert timeline.frame == 3 and timeline.frame_box.value() == 3
+    timeline.step(-2)
     timeline.shuttle(1)
     timeline.shuttle(1)
-    assert timeline.speed == 2 and timeline.timer.interval() == 20  # 2x of 25 fps
+    assert timeline.speed == 2 and timeline.timer.interval() == 21  # 2x of 24 fps
     timeline.shuttle(-1)
     assert timeline.speed == -1
     timeline.stop()
     assert not timeline.playing
-    with qtbot.waitSignal(timeline.frame_changed, timeout=2000):  # type: ignore[attr-defined]
+    with qtbot.waitSignal(session.frame_changed, timeout=2000):  # type: ignore[attr-defined]
         timeline.play()
     timeline.stop()
-    assert timeline.frame >= 2
+    assert session.frame == timeline.frame >= 2
+    session.close()
 
 
 def test_probe_reports_published_pq_codes() -> None:
