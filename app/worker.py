@@ -217,14 +217,8 @@ class EngineBridge(QObject):
                 hdr=to_half_image(hdr),
                 mask=overlay_masks(signal, hdr, grade.peak_nits),
                 scopes=compute_scopes(hdr),
-                keyframes=self._keyframes(pipeline),
+                keyframes=tuple(pipeline.temporal.keyframes()) if pipeline.temporal is not None else (),
             )
-
-    @staticmethod
-    def _keyframes(pipeline: Pipeline) -> tuple[int, ...]:
-        if not pipeline.grade.temporal or pipeline.input.hdr:
-            return ()
-        return tuple(pipeline.temporal.keyframes())
 
     # -- GUI thread -----------------------------------------------------------------------
     @Slot(object)

@@ -1,9 +1,9 @@
 """The learned ITM networks against the classical methods, on shots of the held-out stills.
 
-    .venv/bin/python -m bench.learned_eval [--size 320x180] [--frames 24] [--motions pan,push]
+    .venv/bin/python -m bench.learned_eval --data DIR [--size 320x180] [--frames 24] [--motions pan,push]
                                            [--fallback bt2446a] [--repeats 3] [--json FILE]
 
-The stills GoldenGate and sunset never took part in training (engine.models.data.EVAL_STILLS).
+The stills GoldenGate and sunset (in --data) never took part in training (engine.models.data.EVAL_STILLS).
 Each becomes engine.synth shots (auto exposure, sRGB camera, sensor noise, 8-bit; bench.temporal
 builds them), and four methods reconstruct every frame:
 - masked-cnn: the single-frame network (engine.itm.masked_cnn);
@@ -25,14 +25,17 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from bench.temporal import DATA, SRGB_GAMMA, MethodScore, Shot, make_shot, run_single_frame, score
-from engine.models.data import EVAL_STILLS, neighbour_keyframes
+from bench.temporal import MethodScore, Shot, make_shot, score
+from engine.color.primaries import BT709
+from engine.frame import Frame, Space
+from engine.models.data import EVAL_STILLS, display_light
 from engine.models.inference import TemporalRefiner
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator, operators
@@ -44,26 +47,39 @@ REFINED = "temporal+refine"
 GOAL_SECONDS_1080P = 2.0
 
 
+def shot_light(shot: Shot) -> list[Tensor]:
+    """The shot's frames through the input transform: the camera wrote sRGB code values, BT.709."""
+    return [display_light(s, "srgb") for s in shot.sdr]
+
+
+def run_single_frame(name: str, shot: Shot) -> tuple[list[Tensor], float]:
+    """One single-frame ITM operator over the shot, and its seconds per frame."""
+    op = make_operator("itm", name)
+    started = time.perf_counter()
+    out = [op.apply(frame, StageContext(frame_index=i)) for i, frame in enumerate(shot_light(shot))]
+    return out, (time.perf_counter() - started) / len(out)
+
+
 def run_temporal_and_refine(shot: Shot, fallback: str) -> tuple[tuple[list[Tensor], float],
                                                                  tuple[list[Tensor], float]]:
     """The classical temporal reconstruction of a shot, and its learned refinement, with the
     seconds per frame of each (the refinement's time excludes the classical stage it starts from)."""
-    frames = shot.linear
+    frames = shot_light(shot)
     ctx = StageContext()
     started = time.perf_counter()
     reconstructor = TemporalReconstructor(
-        source=lambda i: frames[i], frame_count=len(frames), params=TemporalParams(source_gamma=SRGB_GAMMA),
-        fallback=make_operator("itm", fallback), context=ctx,
+        source=lambda i: Frame(frames[i], Space.RELATIVE, shot.sdr[i]), frame_count=len(frames),
+        params=TemporalParams(), fallback=make_operator("itm", fallback), context=ctx, primaries=BT709,
     )
     reconstructor.analyse()
     classical = [reconstructor.frame(i) for i in range(len(frames))]
     classical_seconds = (time.perf_counter() - started) / len(frames)
-    keys = reconstructor.keyframes()
+    analysis = reconstructor.analysis
     refiner = TemporalRefiner()
     started = time.perf_counter()
     refined = []
     for i, (nits, clues) in enumerate(classical):
-        neighbours = [classical[k][0] for k in neighbour_keyframes(i, keys)]
+        neighbours = [classical[k][0] for k in analysis.neighbours(i) if k is not None]
         refined.append(refiner(nits, clues.confidence, frames[i], neighbours, ctx))
     refine_seconds = (time.perf_counter() - started) / len(frames)
     return ([c[0] for c in classical], classical_seconds), (refined, refine_seconds)
@@ -91,14 +107,16 @@ def seconds_1080p(repeats: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder of the HDR stills (EXR)")
     parser.add_argument("--size", default="320x180", help="WxH of the synthetic shots")
+    parser.add_argument("--pan-widths", type=float, default=1.25, help="length of the pans in frame widths")
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--motions", default="pan,push")
     parser.add_argument("--fallback", default="bt2446a", help="ITM operator the temporal mode falls back to")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of the 1080p inference")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    stills = [DATA / f"{name}.exr" for name in EVAL_STILLS]
+    stills = [args.data / f"{name}.exr" for name in EVAL_STILLS]
     missing = [p for p in stills if not p.is_file()]
     if missing:
         print(f"{missing[0]}: held-out still not found", file=sys.stderr)
@@ -107,17 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     classical_names = [c.name for c in operators("itm") if c.name != NETWORK]
     methods = {name: MethodScore() for name in (NETWORK, *classical_names, TEMPORAL, REFINED)}
     torch.set_grad_enabled(False)
-    for still in stills:
-        for motion in args.motions.split(","):
-            shot = make_shot(still, motion, (width, height), args.frames)
-            for name in (NETWORK, *classical_names):
-                score(methods[name], shot, *run_single_frame(name, shot))
-            temporal, refined = run_temporal_and_refine(shot, args.fallback)
-            score(methods[TEMPORAL], shot, *temporal)
-            score(methods[REFINED], shot, *refined)
-            line = "  ".join(f"{n} {methods[n].psnr['highlights'][-1]:.2f}"
-                             for n in (NETWORK, TEMPORAL, REFINED))
-            print(f"{shot.name:<20} highlight PU21-PSNR: {line}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)  # the shots' H.264 recordings
+        for still in stills:
+            for motion in args.motions.split(","):
+                shot = make_shot(still, motion, (width, height), args.frames, args.pan_widths, folder)
+                for name in (NETWORK, *classical_names):
+                    score(methods[name], shot, *run_single_frame(name, shot))
+                temporal, refined = run_temporal_and_refine(shot, args.fallback)
+                score(methods[TEMPORAL], shot, *temporal)
+                score(methods[REFINED], shot, *refined)
+                line = "  ".join(f"{n} {methods[n].psnr['highlights'][-1]:.2f}"
+                                 for n in (NETWORK, TEMPORAL, REFINED))
+                print(f"{shot.name:<20} highlight PU21-PSNR: {line}", flush=True)
     best = max(classical_names, key=lambda n: methods[n].mean(methods[n].psnr["highlights"]))
     rows = {name: methods[name] for name in (NETWORK, best, TEMPORAL, REFINED)}
     figures: dict[str, dict[str, float]] = {}

@@ -1,7 +1,8 @@
 """Train the learned ITM networks and write their weights to resources/models.
 
-    .venv/bin/python bench/train_itm.py --model unet   [--minutes 12] [--steps 3000] [--patches 2048]
-    .venv/bin/python bench/train_itm.py --model refine [--minutes 10] [--frames 16] [--size 224x128]
+    .venv/bin/python bench/train_itm.py --model unet --data DIR [--minutes 12] [--steps 3000] [--patches 2048]
+    .venv/bin/python bench/train_itm.py --model refine --data DIR [--minutes 10] [--frames 16]
+                                        [--size 224x128]
 
 unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) on patches drawn
 from the training stills with random exposure, camera response, noise and JPEG compression
@@ -10,7 +11,7 @@ on every frame of engine.synth shots (a pan and a push-in per still) reconstruct
 classical temporal stage, with the single-frame network's reconstruction (train unet first:
 refine reads masked_unet from --out).
 
-Split: every still in /work/shared/data/hdr trains except GoldenGate and sunset, which are held
+Split: every EXR still in --data trains except GoldenGate and sunset, which are held
 out for bench/learned_eval.py. Training is seeded, runs on one CPU thread by default (the
 machine is shared), stops by itself after --steps or --minutes, and checkpoints to --checkpoints
 (safetensors + JSON), from which a rerun resumes. The weights, their SHA-256 in SHA256SUMS and a
@@ -29,7 +30,6 @@ import torch
 
 from engine.models.data import (
     EVAL_STILLS,
-    HDR_STILLS,
     PatchSettings,
     TemporalExamples,
     load_stills,
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widths", default="16,32,64,64", help="unet: channels per level")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--data", type=Path, default=HDR_STILLS)
+    parser.add_argument("--data", type=Path, required=True, help="folder of the HDR stills (EXR)")
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--checkpoints", type=Path, help="default: /tmp/lumigrade-train-<model>")
     args = parser.parse_args(argv)

@@ -145,7 +145,7 @@ def _render(
     start, stop = frames if frames is not None else (0, clip.info.frame_count)
     total = stop - start
     report = progress or (lambda stage, done, n: None)
-    if grade.temporal and not pipeline.input.hdr:
+    if pipeline.temporal is not None:
         pipeline.temporal.analyse(_stage_progress(progress))
         cancel.check(output)
 

@@ -28,6 +28,7 @@ from torch.nn import functional as tnf
 from engine.color import transfer as tf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
+from engine.frame import Frame, Space
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet
 from engine.operators.base import StageContext
@@ -36,7 +37,6 @@ from engine.synth import SynthSettings, make_response, plan_shot, render_shot
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.render import load_still
 
-HDR_STILLS = Path("/work/shared/data/hdr")
 # Held out of training entirely, for bench/learned_eval.py: a daylight city view and a sunset
 # panorama, the two kinds of highlight (sun, sky, specular) the product meets most.
 EVAL_STILLS = ("GoldenGate", "sunset")
@@ -71,7 +71,7 @@ class PatchBank:
         return self.sdr.shape[0]
 
 
-def training_stills(folder: Path = HDR_STILLS, held_out: Sequence[str] = EVAL_STILLS) -> list[Path]:
+def training_stills(folder: Path, held_out: Sequence[str] = EVAL_STILLS) -> list[Path]:
     """The stills used for training: every EXR in `folder` except the held-out ones."""
     return [p for p in sorted(Path(folder).glob("*.exr")) if p.stem not in held_out]
 
@@ -177,13 +177,6 @@ class TemporalExamples:
     radiance: Tensor
 
 
-def neighbour_keyframes(index: int, keyframes: Sequence[int]) -> list[int]:
-    """The nearest keyframes strictly before and after `index` (either may be missing)."""
-    before = [k for k in keyframes if k < index]
-    after = [k for k in keyframes if k > index]
-    return ([before[-1]] if before else []) + ([after[0]] if after else [])
-
-
 def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: HighlightNet,
                       fallback: str = "bt2446a") -> TemporalExamples:
     """Every frame of one synthetic shot over `still`, reconstructed by the classical temporal
@@ -194,20 +187,21 @@ def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: High
     net = RefineNet()
     plan = plan_shot(still, settings)
     frames = list(render_shot(still, plan, settings))
+    # The camera wrote sRGB code values in BT.709; the input transform decodes them exactly.
     linear = [display_light(f.sdr, "srgb") for f in frames]
     ctx = StageContext()
     reconstructor = TemporalReconstructor(
-        source=lambda i: linear[i], frame_count=len(linear),
-        # The camera wrote sRGB; the power law closest to its curve recovers the code values.
-        params=TemporalParams(source_gamma=2.2), fallback=make_operator("itm", fallback), context=ctx,
+        source=lambda i: Frame(linear[i], Space.RELATIVE, frames[i].sdr), frame_count=len(linear),
+        params=TemporalParams(), fallback=make_operator("itm", fallback), context=ctx, primaries=BT709,
     )
     reconstructor.analyse()
     outputs = [reconstructor.frame(i) for i in range(len(linear))]
-    keys = reconstructor.keyframes()
+    analysis = reconstructor.analysis
     features = []
     with torch.no_grad():
         for i, (nits, clues) in enumerate(outputs):
-            neighbours = [outputs[k][0][None] / ctx.reference_white for k in neighbour_keyframes(i, keys)]
+            neighbours = [outputs[k][0][None] / ctx.reference_white
+                          for k in analysis.neighbours(i) if k is not None]
             learned = single_frame.reconstruct(linear[i][None])
             features.append(net.features((nits / ctx.reference_white)[None], learned, clues.confidence[None],
                                          linear[i][None], neighbours)[0])

@@ -1,14 +1,15 @@
 """Temporal highlight reconstruction: keyframes by global sampling, local propagation between them.
 
-Also the multi-exposure tools it rests on: relative exposure, alignment across exposures, the
-Debevec–Malik camera response and bracket merge.
+Also the multi-exposure tools it rests on: relative exposure, alignment across exposures and the
+Debevec–Malik camera response.
 """
 
-from engine.temporal.bracket import merge_bracket
+from engine.temporal.analysis import ClipAnalysis
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.exposure import relative_exposure, well_exposedness
 from engine.temporal.flow import Alignment, align, warp
-from engine.temporal.reconstructor import ClipAnalysis, TemporalParams, TemporalReconstructor
+from engine.temporal.params import TemporalParams
+from engine.temporal.reconstructor import TemporalReconstructor
 
 __all__ = [
     "Alignment",
@@ -18,7 +19,6 @@ __all__ = [
     "align",
     "estimate_crf",
     "linearise",
-    "merge_bracket",
     "relative_exposure",
     "warp",
     "well_exposedness",

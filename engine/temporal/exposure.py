@@ -16,8 +16,6 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
-from engine.color.primaries import BT2020, Primaries, convert_primaries
-from engine.color.transfer import gamma_inverse_eotf
 from engine.temporal.flow import (
     Alignment,
     align,
@@ -46,17 +44,6 @@ _REALIGN_EV = 0.25
 _MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land
 _SELECTION_BOX = 5  # px: pixels are picked on their neighbourhood, which noise barely moves
 _RATIO_SIDE = 256  # px: the long side exposure ratios are measured at
-
-
-def signal_from_linear(linear: Tensor, gamma: float, primaries: Primaries = BT2020) -> Tensor:
-    """Display-linear relative BT.2020 light (3, H, W) -> the source's code values in [0, 1].
-
-    The temporal stage receives the input transform's display-linear BT.2020 frames; the code
-    values the camera recorded, in its own primaries and under a power-law EOTF, are needed
-    back to tell clipped from well-exposed pixels (a BT.709 blue clipped at 1.0 is well below
-    1.0 once in BT.2020).
-    """
-    return gamma_inverse_eotf(convert_primaries(linear, BT2020, primaries), gamma)
 
 
 def peak_signal(signal: Tensor) -> Tensor:

@@ -3,7 +3,7 @@
 A square structuring element is separable and, for booleans, a dilation is an OR of shifted
 copies: a few memory passes, where torch's max_pool2d on float masks costs about thirty times
 as much on the CPU, and the temporal merge dilates many times per frame. A grey-level erosion
-(the least value in the square) is the same walk with minima.
+(the least value in the square, min_filter) is the same walk with minima.
 """
 
 from __future__ import annotations
@@ -18,11 +18,6 @@ def dilate(mask: Tensor, radius: int = 1) -> Tensor:
     for _ in range(radius):
         grown = _grow_along(_grow_along(grown, -1), -2)
     return grown
-
-
-def erode(mask: Tensor, radius: int = 1) -> Tensor:
-    """(…, H, W) boolean mask shrunk by a (2 radius + 1)² square; pixels outside count as True."""
-    return ~dilate(~mask.bool(), radius)
 
 
 def _grow_along(mask: Tensor, dim: int) -> Tensor:

@@ -37,11 +37,13 @@ def shot_keyframes(shot: range, spacing: int) -> list[int]:
     return keys
 
 
-def bracketing_keyframes(index: int, keyframes: Sequence[int]) -> tuple[int, int]:
-    """The nearest keyframes at or before and at or after `index` (sorted `keyframes` of its shot)."""
-    before = max(k for k in keyframes if k <= index)
-    after = min(k for k in keyframes if k >= index)
-    return before, after
+def neighbour_keyframes(index: int, keyframes: Sequence[int]) -> tuple[int | None, int | None]:
+    """The nearest of sorted `keyframes` strictly before and strictly after `index`; None
+    where there is none. A frame propagates from both, a keyframe serves the frames up to
+    them, and the learned refinement reads them."""
+    before = [k for k in keyframes if k < index]
+    after = [k for k in keyframes if k > index]
+    return (before[-1] if before else None), (after[0] if after else None)
 
 
 def reference_candidates(

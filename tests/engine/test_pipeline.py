@@ -89,3 +89,40 @@ def test_temporal_learned_refinement_keeps_well_exposed_pixels(tmp_path: Path) -
     # Away from the patch nothing is clipped: the refinement passes those pixels through.
     assert torch.equal(a[:, 40:, :], b[:, 40:, :])
     assert not torch.equal(a[:, 16:32, 20:40], b[:, 16:32, 20:40])  # and it did change the patch
+
+
+def test_stages_follow_the_source_and_the_grade(tmp_path: Path) -> None:
+    from engine.stages.expansion import ExpansionStage
+    from engine.stages.grade import GradeStage
+    from engine.stages.input import InputStage
+    from engine.stages.temporal import TemporalStage
+    from tests.cli.conftest import write_sdr_clip
+
+    clip_path = write_sdr_clip(tmp_path / "c.mp4", np.full((3, 16, 16, 3), 90, np.uint8))
+    write_exr(tmp_path / "hdr.exr", torch.ones(3, 4, 4), white_luminance=100.0, half=False)
+    with open_clip(clip_path) as sdr, open_clip(tmp_path / "hdr.exr") as hdr:
+        single = Pipeline(Grade(), sdr, device="cpu")
+        temporal = Pipeline(Grade(temporal=True), sdr, device="cpu")
+        passthrough = Pipeline(Grade(temporal=True), hdr, device="cpu")
+    assert [type(s) for s in single.stages] == [InputStage, ExpansionStage, GradeStage]
+    assert single.temporal is None
+    assert [type(s) for s in temporal.stages] == [InputStage, TemporalStage, GradeStage]
+    assert temporal.stages[1] is temporal.temporal
+    # An HDR source has no clipped highlights to rebuild: temporal mode does not apply.
+    assert [type(s) for s in passthrough.stages] == [InputStage, GradeStage]
+    assert passthrough.temporal is None
+
+
+def test_stages_whose_spaces_do_not_meet_are_refused() -> None:
+    from engine.frame import Space
+    from engine.stages.base import check_chain
+    from engine.stages.grade import GradeStage
+    from engine.stages.input import InputStage
+
+    sdr = resolve_input_transform(SourceTransform(), _Info(ColorTags("bt709", "bt709", "bt709", False)))
+    with pytest.raises(ValueError, match="grade: nits -> nits cannot take frames in code"):
+        check_chain([GradeStage(0.0, 1.0)], Space.CODE, Space.NITS)
+    with pytest.raises(ValueError, match="cannot take frames in relative"):
+        check_chain([InputStage(sdr), GradeStage(0.0, 1.0)], Space.CODE, Space.NITS)
+    with pytest.raises(ValueError, match="end in relative, not nits"):
+        check_chain([InputStage(sdr)], Space.CODE, Space.NITS)

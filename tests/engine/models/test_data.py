@@ -10,7 +10,6 @@ from engine.models.data import (
     clipping_multiplier,
     jpeg,
     make_patch_bank,
-    neighbour_keyframes,
     texture_score,
     training_stills,
 )
@@ -56,12 +55,3 @@ def test_the_held_out_stills_never_train(tmp_path) -> None:
         (tmp_path / f"{name}.exr").write_bytes(b"")
     assert [p.stem for p in training_stills(tmp_path)] == ["city"]
     assert set(EVAL_STILLS) == {"GoldenGate", "sunset"}
-
-
-def test_neighbour_keyframes_are_strictly_before_and_after() -> None:
-    keys = [0, 8, 16, 23]
-    assert neighbour_keyframes(5, keys) == [0, 8]
-    assert neighbour_keyframes(8, keys) == [0, 16]
-    assert neighbour_keyframes(0, keys) == [8]
-    assert neighbour_keyframes(23, keys) == [16]
-    assert neighbour_keyframes(3, []) == []

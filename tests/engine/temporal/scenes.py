@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as tnf
 
+from engine.frame import Frame, Space
+
 FRAME_H, FRAME_W = 48, 64
 SCENE_H, SCENE_W = 64, 112
 GAMMA = 2.4
@@ -55,3 +57,14 @@ def shot(scene: Tensor, exposures: Sequence[float]) -> tuple[list[Tensor], list[
     frames = [camera(crop(scene, i), e) for i, e in enumerate(exposures)]
     truth = [crop(scene, i) * e for i, e in enumerate(exposures)]
     return frames, truth
+
+
+def code_values(frame: Tensor, gamma: float = GAMMA) -> Tensor:
+    """The code values a display-linear frame of `camera` was decoded from (a gamma EOTF)."""
+    return frame.clamp(0, 1) ** (1 / gamma)
+
+
+def decoded(frame: Tensor) -> Frame:
+    """A frame of `camera` as the temporal stage receives it: linear light and code values,
+    both in BT.2020, where the synthetic frames are built and clip."""
+    return Frame(frame, Space.RELATIVE, code_values(frame))

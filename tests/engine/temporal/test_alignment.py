@@ -18,7 +18,7 @@ from engine.temporal.cuts import (
     histogram_distance,
     shots_from_cuts,
 )
-from engine.temporal.exposure import aligned_exposure, matched_exposure, signal_from_linear
+from engine.temporal.exposure import aligned_exposure, matched_exposure
 from engine.temporal.flow import (
     Alignment,
     _fit_global_motion,
@@ -28,12 +28,12 @@ from engine.temporal.flow import (
     resize_flow,
 )
 from engine.temporal.schedule import (
-    bracketing_keyframes,
     choose_references,
+    neighbour_keyframes,
     reference_candidates,
     shot_keyframes,
 )
-from tests.engine.temporal.scenes import GAMMA, camera, texture
+from tests.engine.temporal.scenes import camera, code_values, texture
 
 SCENE = 0.03 + 0.6 * texture(96, 128, seed=11, cells=6)
 OBJECT = 0.004 + 0.008 * texture(16, 16, seed=12, cells=3)  # darker than anything it passes over
@@ -52,7 +52,7 @@ def test_well_exposedness_is_the_reinhard_hat() -> None:
 
 def test_relative_exposure_of_two_static_frames() -> None:
     a, b = view(0, 0, 1.0), view(0, 0, 2.0**-1.5)
-    ev = relative_exposure(a, b, signal_from_linear(a, GAMMA), signal_from_linear(b, GAMMA))
+    ev = relative_exposure(a, b, code_values(a), code_values(b))
     assert ev == pytest.approx(-1.5, abs=0.02)
 
 
@@ -114,7 +114,7 @@ def test_a_zoom_is_aligned_from_a_seed_pixels_off() -> None:
 
 def test_aligned_exposure_of_shifted_frames() -> None:
     a, b = view(0, 0, 1.0), view(7, 2, 2.0**0.8)
-    _, ev = aligned_exposure(a, signal_from_linear(a, GAMMA), b, signal_from_linear(b, GAMMA), 0.0, 640)
+    _, ev = aligned_exposure(a, code_values(a), b, code_values(b), 0.0, 640)
     assert ev == pytest.approx(0.8, abs=0.02)
 
 
@@ -127,7 +127,7 @@ def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
     unaligned = Alignment(torch.zeros(2, 48, 64), torch.zeros(1, 48, 64), torch.zeros(2, 48, 64))
 
     def measured(other: torch.Tensor, guess: float) -> float | None:
-        return matched_exposure(key, signal_from_linear(key, GAMMA), other, signal_from_linear(other, GAMMA),
+        return matched_exposure(key, code_values(key), other, code_values(other),
                                 unaligned, guess)
 
     assert measured(view(0, 0, 2.0**-0.5), -0.2) == pytest.approx(-0.5, abs=0.02)
@@ -136,8 +136,8 @@ def test_an_unconfirmed_exposure_ratio_is_taken_only_near_the_guess() -> None:
     shift = torch.zeros(2, 48, 64)
     shift[0] = 3.0
     inconsistent = Alignment(shift, torch.zeros(1, 48, 64), shift.clone())  # +3 px out, +3 px back
-    assert matched_exposure(key, signal_from_linear(key, GAMMA), view(0, 0, 2.0**-0.5),
-                            signal_from_linear(view(0, 0, 2.0**-0.5), GAMMA), inconsistent, -0.2) is None
+    assert matched_exposure(key, code_values(key), view(0, 0, 2.0**-0.5),
+                            code_values(view(0, 0, 2.0**-0.5)), inconsistent, -0.2) is None
 
 
 def test_forward_backward_check_rejects_inconsistent_flow() -> None:
@@ -184,8 +184,11 @@ def test_alignment_matches_a_moved_view_and_not_another_scene() -> None:
 def test_keyframes_and_references_stay_in_their_shot() -> None:
     shot = range(10, 30)
     assert shot_keyframes(shot, 8) == [10, 18, 26, 29]
-    assert bracketing_keyframes(20, [10, 18, 26, 29]) == (18, 26)
-    assert bracketing_keyframes(18, [10, 18, 26, 29]) == (18, 18)
+    assert neighbour_keyframes(20, [10, 18, 26, 29]) == (18, 26)
+    assert neighbour_keyframes(18, [10, 18, 26, 29]) == (10, 26)  # a keyframe's, strictly
+    assert neighbour_keyframes(10, [10, 18, 26, 29]) == (None, 18)
+    assert neighbour_keyframes(29, [10, 18, 26, 29]) == (26, None)
+    assert neighbour_keyframes(3, []) == (None, None)
     exposures = [0.0] * 10 + [-0.1 * (i - 10) for i in range(10, 30)] + [-5.0] * 5
     candidates = reference_candidates(18, shot, 4, exposures, min_gain_ev=0.1)
     assert candidates and all(r in shot for r in candidates)

@@ -1,4 +1,4 @@
-"""Debevec–Malik camera response recovery and bracket merging on a known camera."""
+"""Debevec–Malik camera response recovery on a known camera."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from engine.errors import FormatError
-from engine.temporal import estimate_crf, linearise, merge_bracket
+from engine.temporal import estimate_crf, linearise
 
 STOPS = [-3.0, -1.5, 0.0, 1.5]
 LN_EXPOSURES = [s * math.log(2.0) for s in STOPS]
@@ -48,22 +48,6 @@ def test_linearise_interpolates_between_codes() -> None:
     mid = torch.tensor([100.5 / 255.0])
     expected = ((100 / 255) ** 2 + (101 / 255) ** 2) / 2
     assert float(linearise(mid, response)) == pytest.approx(expected, rel=1e-5)
-
-
-def test_bracket_merges_to_the_scene_radiance() -> None:
-    radiance, signals = bracket(2.2)
-    merged = merge_bracket(signals, LN_EXPOSURES, (torch.arange(256) / 255.0) ** 2.2)
-    # Seen unclipped and above the 8-bit noise floor in at least one exposure.
-    seen = (radiance * 2.0 ** STOPS[0] < 0.95) & (radiance * 2.0 ** STOPS[-1] > 0.05)
-    error = ((merged - radiance).abs() / radiance)[seen]
-    assert float(error.median()) < 0.01 and float(error.max()) < 0.05
-
-
-def test_bracket_estimates_its_own_response_when_none_is_given() -> None:
-    radiance, signals = bracket(2.2)
-    merged = merge_bracket(signals, LN_EXPOSURES)
-    seen = (radiance * 2.0 ** STOPS[0] < 0.95) & (radiance * 2.0 ** STOPS[-1] > 0.05)
-    assert float(((merged - radiance).abs() / radiance)[seen].median()) < 0.03
 
 
 def test_one_exposure_is_not_enough() -> None:

@@ -9,22 +9,25 @@ import pytest
 import torch
 from torch.nn import functional as tnf
 
+from engine.color.primaries import BT2020
 from engine.errors import FormatError, MediaError
 from engine.masks import ClueSource
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
 from engine.params import build_params
 from engine.temporal import TemporalParams, TemporalReconstructor
-from engine.temporal.exposure import signal_from_linear
 from engine.temporal.merge import Clue, combine_clues, compose
 from engine.temporal.reconstruct import reference_clue
+from engine.temporal.reconstructor import DEFAULT_CACHE_BYTES
 from engine.temporal.region import clipped_region
 from engine.temporal.schedule import choose_references, reference_candidates
 from tests.engine.temporal.scenes import (
     FRAME_H,
     FRAME_W,
     camera,
+    code_values,
     crop,
+    decoded,
     pan_offset,
     scene_with_highlights,
     shot,
@@ -38,16 +41,18 @@ DRIFT = [2.0 ** (-2.0 * (1.0 - i / (COUNT - 1))) for i in range(COUNT)]
 
 
 def reconstructor(
-    frames: list[torch.Tensor], fallback: str = "bt2446a", **params: object
+    frames: list[torch.Tensor], fallback: str = "bt2446a", cache_bytes: int = DEFAULT_CACHE_BYTES,
+    **params: object,
 ) -> TemporalReconstructor:
     return TemporalReconstructor(
-        source=lambda i: frames[i],
+        source=lambda i: decoded(frames[i]),
         frame_count=len(frames),
-        # The synthetic frames are built in BT.2020, so that is where their channels clip; the
-        # 16-frame shots have a keyframe in their middle (0, 8, 15), a frame at most 4 from one.
-        params=TemporalParams(**{"source_primaries": "bt2020", "keyframe_spacing": 8, **params}),
+        # The 16-frame shots have a keyframe in their middle (0, 8, 15), a frame at most 4 from one.
+        params=TemporalParams(**{"keyframe_spacing": 8, **params}),
         fallback=make_operator("itm", fallback),
         context=StageContext(reference_white=REFERENCE_WHITE),
+        primaries=BT2020,  # the synthetic frames are built in BT.2020, so that is where they clip
+        cache_bytes=cache_bytes,
     )
 
 
@@ -159,8 +164,8 @@ def test_a_local_fallback_runs_on_the_box_its_gaps_need_with_the_same_result() -
             return None
 
     def run(fallback: object) -> list[torch.Tensor]:
-        r = TemporalReconstructor(lambda i: frames[i], len(frames), TemporalParams(source_primaries="bt2020"),
-                                  fallback, StageContext(reference_white=REFERENCE_WHITE))
+        r = TemporalReconstructor(lambda i: decoded(frames[i]), len(frames), TemporalParams(), fallback,
+                                  StageContext(reference_white=REFERENCE_WHITE), BT2020)
         return [r.frame(i)[0] for i in range(len(frames))]
 
     for boxed, whole in zip(run(Boxed()), run(WholeFrame()), strict=True):
@@ -244,7 +249,7 @@ def test_a_darker_reference_counts_more_in_the_mix() -> None:
     twentieth."""
     scene = scene_with_highlights(sun_level=3.0)[:, :FRAME_H, :FRAME_W]
     key, darker, darkest = camera(scene, 1.0), camera(scene, 0.5), camera(scene, 0.25)
-    signals = [signal_from_linear(f, 2.4) for f in (key, darker, darkest)]
+    signals = [code_values(f) for f in (key, darker, darkest)]
     region = clipped_region(signals[0].amax(0, keepdim=True), 0.95, 4)
     assert region is not None
     clues = [reference_clue(key, signals[0], frame, signal, ev, 256, region)
@@ -371,11 +376,10 @@ def test_alternating_exposures_merge_to_the_ground_truth() -> None:
 
 def test_cache_stays_within_its_budget_and_results_do_not_change(drift_shot) -> None:
     frames, _, outputs, _ = drift_shot
-    r = reconstructor(frames)
-    r.cache_bytes = 1  # one keyframe at a time: every other one is rebuilt on demand
+    r = reconstructor(frames, cache_bytes=1)  # one keyframe at a time: the others are rebuilt on demand
     for i in (15, 3):
         nits, _ = r.frame(i)
-        assert len(r._cache) == 1
+        assert len(r.cached_keyframes) == 1
         torch.testing.assert_close(nits, outputs[i][0])
 
 

@@ -1,0 +1,1 @@
+"""The Pipeline's stages, each a callable (Frame, StageContext) -> Frame with declared spaces."""
