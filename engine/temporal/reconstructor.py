@@ -34,6 +34,7 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.primaries import BT2020, PRIMARIES, convert_primaries
+from engine.constants import CODEC_CLIP_BAND_START, OVEREXPOSURE_TAU
 from engine.errors import FormatError, MediaError
 from engine.masks import ClueMap, clipped_map
 from engine.operators.base import Operator, StageContext
@@ -41,7 +42,6 @@ from engine.params import param
 from engine.temporal.crf import estimate_crf, linearise
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
 from engine.temporal.exposure import (
-    CLIP_BAND_START,
     aligned_exposure,
     fill_unmeasured,
     peak_signal,
@@ -119,7 +119,8 @@ class TemporalParams:
         0.02, 0.0, 6.0, "EV", "how much darker than the keyframe a frame must be to serve as reference"
     )
     tau: float = param(
-        0.95, 0.5, 0.999, "", "SDR code value where pixels start to hand over to clues (Santos et al. τ)"
+        OVEREXPOSURE_TAU, 0.5, 0.999, "",
+        "SDR code value where pixels start to hand over to clues (Santos et al. τ)",
     )
     source_gamma: float = param(
         2.4, 1.0, 3.5, "", "exponent of the source EOTF, to recover the recorded code values"
@@ -378,7 +379,7 @@ class TemporalReconstructor:
             # The cover counts the pixels the key clipped (the band below white that a codec may
             # have lowered included) and a candidate measures: pixels between τ and the band
             # keep much of their own value (bench: +0.07 dB over counting from τ).
-            reveals = {j: analysis.reveals(index, j, chains[j][0], CLIP_BAND_START) for j in candidates}
+            reveals = {j: analysis.reveals(index, j, chains[j][0], CODEC_CLIP_BAND_START) for j in candidates}
             for j in choose_references(candidates, p.max_references, reveals):
                 ref_linear, ref_signal = self._decode(j)
                 ref_radiance = self._radiance(ref_linear, ref_signal)
