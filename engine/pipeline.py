@@ -195,5 +195,3 @@ class Pipeline:
             return sdr_view(None).apply(relative)
         return self.display_transform(view, hdr_frame, index).apply(hdr_frame)
 
-
-OUTPUT_VIEWS = {"hdr10": "pq", "prores": "pq", "hlg": "hlg", "sdr": "sdr", "exr": "linear"}

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.deliverables import DELIVERABLES
 from engine.errors import FormatError, GradeError, OutputError
 from engine.grade import Grade
 from engine.io.clip import Clip, open_clip
 from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
 from engine.jobs import CancelToken, ProgressFn
-from engine.pipeline import OUTPUT_VIEWS, Pipeline
+from engine.pipeline import Pipeline
 
 SPOOL_MAX_BYTES = 8 << 30  # and at most a quarter of the free space of the output's disk
 
@@ -139,7 +140,7 @@ def _render(
 ) -> RenderSummary:
     started = time.perf_counter()
     fmt = grade.output.format
-    view = OUTPUT_VIEWS[fmt]
+    view = DELIVERABLES[fmt].view
     pipeline = Pipeline(grade, clip, device)
     start, stop = frames if frames is not None else (0, clip.info.frame_count)
     total = stop - start

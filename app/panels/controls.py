@@ -25,12 +25,12 @@ from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm
 from app.viewer.view_state import CompareMode, DisplayView, MaskView, ViewSettings
 from engine.grade import (
-    NUMERIC_RANGES,
     SOURCE_PRIMARIES,
     SOURCE_TRANSFERS,
     Grade,
     OperatorChoice,
     SourceTransform,
+    grade_specs,
 )
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class, operators
@@ -123,7 +123,8 @@ class ControlsPanel(QScrollArea):
         self.transfer = QComboBox()
         self.transfer.addItems(SOURCE_TRANSFERS)
         self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags")
-        self.gamma = NumberControl(*NUMERIC_RANGES["gamma"], 2.4, help="exponent of the 'gamma' transfer")
+        gamma = next(s for s in param_specs(SourceTransform) if s.name == "gamma")
+        self.gamma = NumberControl(gamma.minimum, gamma.maximum, 2.4, help="exponent of the 'gamma' transfer")
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
         form.addRow("Transfer", self.transfer)
@@ -157,8 +158,11 @@ class ControlsPanel(QScrollArea):
         box = QGroupBox("Grade")
         form = QFormLayout(box)
         self.grade_controls: dict[str, NumberControl] = {}
+        specs = {spec.name: spec for spec in grade_specs()}
         for key, label, unit, help in _GRADE_SLIDERS:
-            control = NumberControl(*NUMERIC_RANGES[key], getattr(self._grade, key), unit=unit, help=help)
+            spec = specs[key]
+            value = getattr(self._grade, key)
+            control = NumberControl(spec.minimum, spec.maximum, value, unit=unit, help=help)
             control.value_changed.connect(self._grade_setter(key))
             self.grade_controls[key] = control
             form.addRow(label, control)
