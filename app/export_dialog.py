@@ -28,23 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.deliverables import DELIVERABLES
 from engine.errors import LumigradeError, RenderCancelled
 from engine.grade import Grade
 from engine.jobs import CancelToken
 from engine.render import RenderSummary, render
 
-FORMATS = {
-    "hdr10": ("HDR10: HEVC Main10, PQ, ST 2086 + MaxCLL", ".mp4"),
-    "hlg": ("HLG: HEVC Main10, BT.2100 HLG", ".mp4"),
-    "prores": ("ProRes 4444, PQ", ".mov"),
-    "exr": ("OpenEXR sequence, scene-linear half float", ""),
-    "sdr": ("SDR: H.264, BT.709 / BT.1886, tone mapped", ".mp4"),
-}
-
 
 def default_output(source: Path, fmt: str) -> Path:
     """A name beside the source: clip_hdr10.mp4, or a clip_exr/ folder for EXR sequences."""
-    return source.with_name(f"{source.stem}_{fmt}{FORMATS[fmt][1]}")
+    return source.with_name(f"{source.stem}_{fmt}{DELIVERABLES[fmt].extension}")
 
 
 def format_eta(seconds: float) -> str:
@@ -89,8 +82,8 @@ class ExportDialog(QDialog):
         self._stage_started = (time.perf_counter(), "")
 
         self.format = QComboBox()
-        for key, (label, _) in FORMATS.items():
-            self.format.addItem(label, key)
+        for deliverable in DELIVERABLES.values():
+            self.format.addItem(deliverable.label, deliverable.name)
         self.format.setCurrentIndex(self.format.findData(grade.output.format))
         self.start = QSpinBox()
         self.stop = QSpinBox()
@@ -143,7 +136,7 @@ class ExportDialog(QDialog):
 
     def _browse(self) -> None:
         fmt = self.format.currentData()
-        if fmt == "exr":
+        if DELIVERABLES[fmt].writer == "exr":
             chosen = QFileDialog.getExistingDirectory(self, "EXR sequence folder", str(self.source.parent))
         else:
             chosen, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text())

@@ -26,11 +26,11 @@ from engine.color.luminance import luminance
 from engine.errors import LumigradeError
 from engine.grade import Grade
 from engine.io.clip import Clip
+from engine.masks import clipped_map
 from engine.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 HALF_MAX = 65504.0  # the largest float16: brighter pixels would become inf in the texture
-CLIPPED_CODE = 254.5 / 255.0  # a source code value at the top 8-bit code counts as clipped
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
@@ -41,7 +41,7 @@ def to_half_image(frame: Tensor) -> np.ndarray:
 
 def overlay_masks(signal: Tensor, hdr: Tensor, peak_nits: float) -> np.ndarray:
     """(H, W, 2) uint8: 255 where the source is clipped (any channel), and where Y > the peak."""
-    clipped = signal.amax(0) >= CLIPPED_CODE
+    clipped = clipped_map(signal)[0]
     over = luminance(hdr)[0] > peak_nits
     return (torch.stack([clipped, over], -1).to(torch.uint8) * 255).cpu().numpy()
 

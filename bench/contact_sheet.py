@@ -21,6 +21,7 @@ import torch
 
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.display import sdr_view
 from engine.operators.base import StageContext
 from engine.operators.catalogue import operators
@@ -39,7 +40,7 @@ def load_still(path: Path) -> torch.Tensor:
     rgb = cv2.resize(rgb, (THUMB_WIDTH, round(h * THUMB_WIDTH / w)), interpolation=cv2.INTER_AREA)
     frame = convert_primaries(torch.from_numpy(np.clip(rgb, 0.0, None)).permute(2, 0, 1), BT709, BT2020)
     frame = frame.clamp_min(0.0)
-    return frame * (0.18 * 203.0 / measure(luminance(frame)).log_average)
+    return frame * (0.18 * SDR_REFERENCE_WHITE_NITS / measure(luminance(frame)).log_average)
 
 
 def tile(frame: torch.Tensor, label: str) -> np.ndarray:

@@ -15,7 +15,6 @@ the same tables, which is what makes the preview equal the export (DESIGN.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from torch import Tensor
@@ -24,9 +23,8 @@ from engine.color import transfer as tf
 from engine.color.correction import apply_gain
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, apply_matrix, conversion_matrix
+from engine.deliverables import ViewKind
 from engine.lut import Lut1D
-
-ViewKind = Literal["pq", "hlg", "sdr", "linear"]
 
 # Encode LUT spans. PQ(1e-6 nits) and BT.1886^-1(1e-9) are below half a 12-bit code value, so
 # clamping black to x_min is invisible; the top of the span is the clamp of the signal.

@@ -14,24 +14,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
-from engine.params import param, param_specs
+from engine.params import ParamSpec, param, param_specs
 
 GRADE_SCHEMA_VERSION = 1
 
 SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg")
 SOURCE_PRIMARIES = ("auto", "bt709", "bt2020", "p3-d65", "aces-ap0", "aces-ap1")
-OUTPUT_FORMATS = ("hdr10", "hlg", "prores", "exr", "sdr")
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
+X26X_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)
+
+# The metadata of a Grade field without a param() description that, like a display_only param,
+# only changes what is displayed: the preview applies it itself and the engine does no new work.
+_DISPLAY_ONLY = {"display_only": True}
 
 
 @dataclass(frozen=True)
 class SourceTransform:
     """How the source's code values become linear light: 'auto' follows the stream's tags."""
 
-    transfer: str = "auto"
+    transfer: str = param("auto", choices=SOURCE_TRANSFERS, help="source transfer function")
     gamma: float = param(2.4, 1.0, 3.5, help="source gamma, used when transfer is 'gamma'")
-    primaries: str = "auto"
+    primaries: str = param("auto", choices=SOURCE_PRIMARIES, help="source primaries")
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,12 @@ class OperatorChoice:
 class OutputSettings:
     """The deliverable: container/codec family and its encoder settings."""
 
-    format: str = "hdr10"
-    exr_compression: str = "zip"
+    format: str = param("hdr10", choices=tuple(DELIVERABLES), help="deliverable (engine.deliverables)")
+    exr_compression: str = param("zip", choices=EXR_COMPRESSIONS, help="OpenEXR compression")
     exr_nits_per_unit: float = param(100.0, 1.0, 10000.0, "cd/m²", "EXR whiteLuminance of 1.0 in the file",
                                      display_only=True)
     crf: int = param(18, 0, 51, help="x264/x265 constant rate factor", display_only=True)
-    preset: str = "medium"  # x264/x265 preset
+    preset: str = param("medium", choices=X26X_PRESETS, help="x264/x265 preset")
 
 
 @dataclass(frozen=True)
@@ -60,17 +68,17 @@ class Grade:
 
     source: SourceTransform = field(default_factory=SourceTransform)
     itm: OperatorChoice = field(default_factory=lambda: OperatorChoice("bt2408"))
-    temporal: bool = False
+    temporal: bool = param(False, help="reconstruct highlights from other frames of the shot")
     temporal_params: Mapping[str, Any] = field(default_factory=dict)
     exposure: float = param(0.0, -10.0, 10.0, "stops", "exposure of the HDR result")
     saturation: float = param(1.0, 0.0, 2.0, "", "saturation about BT.2020 luminance (1 keeps colour)")
-    reference_white: float = param(203.0, 48.0, 500.0, "cd/m²",
+    reference_white: float = param(SDR_REFERENCE_WHITE_NITS, 48.0, 500.0, "cd/m²",
                                    "where SDR reference white lands (ITU-R BT.2408: 203)")
     peak_nits: float = param(1000.0, 100.0, 10000.0, "cd/m²", "mastering peak of the HDR deliverable")
-    tmo: OperatorChoice = field(default_factory=lambda: OperatorChoice("bt2446a"))
+    tmo: OperatorChoice = field(default_factory=lambda: OperatorChoice("bt2446a"), metadata=_DISPLAY_ONLY)
     sdr_peak_nits: float = param(100.0, 48.0, 500.0, "cd/m²", "peak of the SDR display the TMO targets",
                                  display_only=True)
-    output: OutputSettings = field(default_factory=OutputSettings)
+    output: OutputSettings = field(default_factory=OutputSettings, metadata=_DISPLAY_ONLY)
 
     def replace(self, **changes: Any) -> Grade:
         return dataclasses.replace(self, **changes)
@@ -102,11 +110,6 @@ class Grade:
 # Grade fields the preview applies itself, so changing them needs no new engine frames: the
 # display-only parameters, the tone mapper (the preview's display transform) and the
 # deliverable's settings (read only by an export).
-DISPLAY_ONLY_FIELDS: frozenset[str] = frozenset(
-    {spec.name for spec in param_specs(Grade) if spec.display_only} | {"tmo", "output"}
-)
-
-
 def parse_json(text: str, path: Path | None) -> Any:
     """JSON text -> data; GradeError naming the file and the line when it does not parse."""
     try:
@@ -125,17 +128,18 @@ def read_text(path: Path, what: str) -> str:
         raise GradeError(f"cannot read {what} ({exc})", path) from None
 
 
-# (minimum, maximum) of every numeric field; the GUI's sliders use the same ranges.
-NUMERIC_RANGES: dict[str, tuple[float, float]] = {
-    "exposure": (-10.0, 10.0),
-    "saturation": (0.0, 2.0),
-    "reference_white": (48.0, 500.0),
-    "peak_nits": (100.0, 10000.0),
-    "sdr_peak_nits": (48.0, 500.0),
-    "gamma": (1.0, 3.5),
-    "exr_nits_per_unit": (1.0, 10000.0),
-    "crf": (0, 51),
-}
+def grade_specs() -> list[ParamSpec]:
+    """The Grade's own numeric parameters, in declaration order: what the GUI's grade sliders show."""
+    return [s for s in param_specs(Grade) if s.type in ("int", "float")]
+
+
+# param() records display_only in the field's metadata, as _DISPLAY_ONLY does for the rest.
+DISPLAY_ONLY_FIELDS: frozenset[str] = frozenset(
+    f.name for f in dataclasses.fields(Grade) if f.metadata.get("display_only")
+)
+"""Grade fields that change only the display: the preview redraws, the engine does no new work."""
+
+_TYPE_WORDS = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string"}
 
 
 class JsonValidator:
@@ -160,19 +164,24 @@ class JsonValidator:
 class _GradeParser(JsonValidator):
     """Strict validation of grade JSON: unknown keys, wrong types and ranges are errors."""
 
-    def number(self, value: Any, key: str, integer: bool = False) -> Any:
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool):
-            raise self.fail(f"{key}: expected a number, got {value!r}")
-        lo, hi = NUMERIC_RANGES[key]
-        if not lo <= value <= hi:  # also rejects NaN
-            raise self.fail(f"{key}: {value} is outside [{lo}, {hi}]")
-        return value if integer else float(value)
+    def param(self, spec: ParamSpec, value: Any, key: str) -> Any:
+        """A param() field's value, validated by its ParamSpec; the error names `key`."""
+        try:
+            return spec.check(value)
+        except GradeError:
+            if spec.choices:
+                problem = f"{value!r} is not one of {', '.join(spec.choices)}"
+            elif not spec.has_type(value):
+                problem = f"expected {_TYPE_WORDS[spec.type]}, got {value!r}"
+            else:  # out of range, or not finite
+                problem = f"{value} is outside [{spec.minimum}, {spec.maximum}]"
+            raise self.fail(f"{key}: {problem}") from None
 
-    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(f"{key}: {value!r} is not one of {', '.join(choices)}")
-        return value
+    def settings(self, cls: type, value: Any, where: str) -> Any:
+        """A settings dataclass whose fields are all param()s; absent keys keep their defaults."""
+        specs = {spec.name: spec for spec in param_specs(cls)}
+        data = self.mapping(value, where, set(specs))
+        return cls(**{k: self.param(specs[k], v, f"{where}.{k}") for k, v in data.items()})
 
     def operator(self, value: Any, key: str, kind: str) -> OperatorChoice:
         from engine.operators.catalogue import operator_class
@@ -211,46 +220,20 @@ class _GradeParser(JsonValidator):
             raise self.fail("missing or invalid 'version'")
         if version > GRADE_SCHEMA_VERSION or version < 1:
             raise self.fail(f"grade schema version {version} is not supported (max {GRADE_SCHEMA_VERSION})")
-        default = Grade()
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {
+            spec.name: self.param(spec, data[spec.name], spec.name)
+            for spec in param_specs(Grade)
+            if spec.name in data
+        }
         if "source" in data:
-            src = self.mapping(data["source"], "source", {"transfer", "gamma", "primaries"})
-            changes["source"] = SourceTransform(
-                transfer=self.choice(src.get("transfer", "auto"), "source.transfer", SOURCE_TRANSFERS),
-                gamma=self.number(src.get("gamma", 2.4), "gamma"),
-                primaries=self.choice(src.get("primaries", "auto"), "source.primaries", SOURCE_PRIMARIES),
-            )
+            changes["source"] = self.settings(SourceTransform, data["source"], "source")
+        if "output" in data:
+            changes["output"] = self.settings(OutputSettings, data["output"], "output")
         if "itm" in data:
             changes["itm"] = self.operator(data["itm"], "itm", "itm")
         if "tmo" in data:
             changes["tmo"] = self.operator(data["tmo"], "tmo", "tmo")
-        if "temporal" in data:
-            if not isinstance(data["temporal"], bool):
-                raise self.fail("temporal: expected true or false")
-            changes["temporal"] = data["temporal"]
         if "temporal_params" in data:
             changes["temporal_params"] = self.temporal_params(data["temporal_params"])
-        for key in ("exposure", "saturation", "reference_white", "peak_nits", "sdr_peak_nits"):
-            if key in data:
-                changes[key] = self.number(data[key], key)
-        if "output" in data:
-            allowed = {f.name for f in dataclasses.fields(OutputSettings)}
-            out = self.mapping(data["output"], "output", allowed)
-            base = default.output
-            changes["output"] = OutputSettings(
-                format=self.choice(out.get("format", base.format), "output.format", OUTPUT_FORMATS),
-                exr_compression=self.choice(
-                    out.get("exr_compression", base.exr_compression), "output.exr_compression",
-                    EXR_COMPRESSIONS,
-                ),
-                exr_nits_per_unit=self.number(out.get("exr_nits_per_unit", base.exr_nits_per_unit),
-                                              "exr_nits_per_unit"),
-                crf=self.number(out.get("crf", base.crf), "crf", integer=True),
-                preset=self.choice(out.get("preset", base.preset), "output.preset", X26X_PRESETS),
-            )
-        return default.replace(**changes)
+        return Grade(**changes)
 
-
-X26X_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-)

@@ -12,6 +12,8 @@ from enum import IntEnum
 import torch
 from torch import Tensor
 
+from engine.constants import CLIPPED_CODE, OVEREXPOSURE_TAU
+
 
 def _channel_max(sdr_signal: Tensor) -> Tensor:
     """max over channels of a (3, H, W) or (1, H, W) frame -> (1, H, W); NaN counts as clipped."""
@@ -22,7 +24,7 @@ def _channel_max(sdr_signal: Tensor) -> Tensor:
     return torch.nan_to_num(peak, nan=1.0, posinf=1.0, neginf=0.0)
 
 
-def overexposure_mask(sdr_signal: Tensor, tau: float = 0.95) -> Tensor:
+def overexposure_mask(sdr_signal: Tensor, tau: float = OVEREXPOSURE_TAU) -> Tensor:
     """Santos et al. 2020, "Single image HDR reconstruction using a CNN with masked features and
     perceptual loss" (ACM TOG / SIGGRAPH 2020), the input mask
     M = 1 - min(max(0, I - tau) / (1 - tau), 1), with I the max over channels.
@@ -36,8 +38,8 @@ def overexposure_mask(sdr_signal: Tensor, tau: float = 0.95) -> Tensor:
     return 1.0 - over.clamp_max(1.0)
 
 
-def clipped_map(sdr_signal: Tensor, threshold: float = 1.0 - 1.0 / 255.0) -> Tensor:
-    """Pixels where any channel reaches `threshold` (default: the top 8-bit code value).
+def clipped_map(sdr_signal: Tensor, threshold: float = CLIPPED_CODE) -> Tensor:
+    """Pixels where any channel reaches `threshold` (default: the top 8-bit code values, CLIPPED_CODE).
 
     (3, H, W) or (1, H, W) -> (1, H, W) bool.
     """

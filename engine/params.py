@@ -66,8 +66,7 @@ class ParamSpec:
 
     def check(self, value: Any) -> float | int | bool | str:
         """Validate a value (from JSON or the CLI) against type, range and choices."""
-        expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}[self.type]
-        if not isinstance(value, expected) or (self.type != "bool" and isinstance(value, bool)):
+        if not self.has_type(value):
             raise GradeError(f"parameter {self.name}: expected {self.type}, got {value!r}")
         if self.type in ("int", "float"):
             if value != value or value in (float("inf"), float("-inf")):
@@ -81,6 +80,11 @@ class ParamSpec:
         if self.choices and value not in self.choices:
             raise GradeError(f"parameter {self.name}: {value!r} is not one of {self.choices}")
         return value
+
+    def has_type(self, value: Any) -> bool:
+        """Whether a value (from JSON or the CLI) has this parameter's type; a bool is no number."""
+        expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}[self.type]
+        return isinstance(value, expected) and (self.type == "bool" or not isinstance(value, bool))
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "choices": list(self.choices)}

@@ -133,5 +133,3 @@ class Pipeline:
         """The output transform for a deliverable: cd/m² -> encoded signal (or linear EXR data)."""
         return self.output_stage(view)(Frame(hdr_frame, Space.NITS), self.context(index)).pixels
 
-
-OUTPUT_VIEWS = {"hdr10": "pq", "prores": "pq", "hlg": "hlg", "sdr": "sdr", "exr": "linear"}

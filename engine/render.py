@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.deliverables import DELIVERABLES
 from engine.errors import FormatError, GradeError, OutputError
 from engine.grade import Grade
 from engine.io.clip import Clip
@@ -31,7 +32,7 @@ from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
 from engine.io.open import open_clip
 from engine.jobs import CancelToken, ProgressFn
-from engine.pipeline import OUTPUT_VIEWS, Pipeline
+from engine.pipeline import Pipeline
 
 SPOOL_MAX_BYTES = 8 << 30  # and at most a quarter of the free space of the output's disk
 
@@ -140,7 +141,7 @@ def _render(
 ) -> RenderSummary:
     started = time.perf_counter()
     fmt = grade.output.format
-    view = OUTPUT_VIEWS[fmt]
+    view = DELIVERABLES[fmt].view
     pipeline = Pipeline(grade, clip, device)
     start, stop = frames if frames is not None else (0, clip.info.frame_count)
     total = stop - start

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from engine.constants import CLIPPED_RELATIVE_LUMINANCE
+
 # In the units of the luminance measured: for SDR-relative input 1e-4 is BT.1886 code value
 # 5.5/255, the darkest level worth averaging; for cd/m² it lies far below any display's black.
 DEFAULT_BLACK_CUTOFF = 1e-4
-# Masia et al. 2017 count pixels at the top of the 8-bit range as over-exposed; 0.95 relative
-# linear light is BT.1886 code value 250/255 (meaningful for SDR-relative input only).
-DEFAULT_CLIP_THRESHOLD = 0.95
 _TINY = 1e-12
 
 
@@ -52,7 +51,7 @@ def measure(
     peak_percentile: float = 99.9,
     min_percentile: float = 1.0,
     black_cutoff: float = DEFAULT_BLACK_CUTOFF,
-    clip_threshold: float = DEFAULT_CLIP_THRESHOLD,
+    clip_threshold: float = CLIPPED_RELATIVE_LUMINANCE,
 ) -> FrameStats:
     """Statistics of a (1, H, W) luminance map.
 

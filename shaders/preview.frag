@@ -1,7 +1,10 @@
 #version 330 core
 // The preview's one fragment shader (after tev's uber-shader): view exposure, the display
 // transform of engine.display.DisplayTransform, false colour, mask overlay and the compare
-// layouts, all driven by uniforms. lut.glsl is concatenated before this file.
+// layouts, all driven by uniforms. lut.glsl is concatenated before this file, and before it the
+// constants, as #defines from the Python enums (app/viewer/preview_widget.py, shader_defines):
+// COMPARE_* (CompareMode), COLOUR_* (engine.color.correction.COLOR_MODES), MASK_* (MaskView)
+// and MAX_BANDS, the size of the false-colour arrays.
 //
 // The display transform mirrors DisplayTransform.apply step for step, with the same LUTs:
 //   x = nits * 2^ev * input_scale
@@ -9,20 +12,6 @@
 //   x = max(matrix * x, 0); signal = encode(x) per channel
 
 const vec3 BT2020_Y = vec3(0.2627, 0.6780, 0.0593);  // ITU-R BT.2020 Table 4
-
-const int COMPARE_A = 0;
-const int COMPARE_B = 1;
-const int COMPARE_SPLIT = 2;
-const int COMPARE_WIPE = 3;
-const int COMPARE_SIDE_BY_SIDE = 4;
-const int COMPARE_DIFFERENCE = 5;
-const int COMPARE_LOG_RATIO = 6;
-
-const int COLOUR_RATIO = 0;
-const int COLOUR_SCHLICK = 1;
-const int COLOUR_MANTIUK = 2;
-
-const int MAX_BANDS = 8;
 
 uniform sampler2D u_frame_a;   // source placed in nits, RGB16F, row 0 = top of the image
 uniform sampler2D u_frame_b;   // graded HDR in nits
@@ -58,7 +47,7 @@ uniform float u_band_lo[MAX_BANDS];
 uniform float u_band_hi[MAX_BANDS];
 uniform vec3 u_band_colour[MAX_BANDS];
 
-uniform int u_mask_channel;      // -1 none, 0 clipped, 1 over-exposed
+uniform int u_mask_channel;      // a MaskView: MASK_NONE, or the mask texture's channel
 uniform float u_mask_opacity;
 uniform vec3 u_mask_colour;
 
@@ -165,7 +154,7 @@ void main() {
     if (u_compare == COMPARE_LOG_RATIO) {
         colour = log_ratio_colour(a, b);
     }
-    if (u_mask_channel >= 0) {
+    if (u_mask_channel != MASK_NONE) {
         float m = texelFetch(u_mask, texel, 0)[u_mask_channel];
         colour = mix(colour, u_mask_colour, u_mask_opacity * m);
     }

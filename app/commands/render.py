@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
-from engine.grade import OUTPUT_FORMATS, Grade, OperatorChoice
+from engine.grade import Grade, OperatorChoice
 from engine.io.open import open_clip
+from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class
 from engine.params import build_params
 from engine.render import parse_frame_range, render
@@ -21,9 +23,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output file; for --format exr a directory or a frame pattern")
-    p.add_argument("--format", choices=OUTPUT_FORMATS, help="deliverable (default: hdr10, or the grade's)")
+    p.add_argument("--format", choices=tuple(DELIVERABLES),
+                   help="deliverable (default: hdr10, or the grade's)")
     p.add_argument("--itm", help="SDR->HDR operator (see `lumigrade operators`)")
     p.add_argument("--tmo", help="HDR->SDR operator for --format sdr")
+    p.add_argument("--tmo-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="TMO parameter; repeatable")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="operator parameter (ITM, or temporal with --temporal); repeatable")
     p.add_argument("--temporal", action="store_true",
@@ -35,33 +40,41 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _split_params(items: list[str]) -> dict[str, str]:
+def _split_params(items: list[str], flag: str) -> dict[str, str]:
     params = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise GradeError(f"--param {item!r} is not KEY=VALUE")
+            raise GradeError(f"{flag} {item!r} is not KEY=VALUE")
         params[key.strip()] = value.strip()
     return params
 
 
+def _operator_choice(kind: OperatorKind, name: str | None, current: OperatorChoice,
+                     params: dict[str, str]) -> OperatorChoice:
+    """`name` (default: the grade's) with `params` over the grade's own when the name is the same.
+
+    The parameters are validated (names, types, ranges) now, before any decoding.
+    """
+    name = name or current.name
+    merged = {**current.params, **params} if name == current.name else params
+    parsed = operator_class(kind, name).make_params(merged)
+    return OperatorChoice(name, {k: getattr(parsed, k) for k in merged})
+
+
 def build_grade(args: argparse.Namespace) -> Grade:
     grade = Grade.load(args.grade) if args.grade else Grade()
-    params = _split_params(args.param)
+    params = _split_params(args.param, "--param")
+    tmo_params = _split_params(args.tmo_param, "--tmo-param")
     changes: dict[str, Any] = {}
     if args.temporal:
         changes["temporal"] = True
         changes["temporal_params"] = _temporal_params(params)
         params = {}
     if args.itm or params:
-        name = args.itm or grade.itm.name
-        merged = {**grade.itm.params, **params} if name == grade.itm.name else params
-        cls = operator_class("itm", name)
-        cls.make_params(merged)  # validates names, types and ranges now, before any decoding
-        changes["itm"] = OperatorChoice(name, merged)
-    if args.tmo:
-        operator_class("tmo", args.tmo)
-        changes["tmo"] = OperatorChoice(args.tmo, {})
+        changes["itm"] = _operator_choice("itm", args.itm, grade.itm, params)
+    if args.tmo or tmo_params:
+        changes["tmo"] = _operator_choice("tmo", args.tmo, grade.tmo, tmo_params)
     if args.peak_nits is not None:
         changes["peak_nits"] = args.peak_nits
     if args.format:

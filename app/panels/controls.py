@@ -32,13 +32,14 @@ from engine.grade import (
     Grade,
     OperatorChoice,
     SourceTransform,
+    grade_specs,
 )
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class, operators
 from engine.params import ParamSpec, param_specs
 from engine.temporal import TemporalParams
 
-_GRADE_PARAMS = param_specs(Grade)
+_GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",

@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.panels.scope_data import WAVEFORM_LEVELS, ScopeData
 from engine.color.transfer import pq_inverse_eotf
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 
 # Levels a colourist reads off the axes: black, SDR white and the usual mastering peaks.
-NITS_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, 203.0, 1000.0, 4000.0, 10000.0)
+NITS_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, SDR_REFERENCE_WHITE_NITS, 1000.0, 4000.0, 10000.0)
 HISTOGRAM_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # decades: a log axis stays legible
 
 

@@ -28,13 +28,23 @@ from app.viewer.view_state import (
     compare_viewport,
     false_colour_bands,
 )
+from engine.color.correction import COLOR_MODES
 from engine.display import DisplayTransform
 
-_COLOUR_MODES = {"ratio": 0, "schlick": 1, "mantiuk": 2}
 _MASK_COLOUR = (1.0, 0.0, 0.6)
 _DIVIDER_GRAB_PX = 6.0
-_MAX_BANDS = 8  # MAX_BANDS in preview.frag
+_MAX_BANDS = 8  # the most false-colour bands the shader takes
 _UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_GAIN, _UNIT_ENCODE = range(5)
+
+
+def shader_defines() -> dict[str, int]:
+    """The preview shader's constants, from the Python enums and tables they mirror."""
+    return {
+        **{f"COMPARE_{mode.name}": int(mode) for mode in CompareMode},
+        **{f"COLOUR_{mode.upper()}": index for index, mode in enumerate(COLOR_MODES)},
+        **{f"MASK_{view.name}": int(view) for view in MaskView},
+        "MAX_BANDS": _MAX_BANDS,
+    }
 
 
 @dataclass
@@ -217,7 +227,7 @@ class PreviewWidget(QOpenGLWidget):
     # -- GL -------------------------------------------------------------------------------
     def initializeGL(self) -> None:
         self._gl = _GlResources(
-            program=ShaderProgram(),
+            program=ShaderProgram(shader_defines()),
             vao=int(GL.glGenVertexArrays(1)),
             frame_a=frame_texture(),
             frame_b=frame_texture(),
@@ -310,7 +320,7 @@ class PreviewWidget(QOpenGLWidget):
             p.set_lut("u_encode", d.encode_lut)
         gl.gain.bind(_UNIT_GAIN)
         gl.encode.bind(_UNIT_ENCODE)
-        p.set_int("u_colour_mode", _COLOUR_MODES[d.color_mode])
+        p.set_int("u_colour_mode", COLOR_MODES.index(d.color_mode))
         p.set_float("u_saturation", d.saturation)
         p.set_mat3("u_matrix", d.matrix_or_identity)
 
@@ -325,7 +335,7 @@ class PreviewWidget(QOpenGLWidget):
         p.set_float_array("u_band_hi", np.clip([b.hi for b in bands], -big, big))
         p.set_vec3_array("u_band_colour", np.array([b.colour for b in bands]))
         mask_on = s.mask != MaskView.NONE and self._has[2]
-        p.set_int("u_mask_channel", int(s.mask) if mask_on else -1)
+        p.set_int("u_mask_channel", int(s.mask if mask_on else MaskView.NONE))
         p.set_float("u_mask_opacity", s.mask_opacity)
         p.set_vec3("u_mask_colour", _MASK_COLOUR)
 

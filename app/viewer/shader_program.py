@@ -1,7 +1,12 @@
-"""Compiling shaders/preview.frag (with shaders/lut.glsl) and setting its uniforms."""
+"""Compiling shaders/preview.frag (with shaders/lut.glsl) and setting its uniforms.
+
+The shader's constants (enum values, array sizes) are not written in GLSL: the caller passes
+them as #defines built from the Python enums and tables, as tev does, so they cannot drift.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +17,14 @@ from engine.lut import Lut1D
 SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
 
 
-def fragment_source() -> str:
-    """preview.frag with lut.glsl inserted after its #version line (GLSL has no #include)."""
+def fragment_source(defines: Mapping[str, int]) -> str:
+    """preview.frag with `defines` and lut.glsl inserted after its #version line (GLSL has no
+    #include)."""
     version, _, body = (SHADER_DIR / "preview.frag").read_text(encoding="utf-8").partition("\n")
     lut = (SHADER_DIR / "lut.glsl").read_text(encoding="utf-8")
+    header = "".join(f"#define {name} {int(value)}\n" for name, value in defines.items())
     # #line keeps compiler messages pointing at preview.frag's own line numbers.
-    return f"{version}\n{lut}\n#line 2\n{body}"
+    return f"{version}\n{header}{lut}\n#line 2\n{body}"
 
 
 def vertex_source() -> str:
@@ -38,9 +45,9 @@ def _compile(stage: int, source: str) -> int:
 class ShaderProgram:
     """The linked preview program; uniform locations are looked up once and cached."""
 
-    def __init__(self) -> None:
+    def __init__(self, defines: Mapping[str, int]) -> None:
         vert = _compile(GL.GL_VERTEX_SHADER, vertex_source())
-        frag = _compile(GL.GL_FRAGMENT_SHADER, fragment_source())
+        frag = _compile(GL.GL_FRAGMENT_SHADER, fragment_source(defines))
         self.program = GL.glCreateProgram()
         GL.glAttachShader(self.program, vert)
         GL.glAttachShader(self.program, frag)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import Enum, IntEnum
 
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.params import ParamSpec, param, param_specs
 
 
@@ -78,10 +79,11 @@ def false_colour_bands(peak_nits: float) -> list[FalseColourBand]:
     def around(nits: float, colour: tuple[float, float, float], label: str) -> FalseColourBand:
         return FalseColourBand(nits / _BAND_HALF_WIDTH, nits * _BAND_HALF_WIDTH, colour, label)
 
+    white = SDR_REFERENCE_WHITE_NITS
     return [
         FalseColourBand(peak_nits, math.inf, (1.0, 0.0, 1.0), f"above the {peak_nits:g} cd/m² peak"),
         FalseColourBand(-math.inf, SDR_BLACK_NITS, (0.1, 0.1, 0.9), f"below black ({SDR_BLACK_NITS} cd/m²)"),
-        around(203.0, (0.1, 0.8, 0.1), "reference white, 203 cd/m²"),
+        around(white, (0.1, 0.8, 0.1), f"reference white, {white:g} cd/m²"),
         around(1000.0, (1.0, 0.9, 0.0), "1000 cd/m²"),
         around(4000.0, (1.0, 0.25, 0.0), "4000 cd/m²"),
     ]

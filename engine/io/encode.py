@@ -32,6 +32,7 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.ycbcr import BT709, BT2020_NCL, YCbCrMatrix, quantize_chroma, quantize_luma, rgb_to_ycbcr
+from engine.deliverables import DELIVERABLES, MUXERS, Deliverable
 from engine.errors import FormatError, LumigradeError, OutputError
 from engine.io.atomic import AtomicOutput, output_error
 from engine.io.encode_audio import AudioTrack
@@ -75,23 +76,6 @@ SIGNALS: dict[str, SignalTags] = {
 }
 
 
-@dataclass(frozen=True)
-class _Codec:
-    name: str
-    pix_fmt: str
-    bits: int
-    subsample: bool  # 4:2:0
-    containers: tuple[str, ...]
-    signals: tuple[str, ...]  # the first is the default
-
-
-_CODECS: dict[str, _Codec] = {
-    "hdr10": _Codec("libx265", "yuv420p10le", 10, True, (".mp4", ".mov", ".mkv"), ("pq",)),
-    "hlg": _Codec("libx265", "yuv420p10le", 10, True, (".mp4", ".mov", ".mkv"), ("hlg",)),
-    "prores": _Codec("prores_ks", "yuv444p10le", 10, False, (".mov",), ("pq", "hlg", "sdr")),
-    "sdr": _Codec("libx264", "yuv420p", 8, True, (".mp4", ".mov", ".mkv"), ("sdr",)),
-}
-_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _MAX_REORDER_DEPTH = 16  # x265 and x264 allow at most 16 consecutive B-frames
 _PRORES_4444 = "4"  # FFmpeg prores_ks profiles: 0 Proxy, 1 LT, 2 422, 3 HQ, 4 4444, 5 4444 XQ
 
@@ -112,19 +96,20 @@ class VideoTarget:
     signal: SignalName | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in _CODECS:
-            raise ValueError(f"unknown video kind {self.kind!r}; expected one of {sorted(_CODECS)}")
-        allowed = _CODECS[self.kind].signals
+        if self.kind not in DELIVERABLES or DELIVERABLES[self.kind].writer != "video":
+            videos = sorted(k for k, d in DELIVERABLES.items() if d.writer == "video")
+            raise ValueError(f"unknown video kind {self.kind!r}; expected one of {videos}")
+        allowed = DELIVERABLES[self.kind].signals
         if self.signal is not None and self.signal not in allowed:
             raise ValueError(f"{self.kind} cannot carry a {self.signal!r} signal; expected {allowed}")
 
     @property
     def tags(self) -> SignalTags:
-        return SIGNALS[self.signal or _CODECS[self.kind].signals[0]]
+        return SIGNALS[self.signal or DELIVERABLES[self.kind].view]
 
     def planes(self, frame: Tensor) -> list[np.ndarray]:
         """A (3, H, W) R'G'B' frame as this target's code planes (what the encoder is fed)."""
-        codec = _CODECS[self.kind]
+        codec = DELIVERABLES[self.kind]
         return encode_planes(frame, self.tags.matrix, codec.bits, codec.subsample)
 
 
@@ -195,14 +180,14 @@ class VideoWriter:
         self.path = path
         self.target = target
         self.width, self.height, self.fps = width, height, fps
-        self._codec = _CODECS[target.kind]
+        self._codec: Deliverable = DELIVERABLES[target.kind]
         self._frames = 0
         self._audio: AudioTrack | None = None
         self._finished = False
         self._container: av.container.OutputContainer | None = None
         self._output_file = AtomicOutput(path)
         try:
-            format_name = _FORMATS[path.suffix.lower()]
+            format_name = MUXERS[path.suffix.lower()]
             container = av.open(str(self._output_file.temp), "w", format=format_name)
             self._container = container
             self._stream = self._add_video_stream(container, format_name, mastering, light_level)
@@ -222,21 +207,21 @@ class VideoWriter:
         mastering: MasteringDisplay | None,
         light_level: ContentLightLevel | None,
     ) -> av.VideoStream:
-        stream = container.add_stream(self._codec.name, rate=self.fps)
+        stream = container.add_stream(self._codec.encoder, rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, self._codec.pix_fmt
         context = stream.codec_context
         context.time_base = 1 / self.fps
         tags = self.target.tags
         context.color_primaries, context.color_trc = tags.primaries, tags.transfer
         context.colorspace, context.color_range = tags.colorspace, ColorRange.MPEG
-        if self._codec.name == "prores_ks":
+        if self._codec.encoder == "prores_ks":
             stream.options = {"profile": _PRORES_4444}
             return stream
         options = {"crf": str(self.target.crf), "preset": self.target.preset}
-        key = "x265-params" if self._codec.name == "libx265" else "x264-params"
+        key = "x265-params" if self._codec.encoder == "libx265" else "x264-params"
         options[key] = _x26x_params(self.target, mastering, light_level)
         stream.options = options
-        if self._codec.name == "libx265" and format_name != "matroska":
+        if self._codec.encoder == "libx265" and format_name != "matroska":
             # 'hvc1' (parameter sets in the sample entry) is what QuickTime and Apple devices play.
             context.codec_tag = "hvc1"
         return stream
@@ -359,7 +344,7 @@ def open_video_writer(
     MaxFALL measured by the caller, since x265 writes them before the first frame.
     """
     path = Path(path)
-    codec = _CODECS[target.kind]
+    codec = DELIVERABLES[target.kind]
     if path.suffix.lower() not in codec.containers:
         raise OutputError(f"{target.kind} needs a {' or '.join(codec.containers)} file", path)
     if width <= 0 or height <= 0 or (codec.subsample and (width % 2 or height % 2)):
@@ -384,7 +369,7 @@ def open_frame_writer(
     light_level: ContentLightLevel | None = None,
 ) -> FrameWriter:
     """The writer for a Grade's output settings: an EXR sequence or a video file."""
-    if settings.format == "exr":
+    if DELIVERABLES[settings.format].writer == "exr":
         return open_exr_sequence_writer(
             path, compression=settings.exr_compression, nits_per_unit=settings.exr_nits_per_unit
         )

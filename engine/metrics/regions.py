@@ -6,15 +6,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from engine.constants import CODEC_CLIP_BAND_START
 from engine.masks import clipped_map
 
 REGIONS = ("frame", "highlights", "recoverable")
-# A code value this close to white counts as clipped: H.264 rounding and chroma subsampling keep
-# clipped areas a few code values below 255.
-CLIPPED_SIGNAL = 250.0 / 255.0
 
 
-def clipped_mask(sdr_signal: Tensor, threshold: float = CLIPPED_SIGNAL) -> Tensor:
+def clipped_mask(sdr_signal: Tensor, threshold: float = CODEC_CLIP_BAND_START) -> Tensor:
     """(3, H, W) SDR R'G'B' in [0, 1] -> (1, H, W) mask of pixels with any channel at or above threshold."""
     return clipped_map(sdr_signal, threshold).float()
 

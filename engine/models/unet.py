@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as tnf
 
 from engine.color.transfer import gamma_inverse_eotf
+from engine.constants import OVEREXPOSURE_TAU
 from engine.masks import overexposure_mask
 
 MASK_EPS = 1e-6
@@ -47,7 +48,7 @@ class UNetConfig:
     # SDR display light is fed to the network as a gamma-encoded signal (close to the code values
     # a camera wrote), and the over-exposure mask is measured on that signal (Santos 2020 §3.1).
     input_gamma: float = 2.2
-    tau: float = 0.95
+    tau: float = OVEREXPOSURE_TAU
 
     @property
     def multiple(self) -> int:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 from torch import Tensor
 
 from engine.color.luminance import luminance
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.lut import Lut1D
 from engine.params import NoParams, ParamSpec, build_params, param_specs
 from engine.stats import FrameStats
@@ -33,7 +34,7 @@ class StageContext:
     """What a stage needs beyond the frame: where it is, the targets, the statistics."""
 
     frame_index: int = 0
-    reference_white: float = 203.0  # SDR reference white in cd/m² (ITU-R BT.2408)
+    reference_white: float = SDR_REFERENCE_WHITE_NITS  # cd/m²
     peak_nits: float = 1000.0  # mastering / target peak of the HDR output in cd/m²
     display_peak: float = 100.0  # peak of the TMO's target display in cd/m²
     stats: FrameStats | None = None

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from engine.color.primaries import BT709, BT2020, convert_primaries
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.errors import FormatError, OutputError
 from engine.io.atomic import AtomicOutput
 from engine.io.encode import VideoTarget, open_video_writer
@@ -49,7 +50,6 @@ GT_PATTERN = "frame_{:06d}.exr"
 MASK_FOLDER = "masks"
 META_NAME = "meta.json"
 META_VERSION = 1
-REFERENCE_WHITE_NITS = 203.0
 DEFAULT_SIZE_FRACTION = 0.6  # of the still's width and height: room for the camera to move
 
 
@@ -73,7 +73,7 @@ class SynthSettings:
     pan_from: tuple[float, float] | None = None
     noise: SensorNoise | None = field(default_factory=SensorNoise)
     auto_exposure: AutoExposureParams = field(default_factory=AutoExposureParams)
-    reference_white_nits: float = REFERENCE_WHITE_NITS
+    reference_white_nits: float = SDR_REFERENCE_WHITE_NITS
     h264_crf: int = 18
     h264_preset: str = "medium"
 

@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
+from engine.constants import CODEC_CLIP_BAND_START
 from engine.temporal.flow import (
     Alignment,
     align,
@@ -28,9 +29,7 @@ from engine.temporal.flow import (
 )
 from engine.temporal.morphology import dilate
 
-# Codes at or above this may be clipped ones that a codec lowered; below it they measure radiance.
-CLIP_BAND_START = 1.0 - 4.0 / 255.0
-_CLIP_BAND = 1.0 - CLIP_BAND_START
+_CLIP_BAND = 1.0 - CODEC_CLIP_BAND_START
 # Pixels that vote on a ratio, tried in turn until enough qualify: (whether the floor applies to
 # the brightest channel rather than the darkest, floor, ceiling), in code values; below the floor
 # lie noise and quantisation, above the ceiling clipping. First, every channel clears the floor
@@ -38,7 +37,7 @@ _CLIP_BAND = 1.0 - CLIP_BAND_START
 # a clipped area. A frame of saturated colours (a dark channel everywhere) or of bright sky may
 # hold no such pixel; then the brightest channel clearing the floor, which keeps luminance well
 # above the noise, and codes up to the clip band have to do.
-_RATIO_TIERS = ((False, 0.15, 0.92), (True, 0.15, CLIP_BAND_START))
+_RATIO_TIERS = ((False, 0.15, 0.92), (True, 0.15, CODEC_CLIP_BAND_START))
 _MIN_RATIO_PIXELS = 32
 _REALIGN_EV = 0.25
 _MAX_UNCONFIRMED_EV = 1.0  # how far from the guess a ratio of unconfirmed matches may land

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.constants import OVEREXPOSURE_TAU
 from engine.params import param
 
 
@@ -31,7 +32,8 @@ class TemporalParams:
         0.02, 0.0, 6.0, "EV", "how much darker than the keyframe a frame must be to serve as reference"
     )
     tau: float = param(
-        0.95, 0.5, 0.999, "", "SDR code value where pixels start to hand over to clues (Santos et al. τ)"
+        OVEREXPOSURE_TAU, 0.5, 0.999, "",
+        "SDR code value where pixels start to hand over to clues (Santos et al. τ)",
     )
     full_weight: float = param(
         0.2, 0.05, 1.0, "", "clue weight (well-exposedness × alignment confidence) that is trusted fully"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from engine.temporal.exposure import CLIP_BAND_START, aligned_exposure, peak_signal, unclipped_weight
+from engine.constants import CODEC_CLIP_BAND_START
+from engine.temporal.exposure import aligned_exposure, peak_signal, unclipped_weight
 from engine.temporal.flow import warp, warp_light, warp_weight
 from engine.temporal.merge import Clue
 from engine.temporal.region import Region
@@ -71,7 +72,7 @@ def reference_clue(
 
 def _precision(peak: Tensor) -> Tensor:
     """(1, H, W) in [_MIN_PRECISION, 1] from a reference's brightest code: see _mix_preference."""
-    return ((CLIP_BAND_START - peak) / _NEAR_CLIP_CODES).clamp_(_MIN_PRECISION, 1.0)
+    return ((CODEC_CLIP_BAND_START - peak) / _NEAR_CLIP_CODES).clamp_(_MIN_PRECISION, 1.0)
 
 
 def _mix_preference(precision: Tensor, ev: float) -> Tensor:

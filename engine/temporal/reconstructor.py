@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from engine.color.primaries import BT709, BT2020, Primaries, convert_primaries
+from engine.constants import CODEC_CLIP_BAND_START
 from engine.errors import FormatError, MediaError
 from engine.frame import Frame
 from engine.masks import ClueMap
@@ -31,7 +32,7 @@ from engine.operators.base import Operator, StageContext
 from engine.temporal.analysis import THUMBNAIL_SIDE, ClipAnalysis, Progress, analyse_clip, thumbnail
 from engine.temporal.cache import LruCache
 from engine.temporal.crf import linearise
-from engine.temporal.exposure import CLIP_BAND_START, peak_signal
+from engine.temporal.exposure import peak_signal
 from engine.temporal.flow import align, resize_confidence, resize_flow
 from engine.temporal.merge import Clue, Reconstruction, compose, own_reconstruction, tensor_bytes
 from engine.temporal.params import TemporalParams
@@ -207,7 +208,7 @@ class TemporalReconstructor:
             # The cover counts the pixels the key clipped (the band below white that a codec may
             # have lowered included) and a candidate measures: pixels between τ and the band
             # keep much of their own value (bench: +0.07 dB over counting from τ).
-            reveals = {j: analysis.reveals(index, j, chains[j][0], CLIP_BAND_START) for j in candidates}
+            reveals = {j: analysis.reveals(index, j, chains[j][0], CODEC_CLIP_BAND_START) for j in candidates}
             for j in choose_references(candidates, p.max_references, reveals):
                 ref_linear, ref_signal = self._decode(j)
                 ref_radiance = self._radiance(ref_linear, ref_signal)

@@ -17,9 +17,8 @@ from app.panels.timeline import Timeline, timecode
 from app.session import Session
 from app.viewer.view_state import VIEW_PARAMS, ViewSettings
 from app.worker import FrameResult
-from engine.grade import Grade
+from engine.grade import Grade, grade_specs
 from engine.operators.catalogue import operators
-from engine.params import param_specs
 from tests.app.test_worker import _result
 
 pytestmark = pytest.mark.gui
@@ -80,7 +79,7 @@ def test_grade_and_view_controls_come_from_the_parameter_declarations(gl_app: ob
     assert set(panel.grade_controls) == {
         "exposure", "saturation", "reference_white", "peak_nits", "sdr_peak_nits"}
     assert set(panel.view_controls) == {"exposure", "split", "wipe_angle", "ratio_stops", "mask_opacity"}
-    declared = ((panel.grade_controls, param_specs(Grade)), (panel.view_controls, VIEW_PARAMS.values()))
+    declared = ((panel.grade_controls, grade_specs()), (panel.view_controls, VIEW_PARAMS.values()))
     for controls, specs in declared:
         for spec in specs:
             control = controls[spec.name]

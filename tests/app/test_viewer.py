@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
-from app.viewer.preview_widget import PreviewWidget
+from app.viewer.preview_widget import PreviewWidget, shader_defines
+from app.viewer.shader_program import SHADER_DIR, fragment_source
 from app.viewer.view_state import CompareMode, MaskView, ViewTransform, false_colour_bands
+from engine.color.correction import COLOR_MODES
 from engine.color.transfer import pq_inverse_eotf
 from engine.display import pq_view
 from tests.app.helpers import half_frame, shown_viewer
@@ -160,3 +164,20 @@ def test_zoom_keeps_the_point_under_the_cursor() -> None:
     assert zoomed.to_image((100.0, 80.0), view) == pytest.approx(before)
     panned = zoomed.panned((10.0, -4.0))
     assert panned.to_image((110.0, 76.0), view) == pytest.approx(before)
+
+
+def test_shader_constants_come_from_the_python_enums() -> None:
+    defines = shader_defines()
+    assert {k: v for k, v in defines.items() if k.startswith("COMPARE_")} == {
+        f"COMPARE_{m.name}": m.value for m in CompareMode}
+    assert [defines[f"COLOUR_{m.upper()}"] for m in COLOR_MODES] == [0, 1, 2]
+    assert (defines["MASK_NONE"], defines["MASK_CLIPPED"], defines["MASK_OVER_PEAK"]) == (-1, 0, 1)
+    assert defines["MAX_BANDS"] >= len(false_colour_bands(1000.0))
+    frag = (SHADER_DIR / "preview.frag").read_text(encoding="utf-8")
+    # None is written in the shader itself, and every one it uses is defined.
+    assert re.search(r"const\s+int\s+(COMPARE|COLOUR|MASK)_|MAX_BANDS\s*=", frag) is None
+    used = set(re.findall(r"\b(?:COMPARE|COLOUR|MASK)_[A-Z_]+\b|\bMAX_BANDS\b", frag))
+    assert used and used <= set(defines)
+    source = fragment_source(defines)
+    assert source.startswith("#version 330 core\n#define COMPARE_A 0\n")
+    assert "#define MASK_NONE -1\n" in source

@@ -103,6 +103,19 @@ def test_bad_param(white_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert leftovers(tmp_path, {"white.mp4"}) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--tmo", "reinhard", "--tmo-param", "key=5"], ("key", "5.0 is above 1.0")),
+     (["--tmo-param", "wobble=1"], ("bt2446a", "no parameter 'wobble'")),
+     (["--tmo-param", "key"], ("--tmo-param", "not KEY=VALUE"))],
+)
+def test_bad_tmo_param(white_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                       args: list[str], words: tuple[str, ...]) -> None:
+    expect_bad_input(capsys, ["render", str(white_clip), "-o", str(tmp_path / "o.mp4"), "--format", "sdr",
+                              *args], *words)
+    assert leftovers(tmp_path, {"white.mp4"}) == []
+
+
 @pytest.mark.parametrize("fmt", ["prores", "hdr10"])  # hdr10 also spools its analysis pass
 def test_full_disk_leaves_nothing(white_clip: Path, tmp_path: Path, fmt: str) -> None:
     out_dir = tmp_path / "out"

@@ -13,6 +13,7 @@ import torch
 
 from app.cli import main
 from engine.color.transfer import pq_inverse_eotf
+from engine.grade import Grade
 from engine.operators.catalogue import operators
 from tests.cli.conftest import ffprobe
 
@@ -122,3 +123,33 @@ def test_operators_json_lists_every_operator_with_its_params(capsys: pytest.Capt
     listed = {(op["kind"], op["name"]): op for op in json.loads(stdout)}
     assert {(c.kind, c.name) for c in operators()} == set(listed)
     assert {p["name"] for p in listed[("itm", "akyuz")]["params"]} == {"gamma"}
+
+
+def test_tmo_params_change_the_sdr_deliverable(white_clip: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    def sdr_luma(*extra: str) -> np.ndarray:
+        out = tmp_path / f"sdr{len(list(tmp_path.iterdir()))}.mp4"
+        code, _, err = run_cli(capsys, "render", str(white_clip), "-o", str(out), "--format", "sdr",
+                               "--tmo", "reinhard", "--frames", "0:1", *extra)
+        assert code == 0, err
+        with av.open(str(out)) as container:
+            frame = next(container.decode(video=0))
+        return np.frombuffer(frame.planes[0], np.uint8).reshape(frame.planes[0].height, -1)[:, :64]
+
+    default = sdr_luma()
+    explicit = sdr_luma("--tmo-param", "key=0.18")
+    brighter = sdr_luma("--tmo-param", "key=0.72", "--tmo-param", "color=schlick")
+    assert np.array_equal(default, explicit)  # 0.18 is the default key (Reinhard et al. 2002)
+    # A higher key maps the grey half brighter (Reinhard 2002, Eq. 2: L = key / L_avg * L_w).
+    assert int(np.median(brighter[:, 40:60])) >= int(np.median(default[:, 40:60])) + 30
+
+
+def test_tmo_params_are_parsed_typed_and_repeatable(tmp_path: Path) -> None:
+    from app.cli import build_parser
+    from app.commands.render import build_grade
+
+    args = build_parser().parse_args(["render", "in.mp4", "-o", str(tmp_path / "o.mp4"), "--tmo", "reinhard",
+                                      "--tmo-param", "key=0.72", "--tmo-param", "color=schlick"])
+    grade = build_grade(args)
+    assert (grade.tmo.name, dict(grade.tmo.params)) == ("reinhard", {"key": 0.72, "color": "schlick"})
+    assert grade.itm == Grade().itm  # --tmo-param leaves the ITM alone

@@ -61,7 +61,7 @@ def test_flicker_of_frame_alternating_noise_is_twice_its_amplitude() -> None:
 def test_clipped_mask_counts_near_white_codes() -> None:
     sdr = torch.zeros(3, 2, 3)
     sdr[0, 0, 0] = 255 / 255
-    sdr[1, 0, 1] = 250 / 255
-    sdr[2, 0, 2] = 249 / 255
+    sdr[1, 0, 1] = 251 / 255  # the codec clip band: up to 4 codes below 255 (CODEC_CLIP_BAND_START)
+    sdr[2, 0, 2] = 250 / 255
     sdr[:, 1, :] = 0.5
     assert clipped_mask(sdr)[0].tolist() == [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]

@@ -15,6 +15,7 @@ from engine.color.primaries import BT2020
 from engine.io.encode import VideoTarget, open_video_writer
 from engine.io.exr import write_exr
 from engine.metrics.evaluate import evaluate
+from engine.metrics.vdp import CVVDP_DISPLAY, cvvdp_status
 from engine.synth.masks import write_mask
 
 FRAMES, H, W = 4, 24, 32
@@ -87,7 +88,13 @@ def test_eval_cli_on_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main([*args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["frames"] == FRAMES
-    assert report["cvvdp"]["available"] is False or report["cvvdp"]["jod"] is not None
+    available, reason = cvvdp_status()
+    if available:
+        assert report["cvvdp"]["available"] is True and report["cvvdp"]["display"] == CVVDP_DISPLAY
+        assert 0.0 < report["cvvdp"]["jod"] < 10.0  # the highlights differ: below "no difference"
+    else:
+        assert report["cvvdp"] == {"available": False, "reason": reason}
+        assert reason.startswith("pycvvdp is not installed")
     summary = report["summary"]
     # Only the highlights differ: outside them the output is exact, and the regions show it.
     assert summary["recoverable"]["pu21_psnr"] < summary["frame"]["pu21_psnr"]
@@ -95,7 +102,12 @@ def test_eval_cli_on_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert report["per_frame"][1]["scale"] == pytest.approx(1.0, rel=1e-3)
     assert main(args) == 0
     table = capsys.readouterr().out
-    assert "PU21-PSNR (dB)" in table and "recoverable" in table and "ColorVideoVDP" in table
+    assert "PU21-PSNR (dB)" in table and "recoverable" in table
+    vdp_line = next(line for line in table.splitlines() if line.startswith("ColorVideoVDP"))
+    if available:
+        assert vdp_line.endswith(f" JOD ({CVVDP_DISPLAY})")
+    else:
+        assert vdp_line == f"ColorVideoVDP: unavailable ({reason})"
     # Bad input: a reference with another frame count, an SDR clip in place of HDR frames.
     write_sequence(tmp_path / "short", gt[:2])
     assert main(["eval", "--test", str(tmp_path / "out"), "--reference", str(tmp_path / "short"),
