@@ -35,13 +35,14 @@ from app.project import PROJECT_SUFFIX, Project
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import CompareMode, DisplayView, ViewSettings
 from app.worker import EngineBridge, FrameResult
+from engine.assets import RESOURCES_DIR
 from engine.errors import LumigradeError
 from engine.grade import Grade
 from engine.io.clip import Clip, open_clip
 from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
 
-DEMO_CLIP = Path(__file__).resolve().parents[1] / "resources" / "demo" / "candle_push.mp4"
+DEMO_CLIP = RESOURCES_DIR / "demo" / "candle_push.mp4"
 MAX_RECENT = 10
 PREFETCH = 4
 # Grade fields the preview applies itself: changing them needs no engine work.

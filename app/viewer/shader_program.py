@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from OpenGL import GL
 
+from engine.assets import SHADERS_DIR
 from engine.lut import Lut1D
-
-SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
 
 
 def fragment_source() -> str:
     """preview.frag with lut.glsl inserted after its #version line (GLSL has no #include)."""
-    version, _, body = (SHADER_DIR / "preview.frag").read_text(encoding="utf-8").partition("\n")
-    lut = (SHADER_DIR / "lut.glsl").read_text(encoding="utf-8")
+    version, _, body = (SHADERS_DIR / "preview.frag").read_text(encoding="utf-8").partition("\n")
+    lut = (SHADERS_DIR / "lut.glsl").read_text(encoding="utf-8")
     # #line keeps compiler messages pointing at preview.frag's own line numbers.
     return f"{version}\n{lut}\n#line 2\n{body}"
 
 
 def vertex_source() -> str:
-    return (SHADER_DIR / "preview.vert").read_text(encoding="utf-8")
+    return (SHADERS_DIR / "preview.vert").read_text(encoding="utf-8")
 
 
 def _compile(stage: int, source: str) -> int:
