@@ -7,8 +7,6 @@ and the menus and dialogs are app.actions.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
@@ -21,8 +19,9 @@ from app.panels.timeline import Timeline
 from app.preview_feed import PreviewFeed
 from app.session import Session
 from app.viewer.preview_widget import PreviewWidget
+from engine.assets import RESOURCES_DIR
 
-DEMO_CLIP = Path(__file__).resolve().parents[1] / "resources" / "demo" / "candle_push.mp4"
+DEMO_CLIP = RESOURCES_DIR / "demo" / "candle_push.mp4"
 MESSAGE_MS = 10000
 
 

@@ -5,7 +5,8 @@ its log-average sits at 18% of the BT.2408 reference white (203 cd/m²), then ma
 registered TMO with default parameters and encoded for a 100 cd/m² BT.1886 / BT.709 display
 (the export's SDR output transform). Prints the time each operator took per still.
 
-Run: .venv/bin/python bench/contact_sheet.py [--data /work/shared/data/hdr] [--out docs/...]
+Run: .venv/bin/python bench/contact_sheet.py --data DIR [--out docs/...], DIR holding the stills
+named in STILLS (the team's: ../shared/data/hdr).
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ def tile(frame: torch.Tensor, label: str) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/hdr"))
+    parser.add_argument("--data", type=Path, help=f"a folder of OpenEXR stills holding {', '.join(STILLS)}")
     parser.add_argument("--out", type=Path, default=Path("docs/contact_sheet_tmo.png"))
     args = parser.parse_args()
+    missing = [name for name in STILLS if args.data is None or not (args.data / name).is_file()]
+    if missing:
+        parser.error(f"--data DIR: a folder holding the OpenEXR stills {', '.join(missing)} "
+                     "(the repository ships none; the team's are in ../shared/data/hdr)")
     tmos = operators("tmo")
     rows = []
     for name in STILLS:

@@ -1,6 +1,7 @@
 """Time every registered operator (ITM and TMO) on a 1920x1080 frame, against plain peers.
 
-    .venv/bin/python -m bench.operators [--repeats N] [--contact-sheet docs/contact_sheet_itm.png]
+    .venv/bin/python -m bench.operators [--repeats N]
+    .venv/bin/python -m bench.operators --contact-sheet docs/contact_sheet_itm.png --data DIR [--clip FILE]
 
 Each operator from engine.operators.catalogue.operators() runs through its public `apply` (for curves:
 bake the gain LUT and sample it, as the export does) on the CPU with torch's default thread
@@ -9,8 +10,9 @@ numpy and colour-science doing a plain per-pixel PQ encode (the floor for any pe
 and OpenCV's Reinhard and Drago tone mappers for the TMOs. Goals: a curve <= 15 ms per frame on
 the CPU, a spatial operator <= 250 ms.
 
---contact-sheet renders every ITM operator on SDR renditions of the stills in
-/work/shared/data/hdr and on a frame of /work/shared/data/sdr/tree.avi (docs/operators.md).
+--contact-sheet renders every ITM operator on SDR renditions of the first four OpenEXR stills in
+--data and on frame 40 of --clip (by default the bundled demo clip). docs/operators.md names the
+stills and clip of the committed sheet.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine.assets import RESOURCES_DIR
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.color.transfer import bt1886_eotf, bt1886_inverse_eotf, pq_inverse_eotf
@@ -35,7 +38,7 @@ from engine.stats import measure
 WIDTH, HEIGHT = 1920, 1080
 CURVE_GOAL_MS = 15.0
 SPATIAL_GOAL_MS = 250.0
-DATA = Path("/work/shared/data")
+DEMO_CLIP = RESOURCES_DIR / "demo" / "candle_push.mp4"
 
 
 def sdr_test_frame(device: torch.device | str = "cpu") -> Tensor:
@@ -159,10 +162,10 @@ def sdr_rendition(hdr_bt709: Tensor) -> Tensor:
     return convert_primaries(bt1886_eotf(codes), BT709, BT2020).clamp(0.0, 1.0)
 
 
-def _tree_frame(index: int = 40) -> Tensor:
+def _clip_frame(clip: Path, index: int = 40) -> Tensor:
     import av
 
-    with av.open(str(DATA / "sdr" / "tree.avi")) as container:
+    with av.open(str(clip)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             rgb = frame.to_ndarray(format="rgb24")
             if i == index:
@@ -183,11 +186,11 @@ def _tile(nits: Tensor) -> np.ndarray:
     return tile
 
 
-def contact_sheet(path: Path) -> None:
+def contact_sheet(path: Path, stills: list[Path], clip: Path) -> None:
     import cv2
 
-    sources = {p.stem: sdr_rendition(_read_exr(p)) for p in sorted((DATA / "hdr").glob("*.exr"))[:4]}
-    sources["tree.avi"] = _tree_frame()
+    sources = {p.stem: sdr_rendition(_read_exr(p)) for p in stills}
+    sources[clip.name] = _clip_frame(clip)
     itm = operators("itm")
     rows = []
     for label, sdr in sources.items():
@@ -209,9 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--contact-sheet", type=Path, help="write the ITM contact sheet PNG here")
+    parser.add_argument("--data", type=Path,
+                        help="for --contact-sheet: a folder of scene-linear OpenEXR stills")
+    parser.add_argument("--clip", type=Path, default=DEMO_CLIP,
+                        help="for --contact-sheet: an SDR clip of 41 frames or more (default: the demo clip)")
     args = parser.parse_args(argv)
     if args.contact_sheet:
-        contact_sheet(args.contact_sheet)
+        stills = sorted(args.data.glob("*.exr"))[:4] if args.data else []
+        if not stills:
+            parser.error("--contact-sheet needs --data DIR, a folder of scene-linear OpenEXR stills "
+                         "(the repository ships none; the team's are in ../shared/data/hdr)")
+        contact_sheet(args.contact_sheet, stills, args.clip)
         return 0
     benchmark(max(1, args.repeats))
     return 0

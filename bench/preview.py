@@ -12,7 +12,8 @@ Prints, for a 1080p and a 4K frame drawn at 1:1:
 
 Goals: <= 16 ms slider-to-frame at 1080p, playback >= the clip's fps at 1080p, no stall
 > 50 ms. Run under a display: `xvfb-run -a -s "-screen 0 3840x2160x24" .venv/bin/python
-bench/preview.py` (on this team's machines the GL is Mesa llvmpipe, a CPU rasteriser).
+bench/preview.py [--data DIR]` (on this team's machines the GL is Mesa llvmpipe, a CPU rasteriser).
+The frame is DIR/GoldenGate.exr resized, or without --data a synthetic log ramp.
 """
 
 from __future__ import annotations
@@ -41,17 +42,17 @@ from app.viewer.gl_format import install_default_surface_format
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 WINDOW_VIEWER = (1280, 720)
-GOLDEN_GATE = Path("/work/shared/data/hdr/GoldenGate.exr")
+STILL_NAME = "GoldenGate.exr"
 CLIP_FPS = 24.0
 
 
-def test_frame(width: int, height: int) -> torch.Tensor:
-    """(3, H, W) cd/m²: a real HDR still when the team's data is there, else a log ramp."""
-    if GOLDEN_GATE.exists():
+def test_frame(width: int, height: int, still: Path | None) -> torch.Tensor:
+    """(3, H, W) cd/m²: the HDR still resized when there is one, else a log ramp."""
+    if still is not None:
         import cv2
         import OpenEXR
 
-        with OpenEXR.File(str(GOLDEN_GATE)) as exr:
+        with OpenEXR.File(str(still)) as exr:
             rgb = np.asarray(exr.channels()["RGB"].pixels, dtype=np.float32)
         rgb = cv2.resize(np.clip(rgb, 0, None), (width, height), interpolation=cv2.INTER_LINEAR)
         return torch.from_numpy(rgb).permute(2, 0, 1).contiguous() * 100.0  # 1.0 = 100 cd/m²
@@ -103,7 +104,8 @@ def shown(widget: QWidget, size: tuple[int, int]) -> None:
 
 
 def slider_to_frame(
-    app: QApplication, label: str, size: tuple[int, int], viewer_size: tuple[int, int] | None, repeats: int
+    app: QApplication, label: str, size: tuple[int, int], viewer_size: tuple[int, int] | None, repeats: int,
+    still: Path | None,
 ) -> None:
     from app.viewer.preview_widget import PreviewWidget
     from app.viewer.view_state import CompareMode, ViewSettings
@@ -111,7 +113,7 @@ def slider_to_frame(
     from engine.display import pq_view
 
     width, height = size
-    frame = test_frame(width, height)
+    frame = test_frame(width, height, still)
     display = pq_view(1000.0)
     viewer = PreviewWidget()
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
@@ -146,14 +148,15 @@ def slider_to_frame(
     peer.close()
 
 
-def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None) -> None:
+def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None,
+             still: Path | None) -> None:
     from app.viewer.preview_widget import PreviewWidget
     from app.viewer.view_state import CompareMode, ViewSettings
     from app.worker import to_half_image
     from engine.display import pq_view
 
     width, height = SIZES["1080p"]
-    base = test_frame(width, height)
+    base = test_frame(width, height, still)
     cached = [to_half_image(base * (1.0 + 0.01 * i)) for i in range(8)]
     viewer = PreviewWidget()
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
@@ -234,7 +237,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--data", type=Path,
+                        help=f"a folder of HDR stills holding {STILL_NAME} (default: a synthetic log ramp)")
     args = parser.parse_args()
+    still = args.data / STILL_NAME if args.data else None
+    if still is not None and not still.is_file():
+        parser.error(f"--data {args.data}: no {STILL_NAME} there (the team's is in ../shared/data/hdr)")
     install_default_surface_format()
     app = QApplication(sys.argv[:1])
     renderer = _gl_renderer(app)
@@ -242,9 +250,9 @@ def main() -> int:
           f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
     for label, size in SIZES.items():
         for viewer_size in (None, WINDOW_VIEWER):
-            slider_to_frame(app, label, size, viewer_size, args.repeats)
+            slider_to_frame(app, label, size, viewer_size, args.repeats, still)
     for viewer_size in (None, WINDOW_VIEWER):
-        playback(app, args.frames, viewer_size)
+        playback(app, args.frames, viewer_size, still)
     engine_stall(app, min(args.frames, 12))
     return 0
 

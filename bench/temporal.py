@@ -1,11 +1,11 @@
 """Temporal highlight reconstruction against every single-frame ITM operator, on synthetic shots.
 
-    .venv/bin/python -m bench.temporal [--size 320x180] [--frames 40] [--stills GoldenGate,city]
+    .venv/bin/python -m bench.temporal --data DIR [--size 320x180] [--frames 40] [--stills GoldenGate,city]
                                        [--motions pan,push] [--pan-widths 1.25] [--fallback masked-cnn]
                                        [--operators bt2408,meylan] [--threads 1] [--json FILE]
                                        [--cost-size 960x540] [--cost-stills StillLife,CandleGlass]
 
-Every HDR still in /work/shared/data/hdr becomes shots through engine.synth: a pan of
+Every HDR still in --data (OpenEXR) becomes shots through engine.synth: a pan of
 `--pan-widths` frame widths that ends on the still's brightest region (or, where that drifts
 less than a stop, a pan into it from the still's darkest region, started as far out as keeps
 the drift within 3 stops), and a push into that region; auto exposure follows what the camera
@@ -52,7 +52,6 @@ from engine.synth import SynthSettings, plan_shot, render_shot
 from engine.synth.camera import brightest_point, darkest_point
 from engine.synth.render import default_size, load_still
 
-DATA = Path("/work/shared/data/hdr")
 TEMPORAL = "temporal"
 GOAL_RECOVERABLE_DB = 30.0
 GOAL_MARGIN_DB = 10.0
@@ -184,6 +183,8 @@ def score(method: MethodScore, shot: Shot, out: list[Tensor], seconds: float) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path,
+                        help="a folder of scene-linear OpenEXR stills to build shots from")
     parser.add_argument("--size", default="320x180", help="WxH of the synthetic shots")
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--stills", default="", help="comma-separated still names (default: all)")
@@ -201,12 +202,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="stills large enough for --cost-size")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        print(f"{DATA}: no HDR stills to build shots from", file=sys.stderr)
-        return 2
+    if args.data is None or not any(args.data.glob("*.exr")):
+        parser.error("--data DIR: a folder of scene-linear OpenEXR stills to build shots from "
+                     "(the repository ships none; the team's are in ../shared/data/hdr)")
     width, height = (int(v) for v in args.size.lower().split("x"))
     wanted = {s for s in args.stills.split(",") if s}
-    stills = [p for p in sorted(DATA.glob("*.exr")) if not wanted or p.stem in wanted]
+    stills = [p for p in sorted(args.data.glob("*.exr")) if not wanted or p.stem in wanted]
     chosen = {s for s in args.operators.split(",") if s}
     singles = [c.name for c in operators("itm") if not chosen or c.name in chosen or c.name == args.fallback]
     names = [TEMPORAL, *singles]
@@ -244,7 +245,8 @@ def measure_cost(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     width, height = (int(v) for v in args.cost_size.lower().split("x"))
     times: dict[str, list[float]] = {"temporal": [], "single": []}
     for name in args.cost_stills.split(","):
-        shot = make_shot(DATA / f"{name}.exr", "pan", (width, height), args.frames, args.pan_widths, folder)
+        shot = make_shot(args.data / f"{name}.exr", "pan", (width, height), args.frames, args.pan_widths,
+                         folder)
         times["temporal"].append(render(shot, grade_for(TEMPORAL, args.fallback))[1])
         times["single"].append(render(shot, grade_for(args.fallback, args.fallback))[1])
     return {k: _mean(v) for k, v in times.items()}

@@ -7,28 +7,26 @@ them as #defines built from the Python enums and tables, as tev does, so they ca
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from OpenGL import GL
 
+from engine.assets import SHADERS_DIR
 from engine.lut import Lut1D
-
-SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
 
 
 def fragment_source(defines: Mapping[str, int]) -> str:
     """preview.frag with `defines` and lut.glsl inserted after its #version line (GLSL has no
     #include)."""
-    version, _, body = (SHADER_DIR / "preview.frag").read_text(encoding="utf-8").partition("\n")
-    lut = (SHADER_DIR / "lut.glsl").read_text(encoding="utf-8")
+    version, _, body = (SHADERS_DIR / "preview.frag").read_text(encoding="utf-8").partition("\n")
+    lut = (SHADERS_DIR / "lut.glsl").read_text(encoding="utf-8")
     header = "".join(f"#define {name} {int(value)}\n" for name, value in defines.items())
     # #line keeps compiler messages pointing at preview.frag's own line numbers.
     return f"{version}\n{header}{lut}\n#line 2\n{body}"
 
 
 def vertex_source() -> str:
-    return (SHADER_DIR / "preview.vert").read_text(encoding="utf-8")
+    return (SHADERS_DIR / "preview.vert").read_text(encoding="utf-8")
 
 
 def _compile(stage: int, source: str) -> int:

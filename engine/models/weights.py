@@ -18,12 +18,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from engine.assets import RESOURCES_DIR
 from engine.errors import FormatError, MediaError
 from engine.io.atomic import AtomicOutput
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet, UNetConfig
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+MODELS_DIR = RESOURCES_DIR / "models"
 CHECKSUMS_NAME = "SHA256SUMS"
 HIGHLIGHT_MODEL = "masked_unet"
 REFINE_MODEL = "refine_unet"

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from app.viewer.preview_widget import PreviewWidget, shader_defines
-from app.viewer.shader_program import SHADER_DIR, fragment_source
+from app.viewer.shader_program import fragment_source
 from app.viewer.view_state import CompareMode, MaskView, ViewTransform, false_colour_bands
+from engine.assets import SHADERS_DIR
 from engine.color.correction import COLOR_MODES
 from engine.color.transfer import pq_inverse_eotf
 from engine.display import pq_view
@@ -173,7 +174,7 @@ def test_shader_constants_come_from_the_python_enums() -> None:
     assert [defines[f"COLOUR_{m.upper()}"] for m in COLOR_MODES] == [0, 1, 2]
     assert (defines["MASK_NONE"], defines["MASK_CLIPPED"], defines["MASK_OVER_PEAK"]) == (-1, 0, 1)
     assert defines["MAX_BANDS"] >= len(false_colour_bands(1000.0))
-    frag = (SHADER_DIR / "preview.frag").read_text(encoding="utf-8")
+    frag = (SHADERS_DIR / "preview.frag").read_text(encoding="utf-8")
     # None is written in the shader itself, and every one it uses is defined.
     assert re.search(r"const\s+int\s+(COMPARE|COLOUR|MASK)_|MAX_BANDS\s*=", frag) is None
     used = set(re.findall(r"\b(?:COMPARE|COLOUR|MASK)_[A-Z_]+\b|\bMAX_BANDS\b", frag))
