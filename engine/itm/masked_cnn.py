@@ -19,9 +19,8 @@ class MaskedCnnParams:
 
 
 class MaskedCnnItm(SpatialOperator):
-    """Santos, Ren and Kalantari 2020, "Single image HDR reconstruction using a CNN with masked features".
-
-    ACM TOG 39(4) (SIGGRAPH 2020), "... and perceptual loss".
+    """Santos, Ren & Kalantari 2020, "Single image HDR reconstruction using a CNN with masked
+    features and perceptual loss" (ACM TOG 39(4), SIGGRAPH 2020).
 
     A small U-Net with masked encoder features predicts log radiance where the SDR frame is over-
     exposed; well-exposed pixels pass through exactly, H = M lin(I) + (1 - M)(exp(ŷ) - 1). The

@@ -64,13 +64,14 @@ class Operator(ABC):
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
-        doc = (cls.__doc__ or "").strip()
+        # The reference is the docstring's first paragraph: a citation may wrap over lines.
+        first_paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
         return {
             "name": cls.name,
             "kind": cls.kind,
             "title": cls.title,
             "type": "curve" if issubclass(cls, CurveOperator) else "spatial",
-            "reference": doc.splitlines()[0] if doc else "",
+            "reference": " ".join(first_paragraph.split()),
             "params": [s.to_json() for s in cls.param_specs()],
         }
 
