@@ -7,8 +7,9 @@ chroma before quantisation for a 4:2:0 target (engine.io.encode.encode_planes). 
 size of a frame is allocated besides the output planes.
 
 Source code is generated from the op list (as OpenColorIO generates shader code) and compiled
-with numba's parallel=True; rows are split across the cores. fastmath is off: it would let
-LLVM reassociate the table-index arithmetic that must match engine.lut.Lut1D.sample.
+with numba's parallel=True; rows are split across the cores. fastmath is on: table indices come
+from integer bits or clamped products, so reassociation moves results by float rounding only
+(tests/engine/processor/test_backends.py bounds the whole kernel against the reference).
 """
 
 from __future__ import annotations
