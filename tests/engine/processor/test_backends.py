@@ -1,0 +1,46 @@
+"""Every back end against the float64 reference over a sweep of 8-bit Y'CbCr input codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.processor import torch_backend
+from engine.processor.optimise import optimise
+from engine.processor.reference import evaluate
+from tests.engine.processor.conftest import SOURCE, TARGET_444, chain_for
+
+STRIDE = 3  # every third code per channel: 86^3 = 636 056 triplets, endpoints 0 and 255 included
+
+
+def _codes() -> torch.Tensor:
+    axis = torch.tensor(sorted({*range(0, 256, STRIDE), 255}), dtype=torch.float64)
+    return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij")).reshape(3, -1)
+
+
+def _worst(out: torch.Tensor, reference: torch.Tensor) -> float:
+    """Largest distance of integer output codes from the reference's unrounded codes."""
+    return float((out.double() - reference).abs().max())
+
+
+@pytest.mark.parametrize("grade", [(0.0, 1.0), (0.7, 1.3)])
+def test_torch_backend_matches_reference(itm: str, grade: tuple[float, float]) -> None:
+    chain = chain_for(itm, exposure=grade[0], saturation=grade[1])
+    codes = _codes()
+    reference = evaluate(chain, codes, stop_before_quantize=True)
+    planes = torch_backend.run(optimise(chain), codes.view(3, 1, -1))
+    # Within half a code of the exact value: the back end rounds to one of the two nearest codes.
+    assert _worst(torch.stack(planes).view(3, -1), reference) <= 0.5 + 0.02
+
+
+def test_numba_backend_matches_reference(itm: str) -> None:
+    pytest.importorskip("numba")
+    from engine.processor.numba_backend import NumbaProcessor
+
+    chain = chain_for(itm, exposure=0.3, saturation=1.2)
+    codes = _codes()
+    reference = evaluate(chain, codes, stop_before_quantize=True)
+    planes = codes.to(torch.uint8).view(3, 1, -1).numpy()
+    out = NumbaProcessor(optimise(chain), SOURCE, TARGET_444)(planes[0], planes[1], planes[2])
+    assert _worst(torch.from_numpy(np.stack(out).astype(np.int64)).view(3, -1), reference) <= 0.5 + 0.02
