@@ -12,7 +12,7 @@ from engine.color.ycbcr import YCbCrMatrix
 @dataclass(frozen=True)
 class SourceFormat:
     """Decoded planes: n-bit Y'CbCr with `matrix` (None: R'G'B' codes, as gbrp), range, and for
-    subsampled chroma the sample phase (x, y) of engine.io.siting.ChromaLocation.phase."""
+    subsampled chroma the sample phase (x, y) of engine.io.tags.ChromaLocation.phase."""
 
     bits: int
     full_range: bool

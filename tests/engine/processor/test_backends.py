@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from engine.processor import torch_backend
+from engine.processor.numba_backend import NumbaProcessor
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
 from tests.engine.processor.conftest import SOURCE, TARGET_444, chain_for
@@ -35,9 +36,6 @@ def test_torch_backend_matches_reference(itm: str, grade: tuple[float, float]) -
 
 
 def test_numba_backend_matches_reference(itm: str) -> None:
-    pytest.importorskip("numba")
-    from engine.processor.numba_backend import NumbaProcessor
-
     chain = chain_for(itm, exposure=0.3, saturation=1.2)
     codes = _codes()
     reference = evaluate(chain, codes, stop_before_quantize=True)

@@ -3,7 +3,6 @@ transform, encode_planes), within 1 code value, for 4:2:0 HDR10 output."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import av
@@ -14,13 +13,14 @@ import torch
 from engine.color.ycbcr import BT709
 from engine.display import pq_view
 from engine.grade import Grade, OperatorChoice
-from engine.io.clip import open_clip
 from engine.io.encode import encode_planes
+from engine.io.open import open_clip
 from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
 from engine.processor import torch_backend
 from engine.processor.build import build_chain
 from engine.processor.formats import SourceFormat, chroma_axis
+from engine.processor.numba_backend import NumbaProcessor
 from engine.processor.optimise import optimise
 from tests.engine.processor.conftest import TARGET_420
 
@@ -67,11 +67,8 @@ def test_processor_equals_eager_pipeline_on_demo_frame(itm: str) -> None:
         chain = optimise(build_chain(pipeline.input, source, pq_view(grade.peak_nits), TARGET_420, gain,
                                      grade.exposure, grade.saturation))
     planes = _planes()
-    results = [[p.numpy() for p in torch_backend.run(chain, _upsample(planes, phase), subsample=True)]]
-    if importlib.util.find_spec("numba") is not None:
-        from engine.processor.numba_backend import NumbaProcessor
-
-        results.append(NumbaProcessor(chain, source, TARGET_420)(*planes))
+    results = [[p.numpy() for p in torch_backend.run(chain, _upsample(planes, phase), subsample=True)],
+               NumbaProcessor(chain, source, TARGET_420)(*planes)]
     for result in results:
         for got, want in zip(result, eager, strict=True):
             assert np.abs(got.astype(np.int64) - want.astype(np.int64)).max() <= 1
