@@ -9,7 +9,7 @@ A DisplayTransform turns a frame in cd/m² (BT.2020) into encoded signal values 
 4. a per-channel encode_lut (PQ inverse EOTF, HLG OETF, BT.1886 inverse EOTF).
 
 `apply` is the export's output transform. shaders/preview.frag does the same arithmetic with
-the same tables, which is what makes the preview equal the export (DESIGN.md).
+the same tables, which is what makes the preview equal the export (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Masks over SDR frames: over-exposure, clipping, and where reconstructed highlights came from.
 
-A mask is (1, H, W) float in [0, 1] (DESIGN.md, "Data conventions"). The inputs here are SDR
+A mask is (1, H, W) float in [0, 1] (docs/architecture.md, "Data conventions"). The inputs here are SDR
 *signals* (code values in [0, 1]) or SDR-relative linear light; both clip at 1.0.
 """
 

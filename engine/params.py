@@ -4,7 +4,7 @@ A parameter is a dataclass field made with `param(...)`: its default, range, uni
 help, its choices, and whether it only changes the display (the preview redraws, the engine does
 no new work). Operators, temporal reconstruction and the Grade declare their fields this way, so
 the GUI builds its controls, the CLI parses `--param key=value` and the JSON readers validate
-from the same description (DESIGN.md, "Data conventions").
+from the same description (docs/architecture.md, "Data conventions").
 """
 
 from __future__ import annotations

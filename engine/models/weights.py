@@ -2,8 +2,8 @@
 
 A model called NAME lives in a folder as NAME.safetensors (the tensors), NAME.json (the
 architecture, the training settings and the data split) and a line in SHA256SUMS, in the format
-of coreutils' sha256sum. Nothing is unpickled and nothing is downloaded (DESIGN.md, "Errors and
-files"): a file whose digest differs from its recorded one is refused before it is parsed.
+of coreutils' sha256sum. Nothing is unpickled and nothing is downloaded (docs/architecture.md,
+"Rules the code keeps"): a file whose digest differs from its recorded one is refused before it is parsed.
 """
 
 from __future__ import annotations
