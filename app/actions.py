@@ -18,6 +18,7 @@ from app.export_dialog import ExportDialog
 from app.panels.timeline import Timeline
 from app.project import PROJECT_SUFFIX
 from app.session import Session
+from app.versions import next_version_name
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import VIEW_PARAMS, CompareMode
 from engine.errors import LumigradeError
@@ -70,6 +71,8 @@ class Actions(QObject):
         redo = self.session.undo_stack.createRedoAction(self.window, "Redo")
         redo.setShortcut(QKeySequence.StandardKey.Redo)
         edit.addActions([undo, redo])
+        edit.addSeparator()
+        self._action(edit, "Save Grade as Version", self.save_version, "Ctrl+Alt+S")
 
         view = bar.addMenu("&View")
         for number, mode in enumerate(CompareMode, 1):
@@ -184,6 +187,11 @@ class Actions(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    def save_version(self) -> None:
+        """Keep the current grade as the next 'Version N', to compare against (View > Compare)."""
+        version = self.session.save_version(next_version_name(self.session.versions))
+        self.window.statusBar().showMessage(f"Saved the grade as {version.name!r}", 5000)
 
     # -- view -----------------------------------------------------------------------------
     def set_compare(self, mode: CompareMode) -> None:

@@ -3,23 +3,30 @@
 The feed subscribes to the session. A new clip or an engine-relevant Grade goes to the engine
 bridge with the session's revision; the current frame (and, while playing, the next few) is
 requested; finished frames go to the preview and out on `frame_shown` for the scopes and the
-timeline's keyframe marks. Display-only changes (view settings, the tone mapper) rebuild the
-DisplayTransform and redraw, with no engine work.
+timeline's keyframe marks. Display-only changes (view settings, a curve tone mapper) rebuild
+the DisplayTransform and redraw, with no engine work.
+
+When the SDR view needs the engine's tone mapping (a spatial tone mapper, or a compare side on a
+saved version of the grade) the frames carry each side's encoded SDR signal (app.worker,
+SidePicture) and the preview shows them through the identity transform: the SDR preview is the
+SDR export's signal.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal
 
 from app.panels.pixel_probe import ProbeValues, probe
 from app.panels.timeline import Timeline
-from app.session import Session
+from app.session import Session, spatial_tmo
+from app.versions import CompareSides
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import DisplayView, ViewSettings
 from app.worker import EngineBridge, FrameResult
+from engine.display import encoded_view
 from engine.grade import Grade
-from engine.operators.base import CurveOperator
 
 PREFETCH = 4
 
@@ -37,6 +44,7 @@ class PreviewFeed(QObject):
         self.bridge = EngineBridge(parent=self)
         self.result: FrameResult | None = None
         self._display_view: DisplayView | None = None
+        self._encoded: bool | None = None  # whether the shown frames are engine-encoded SDR
         viewer.set_settings(session.view)
         # Dragging the split divider is a view edit like any other.
         viewer.split_moved.connect(lambda split: session.set_view(session.view.replace(split=split)))
@@ -44,10 +52,12 @@ class PreviewFeed(QObject):
         session.grade_changed.connect(self._grade_changed)
         session.view_changed.connect(self._view_changed)
         session.frame_changed.connect(self.show_frame)
+        session.sides_changed.connect(self._sides_changed)
         self.bridge.frame_ready.connect(self._frame_ready)
 
     def _clip_changed(self) -> None:
         s = self.session
+        self.bridge.set_sides(s.side_grade(s.sides.a), s.side_grade(s.sides.b))  # type: ignore[arg-type]
         self.bridge.set_clip(s.clip, s.grade, s.revision)
         self.result = None
         self.viewer.fit()
@@ -60,20 +70,40 @@ class PreviewFeed(QObject):
             self.show_frame(self.session.frame)
         self._update_display()
 
+    def _sides_changed(self, sides: CompareSides) -> None:
+        s = self.session
+        self.bridge.set_sides(s.side_grade(sides.a), s.side_grade(sides.b))  # type: ignore[arg-type]
+        if s.clip is not None:
+            self.bridge.set_grade(s.grade, s.revision)
+            self.show_frame(s.frame)
+
     def _view_changed(self, view: ViewSettings) -> None:
         self.viewer.set_settings(view)
         if view.view != self._display_view:
-            self._update_display()
+            if self.result is not None and self.result.sides is not None:
+                self._show(self.result)  # the other view shows other arrays of the sides
+            else:
+                self._update_display()
+
+    def _frames(self, result: FrameResult) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The A and B frames the preview shows, and whether they are engine-encoded SDR."""
+        if result.sides is None:
+            return result.source, result.hdr, False
+        a, b = result.sides
+        if self.session.view.view == DisplayView.SDR:
+            return a.sdr, b.sdr, True
+        return a.nits, b.nits, False
 
     def _update_display(self) -> None:
         pipeline = self.session.pipeline
         if pipeline is None:
             return
         view = self._display_view = self.session.view.view
-        if view == DisplayView.SDR and not isinstance(pipeline.tmo, CurveOperator):
-            # A spatial tone mapper needs the whole frame in the engine; the preview has no curve.
-            self.message.emit(f"{pipeline.tmo.name} is a spatial tone mapper: it runs on export; "
-                              "the preview shows PQ")
+        if self._encoded:
+            self.viewer.set_display_transform(encoded_view("sdr"), self.session.grade.peak_nits)
+            return
+        if view == DisplayView.SDR and spatial_tmo(self.session.grade):
+            # Until the engine's tone-mapped frame arrives the frame shown is light in cd/m².
             view = DisplayView.PQ
         hdr = None
         if view == DisplayView.SDR and pipeline.tmo.needs_stats and self.result is not None:
@@ -98,10 +128,14 @@ class PreviewFeed(QObject):
 
     def _show(self, result: FrameResult) -> None:
         self.result = result
-        self.viewer.set_frames(result.source, result.hdr, result.mask)
+        a, b, encoded = self._frames(result)
+        self.viewer.set_frames(a, b, result.mask)
+        self.viewer.set_clues(result.clues)
         self.frame_shown.emit(result)
         pipeline = self.session.pipeline
-        if pipeline is not None and pipeline.tmo.needs_stats:
+        if encoded != self._encoded or self.session.view.view != self._display_view or (
+                pipeline is not None and pipeline.tmo.needs_stats and not encoded):
+            self._encoded = encoded
             self._update_display()
 
     def probe_at(self, x: int, y: int) -> ProbeValues | None:

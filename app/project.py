@@ -1,8 +1,13 @@
-"""The .lumigrade project file: the source, the Grade and the compare setup, as versioned JSON.
+"""The .lumigrade project file: the source, the Grade, saved versions of it and the compare
+setup, as versioned JSON.
 
-The Grade part is the Grade's own JSON (engine.grade), validated by the engine; the rest is
+The Grade parts are the Grade's own JSON (engine.grade), validated by the engine; the rest is
 validated here with the same strictness: unknown keys, wrong types and out-of-range values
 raise GradeError naming the file. The file is written atomically (engine.io.atomic).
+
+Schema history: 1 holds source, frame, grade and compare; 2 adds "versions" (named grades,
+app.versions) and "sides" (what compare A and B show). A schema 1 file loads with no versions,
+A on the source and B on the current grade.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.versions import CURRENT, SIDE_LABELS, SOURCE, CompareSides, GradeVersion
 from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
 from engine.errors import OutputError
 from engine.grade import Grade, JsonValidator, parse_json, read_text
 from engine.io.atomic import AtomicOutput
 
-PROJECT_SCHEMA_VERSION = 1
+PROJECT_SCHEMA_VERSION = 2
 PROJECT_SUFFIX = ".lumigrade"
+
 
 @dataclass(frozen=True)
 class Project:
@@ -28,6 +35,8 @@ class Project:
     grade: Grade = field(default_factory=Grade)
     view: ViewSettings = field(default_factory=ViewSettings)
     frame: int = 0
+    versions: tuple[GradeVersion, ...] = ()
+    sides: CompareSides = field(default_factory=CompareSides)
 
     def to_dict(self, location: Path | None = None) -> dict[str, Any]:
         view = self.view
@@ -36,6 +45,8 @@ class Project:
             "source": None if self.source is None else _portable_path(self.source, location),
             "frame": self.frame,
             "grade": self.grade.to_dict(),
+            "versions": [{"name": v.name, "grade": v.grade.to_dict()} for v in self.versions],
+            "sides": {"a": self.sides.a, "b": self.sides.b},
             "compare": {
                 "mode": view.compare.name.lower(),
                 "view": view.view.value,
@@ -101,7 +112,8 @@ class _ProjectParser(JsonValidator):
         return float(value)
 
     def project(self, data: Any) -> Project:
-        data = self.mapping(data, "project", {"lumigrade_project", "source", "frame", "grade", "compare"})
+        if not isinstance(data, dict):
+            raise self.fail("project: expected an object")
         version = data.get("lumigrade_project")
         if not isinstance(version, int) or isinstance(version, bool):
             raise self.fail("not a Lumigrade project (missing 'lumigrade_project' version)")
@@ -109,6 +121,8 @@ class _ProjectParser(JsonValidator):
             raise self.fail(
                 f"project schema version {version} is not supported (max {PROJECT_SCHEMA_VERSION})"
             )
+        keys = {"lumigrade_project", "source", "frame", "grade", "compare"}
+        data = self.mapping(data, "project", keys | ({"versions", "sides"} if version >= 2 else set()))
         source = data.get("source")
         if source is not None and not isinstance(source, str):
             raise self.fail("source: expected a path string or null")
@@ -120,12 +134,39 @@ class _ProjectParser(JsonValidator):
             source_path = Path(source)
             if not source_path.is_absolute() and self.path is not None:
                 source_path = self.path.absolute().parent / source_path
+        versions = self.versions(data.get("versions", []))
         return Project(
             source=source_path,
             grade=Grade.from_dict(data.get("grade", Grade().to_dict()), self.path),
             view=self.view(data.get("compare", {})),
             frame=frame,
+            versions=versions,
+            sides=self.sides(data.get("sides", {}), versions),
         )
+
+    def versions(self, value: Any) -> tuple[GradeVersion, ...]:
+        if not isinstance(value, list):
+            raise self.fail("versions: expected a list")
+        versions: list[GradeVersion] = []
+        for number, item in enumerate(value):
+            item = self.mapping(item, f"versions[{number}]", {"name", "grade"})
+            name = item.get("name")
+            if not isinstance(name, str) or not name.strip() or name in SIDE_LABELS:
+                raise self.fail(f"versions[{number}].name: expected a name, got {name!r}")
+            if any(v.name == name for v in versions):
+                raise self.fail(f"versions[{number}].name: {name!r} is used twice")
+            if "grade" not in item:
+                raise self.fail(f"versions[{number}]: missing 'grade'")
+            versions.append(GradeVersion(name, Grade.from_dict(item["grade"], self.path)))
+        return tuple(versions)
+
+    def sides(self, value: Any, versions: tuple[GradeVersion, ...]) -> CompareSides:
+        data = self.mapping(value, "sides", {"a", "b"})
+        allowed = [SOURCE, CURRENT, *(v.name for v in versions)]
+        for key in data:
+            if data[key] not in allowed:
+                raise self.fail(f"sides.{key}: {data[key]!r} is not one of {', '.join(allowed)}")
+        return CompareSides(data.get("a", SOURCE), data.get("b", CURRENT))
 
     def view(self, value: Any) -> ViewSettings:
         numbers = set(VIEW_PARAMS)

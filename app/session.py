@@ -7,7 +7,8 @@ every grade edit is a GradeCommand on the undo stack; view settings and the fram
 not grade edits and are not undone.
 
 Each Grade the engine must render for gets a new `revision`; the engine bridge tags its
-frames with it and drops frames of older revisions.
+frames with it and drops frames of older revisions. So does a change of what the compare sides
+show (app.versions): a saved version on a side is a second grade for the engine to render.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.project import Project
+from app.versions import CURRENT, SIDE_LABELS, SOURCE, CompareSides, GradeVersion, find_version
 from app.viewer.view_state import ViewSettings
 from engine.errors import LumigradeError
 from engine.grade import DISPLAY_ONLY_FIELDS, Grade
 from engine.io.clip import Clip, ClipInfo
 from engine.io.open import open_clip
+from engine.operators.base import CurveOperator
+from engine.operators.catalogue import operator_class
 from engine.pipeline import Pipeline
 
 
@@ -35,6 +39,16 @@ def engine_fields_changed(before: Grade, after: Grade) -> bool:
         for f in dataclasses.fields(Grade)
         if f.name not in DISPLAY_ONLY_FIELDS
     )
+
+
+def spatial_tmo(grade: Grade) -> bool:
+    """Whether the Grade's tone mapper needs the whole frame (no curve the preview can bake)."""
+    return not issubclass(operator_class("tmo", grade.tmo.name), CurveOperator)
+
+
+def tone_mapping_changed(before: Grade, after: Grade) -> bool:
+    """Whether the SDR tone mapping differs: the TMO, its parameters or its target display."""
+    return before.tmo != after.tmo or before.sdr_peak_nits != after.sdr_peak_nits
 
 
 class GradeCommand(QUndoCommand):
@@ -72,6 +86,8 @@ class Session(QObject):
     view_changed = Signal(object)  # ViewSettings
     frame_changed = Signal(int)
     project_changed = Signal()  # the project path or the unsaved-changes state
+    versions_changed = Signal()  # a version was saved or deleted
+    sides_changed = Signal(object)  # CompareSides
     # A problem the user should see that no caller can be told of (an edit from a widget):
     # title, one-line message. Calls that can fail raise LumigradeError instead.
     error = Signal(str, str)
@@ -84,6 +100,9 @@ class Session(QObject):
         self.view = ViewSettings()
         self.frame = 0
         self.project_path: Path | None = None
+        self.versions: tuple[GradeVersion, ...] = ()
+        self.sides = CompareSides()
+        self._versions_edited = False  # versions or sides changed since the project was saved
         self.revision = 0
         # The clip through the current Grade, on the GUI thread: it checks a Grade against the
         # clip's tags and gives the preview its display transform. The engine bridge renders
@@ -98,8 +117,8 @@ class Session(QObject):
 
     @property
     def dirty(self) -> bool:
-        """Grade edits since the project was opened or saved."""
-        return not self.undo_stack.isClean()
+        """Grade or version edits since the project was opened or saved."""
+        return not self.undo_stack.isClean() or self._versions_edited
 
     # -- files ----------------------------------------------------------------------------
     def open_clip(self, path: Path, grade: Grade | None = None) -> None:
@@ -133,19 +152,24 @@ class Session(QObject):
         else:
             self.apply_grade(project.grade)
         self.undo_stack.clear()
+        self.versions = project.versions
+        self.versions_changed.emit()
+        self.set_sides(project.sides)
         self.set_view(project.view)
         self.set_frame(project.frame)
         self.project_path = Path(path)
+        self._versions_edited = False
         self.project_changed.emit()
 
     def project(self) -> Project:
-        return Project(self.clip_path, self.grade, self.view, self.frame)
+        return Project(self.clip_path, self.grade, self.view, self.frame, self.versions, self.sides)
 
     def save_project(self, path: Path) -> None:
         """Write the project (atomically); raises LumigradeError when it cannot."""
         self.project().save(path)
         self.project_path = Path(path)
         self.undo_stack.setClean()
+        self._versions_edited = False
         self.project_changed.emit()
 
     def close(self) -> None:
@@ -179,13 +203,66 @@ class Session(QObject):
             self.error.emit("Invalid grade", str(exc))
             return
         before, self.grade, self.pipeline = self.grade, grade, pipeline
-        engine_changed = engine_fields_changed(before, grade)
+        # A tone mapper the preview cannot bake, or one a compare of two grades shows, runs in
+        # the engine: then changing it is engine work too.
+        engine_tmo = spatial_tmo(before) or spatial_tmo(grade) or self.sides.holds_version
+        engine_changed = engine_fields_changed(before, grade) or (
+            engine_tmo and tone_mapping_changed(before, grade))
         if engine_changed:
             self.revision += 1
         self.grade_changed.emit(grade, engine_changed)
 
     def _pipeline_for(self, grade: Grade) -> Pipeline | None:
         return Pipeline(grade, self.clip) if self.clip is not None else None
+
+    # -- versions and compare sides -------------------------------------------------------
+    def save_version(self, name: str) -> GradeVersion:
+        """Keep the current Grade as version `name`, replacing a version of that name."""
+        name = name.strip()
+        if not name or name in SIDE_LABELS:
+            raise ValueError(f"{name!r} cannot name a version")
+        version = GradeVersion(name, self.grade)
+        old = find_version(self.versions, name)
+        self.versions = tuple(version if v.name == name else v for v in self.versions) if old else (
+            *self.versions, version)
+        self._versions_edited = True
+        self.versions_changed.emit()
+        if name in (self.sides.a, self.sides.b):
+            self._sides_edited(self.sides)  # the side shows the new grade of that name
+        self.project_changed.emit()
+        return version
+
+    def delete_version(self, name: str) -> None:
+        """Forget a version; a side that showed it goes back to the source (A) or current grade (B)."""
+        sides = CompareSides(SOURCE if self.sides.a == name else self.sides.a,
+                             CURRENT if self.sides.b == name else self.sides.b)
+        self.versions = tuple(v for v in self.versions if v.name != name)
+        self._versions_edited = True
+        moved, self.sides = sides != self.sides, sides  # before versions_changed: views read both
+        self.versions_changed.emit()
+        if moved:
+            self._sides_edited(sides)
+        self.project_changed.emit()
+
+    def side_grade(self, side: str) -> str | Grade:
+        """SOURCE, CURRENT, or the Grade of the version a side shows."""
+        version = find_version(self.versions, side)
+        return version.grade if version is not None else side
+
+    def set_sides(self, sides: CompareSides) -> None:
+        """What compare A and B show; names must be SOURCE, CURRENT or a saved version's."""
+        for side in (sides.a, sides.b):
+            if side not in SIDE_LABELS and find_version(self.versions, side) is None:
+                raise ValueError(f"no saved version is called {side!r}")
+        if sides != self.sides:
+            self._versions_edited = True
+            self._sides_edited(sides)
+            self.project_changed.emit()
+
+    def _sides_edited(self, sides: CompareSides) -> None:
+        self.sides = sides
+        self.revision += 1
+        self.sides_changed.emit(sides)
 
     # -- view and frame -------------------------------------------------------------------
     def set_view(self, view: ViewSettings) -> None:

@@ -5,6 +5,11 @@ once, otherwise one worker thread renders it through the Pipeline and the result
 a queued signal. Every request carries the revision of the Grade it was made for (napari's
 asynchronous slicing works the same way): a job whose revision or frame is no longer wanted
 is skipped before it starts, and a result for an old revision is dropped on arrival.
+
+Besides the graded frame the worker sends what the preview cannot compute per pixel: the
+engine's tone-mapped SDR frame when the tone mapper is spatial or when a compare side shows a
+saved version of the grade (then each side is rendered through its own grade), and the temporal
+stage's clue map.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -22,11 +27,14 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from torch import Tensor
 
 from app.panels.scope_data import ScopeData, compute_scopes
+from app.versions import CURRENT, SOURCE
 from engine.color.luminance import luminance
+from engine.display import sdr_view
 from engine.errors import LumigradeError
 from engine.grade import Grade
 from engine.io.clip import Clip
-from engine.masks import clipped_map
+from engine.masks import ClueMap, clipped_map
+from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -46,6 +54,24 @@ def overlay_masks(signal: Tensor, hdr: Tensor, peak_nits: float) -> np.ndarray:
     return (torch.stack([clipped, over], -1).to(torch.uint8) * 255).cpu().numpy()
 
 
+def clue_image(clues: ClueMap) -> np.ndarray:
+    """(H, W, 2) uint8: the ClueSource label, and the confidence in [0, 1] as 0..255."""
+    confidence = (clues.confidence.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+    return torch.cat([clues.labels, confidence], 0).permute(1, 2, 0).cpu().contiguous().numpy()
+
+
+Side = Literal["source", "current"] | Grade
+"""What a compare side shows, resolved: the source, the current grade or a saved version's Grade."""
+
+
+@dataclass(frozen=True)
+class SidePicture:
+    """One compare side of a frame: cd/m² for the HDR views, the engine's SDR signal for 'sdr'."""
+
+    nits: np.ndarray  # (H, W, 3) float16 cd/m²
+    sdr: np.ndarray  # (H, W, 3) float16 BT.1886 signal of the SDR output stage (BT.709)
+
+
 @dataclass(frozen=True)
 class FrameResult:
     """One rendered frame with everything the window shows for it."""
@@ -58,11 +84,19 @@ class FrameResult:
     mask: np.ndarray  # (H, W, 2) uint8, see overlay_masks
     scopes: ScopeData
     keyframes: tuple[int, ...] = ()  # the temporal reconstruction's keyframes, when it is on
+    clues: np.ndarray | None = None  # (H, W, 2) uint8, see clue_image; temporal mode only
+    # A and B when the SDR view needs the engine's tone mapping (a spatial TMO, or a side on a
+    # saved version); None when A is the source and B the graded frame through the preview's curve.
+    sides: tuple[SidePicture, SidePicture] | None = None
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.signal, self.source, self.hdr, self.mask)
-        return sum(a.nbytes for a in arrays) + self.scopes.nbytes
+        arrays = [self.signal, self.source, self.hdr, self.mask]
+        arrays += [self.clues] if self.clues is not None else []
+        for side in self.sides or ():
+            arrays += [side.nits, side.sdr]
+        unique = {id(a): a for a in arrays}  # sides share the source and graded arrays
+        return sum(a.nbytes for a in unique.values()) + self.scopes.nbytes
 
 
 class FrameCache:
@@ -128,11 +162,13 @@ class EngineBridge(QObject):
         self._lock = threading.Lock()
         self._clip: Clip | None = None
         self._grade = Grade()
+        self._sides: tuple[Side, Side] = (SOURCE, CURRENT)
         self._revision = 0
         self._wanted: set[int] = set()
         self._queued: set[tuple[int, int]] = set()
         self._pipeline: Pipeline | None = None  # used on the worker thread only
         self._pipeline_revision = -1
+        self._version_pipelines: list[Pipeline] = []  # of the saved versions shown, worker thread only
         self.jobs_run = 0
         self.results_dropped = 0
         self._finished.connect(self._deliver)
@@ -156,6 +192,11 @@ class EngineBridge(QObject):
             self._revision = revision
             self._wanted.clear()
         self.cache.keep_only(revision)
+
+    def set_sides(self, a: Side, b: Side) -> None:
+        """What compare A and B show; set_grade with a new revision must follow."""
+        with self._lock:
+            self._sides = (a, b)
 
     def request(self, index: int, prefetch: Iterable[int] = ()) -> FrameResult | None:
         """The frame if cached; otherwise None now and frame_ready later. Replaces older wishes."""
@@ -184,12 +225,12 @@ class EngineBridge(QObject):
     def _run_job(self, index: int, revision: int) -> None:
         with self._lock:
             stale = revision != self._revision or index not in self._wanted
-            clip, grade = self._clip, self._grade
+            clip, grade, sides = self._clip, self._grade, self._sides
         if stale or clip is None:
             self._finished.emit((revision, index, None))
             return
         try:
-            result: Any = self._render(clip, grade, index, revision)
+            result: Any = self._render(clip, grade, sides, index, revision)
         except LumigradeError as exc:
             result = exc
         except Exception as exc:
@@ -199,26 +240,69 @@ class EngineBridge(QObject):
                                     clip.info.path)
         self._finished.emit((revision, index, result))
 
-    def _render(self, clip: Clip, grade: Grade, index: int, revision: int) -> FrameResult:
+    def _render(self, clip: Clip, grade: Grade, sides: tuple[Side, Side], index: int,
+                revision: int) -> FrameResult:
         if self._pipeline is None or self._pipeline_revision != revision or self._pipeline.clip is not clip:
             self._pipeline = Pipeline(grade, clip)
             self._pipeline_revision = revision
+            versions = [side for side in sides if isinstance(side, Grade)]
+            self._version_pipelines = [p for p in self._version_pipelines
+                                       if p.clip is clip and p.grade in versions]
         pipeline = self._pipeline
         self.jobs_run += 1
         with torch.inference_mode():
             signal = clip.frame(index).to(pipeline.device, torch.float32)
             source = pipeline.source(index, signal)
             hdr = pipeline.hdr(index, signal)
+            clues = pipeline.temporal.clue_map(index) if pipeline.temporal is not None else None
+            half_source, half_hdr = to_half_image(source), to_half_image(hdr)
+            pictures = None
+            if not isinstance(pipeline.tmo, CurveOperator) or any(isinstance(s, Grade) for s in sides):
+                made: dict[int, SidePicture] = {}
+                pictures = tuple(self._side_picture(side, pipeline, index, signal, (source, half_source),
+                                                    (hdr, half_hdr), made) for side in sides)
             return FrameResult(
                 index=index,
                 revision=revision,
                 signal=to_half_image(signal),
-                source=to_half_image(source),
-                hdr=to_half_image(hdr),
+                source=half_source,
+                hdr=half_hdr,
                 mask=overlay_masks(signal, hdr, grade.peak_nits),
                 scopes=compute_scopes(hdr),
                 keyframes=tuple(pipeline.temporal.keyframes()) if pipeline.temporal is not None else (),
+                clues=clue_image(clues) if clues is not None else None,
+                sides=pictures,  # type: ignore[arg-type]
             )
+
+    def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
+                      source: tuple[Tensor, np.ndarray], hdr: tuple[Tensor, np.ndarray],
+                      made: dict[int, SidePicture]) -> SidePicture:
+        """A side's frame in cd/m² and through its grade's SDR output stage (the SDR export's)."""
+        key = id(side)
+        if key in made:
+            return made[key]
+        if side == SOURCE:
+            # The source as delivered: display-relative light (reference white = SDR peak),
+            # encoded as the SDR export encodes, so an SDR source shows its own code values.
+            relative = source[0] / pipeline.grade.reference_white
+            picture = SidePicture(source[1], to_half_image(sdr_view(None).apply(relative)))
+        elif side == CURRENT:
+            picture = SidePicture(hdr[1], to_half_image(pipeline.output(index, hdr[0], "sdr")))
+        else:
+            assert isinstance(side, Grade)
+            other = self._version_pipeline(side, pipeline.clip)
+            nits = other.hdr(index, signal)
+            picture = SidePicture(to_half_image(nits), to_half_image(other.output(index, nits, "sdr")))
+        made[key] = picture
+        return picture
+
+    def _version_pipeline(self, grade: Grade, clip: Clip) -> Pipeline:
+        for pipeline in self._version_pipelines:
+            if pipeline.grade == grade and pipeline.clip is clip:
+                return pipeline
+        pipeline = Pipeline(grade, clip)
+        self._version_pipelines.append(pipeline)
+        return pipeline
 
     # -- GUI thread -----------------------------------------------------------------------
     @Slot(object)

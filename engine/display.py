@@ -60,6 +60,12 @@ class DisplayTransform:
     def matrix_or_identity(self) -> np.ndarray:
         return np.eye(3) if self.matrix is None else self.matrix
 
+    @property
+    def is_identity(self) -> bool:
+        """Whether `apply` passes frames through unchanged (but for clamping negatives to 0)."""
+        return (self.encode_lut is None and self.gain_lut is None and self.matrix is None
+                and self.input_scale == 1.0)
+
 
 def pq_encode_lut(peak_nits: float) -> Lut1D:
     """SMPTE ST 2084 inverse EOTF over [1e-6, peak] cd/m²; the LUT's clamp is the mastering peak."""
@@ -98,6 +104,13 @@ def sdr_view(tmo_gain: Lut1D | None, color_mode: str = "ratio", saturation: floa
         "sdr", encode, gain_lut=tmo_gain, color_mode=color_mode, saturation=saturation,
         matrix=conversion_matrix(BT2020, BT709),
     )
+
+
+def encoded_view(kind: ViewKind) -> DisplayTransform:
+    """Frames the engine's output stage has encoded already (engine.stages.output): the display
+    work left is the identity. The preview shows a spatial TMO's SDR frame this way, and each
+    side of a compare of two grades, so it shows exactly the signal the export encodes."""
+    return DisplayTransform(kind, None)
 
 
 def linear_view(nits_per_unit: float) -> DisplayTransform:

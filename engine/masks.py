@@ -95,13 +95,18 @@ class ClueMap:
         return float((self.labels == source).float().mean())
 
     def overlay(self, opacity: float = 0.5) -> Tensor:
-        """RGBA overlay (4, H, W) in [0, 1]: colour per source, alpha = opacity * confidence."""
+        """RGBA overlay (4, H, W) in [0, 1]: colour per source, alpha = opacity x the share of the
+        pixel its source gave. Confidence is the measured share (the frame's own and the
+        references', engine.temporal.merge.compose), so a REFERENCE pixel shows at
+        opacity x confidence and a FALLBACK pixel, filled by the ITM, at opacity x (1 - confidence).
+        OWN stays transparent. shaders/preview.frag draws the same overlay."""
         colours = torch.tensor(
             [CLUE_COLOURS[s] for s in ClueSource], dtype=torch.float32, device=self.labels.device
         )
         rgb = colours[self.labels[0].long()].permute(2, 0, 1)
-        shown = (self.labels != ClueSource.OWN).float()
-        alpha = opacity * shown * self.confidence.float().clamp(0.0, 1.0)
+        confidence = self.confidence.float().clamp(0.0, 1.0)
+        share = torch.where(self.labels == ClueSource.FALLBACK, 1.0 - confidence, confidence)
+        alpha = opacity * (self.labels != ClueSource.OWN).float() * share
         return torch.cat([rgb, alpha], dim=0)
 
     def composite(self, display_rgb: Tensor, opacity: float = 0.5) -> Tensor:

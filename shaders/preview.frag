@@ -3,8 +3,8 @@
 // transform of engine.display.DisplayTransform, false colour, mask overlay and the compare
 // layouts, all driven by uniforms. lut.glsl is concatenated before this file, and before it the
 // constants, as #defines from the Python enums (app/viewer/preview_widget.py, shader_defines):
-// COMPARE_* (CompareMode), COLOUR_* (engine.color.correction.COLOR_MODES), MASK_* (MaskView)
-// and MAX_BANDS, the size of the false-colour arrays.
+// COMPARE_* (CompareMode), COLOUR_* (engine.color.correction.COLOR_MODES), MASK_* (MaskView),
+// CLUE_* (engine.masks.ClueSource) and MAX_BANDS, the size of the false-colour arrays.
 //
 // The display transform mirrors DisplayTransform.apply step for step, with the same LUTs:
 //   x = nits * 2^ev * input_scale
@@ -16,6 +16,7 @@ const vec3 BT2020_Y = vec3(0.2627, 0.6780, 0.0593);  // ITU-R BT.2020 Table 4
 uniform sampler2D u_frame_a;   // source placed in nits, RGB16F, row 0 = top of the image
 uniform sampler2D u_frame_b;   // graded HDR in nits
 uniform sampler2D u_mask;      // R: clipped source, G: above the mastering peak
+uniform sampler2D u_clues;     // R: ClueSource label (0..2 of 255), G: confidence in [0, 1]
 uniform sampler1D u_gain_table;
 uniform sampler1D u_encode_table;
 uniform Lut u_gain;
@@ -50,6 +51,7 @@ uniform vec3 u_band_colour[MAX_BANDS];
 uniform int u_mask_channel;      // a MaskView: MASK_NONE, or the mask texture's channel
 uniform float u_mask_opacity;
 uniform vec3 u_mask_colour;
+uniform vec3 u_clue_colour[3];   // engine.masks.CLUE_COLOURS by ClueSource
 
 out vec4 frag_colour;
 
@@ -154,7 +156,17 @@ void main() {
     if (u_compare == COMPARE_LOG_RATIO) {
         colour = log_ratio_colour(a, b);
     }
-    if (u_mask_channel != MASK_NONE) {
+    if (u_mask_channel == MASK_CLUES) {
+        // engine.masks.ClueMap.overlay: the source's colour at opacity x the share it gave
+        // (confidence for a reference, 1 - confidence for the fallback's fill); a frame's own
+        // pixels stay as they are.
+        vec2 clue = texelFetch(u_clues, texel, 0).rg;
+        int source = int(round(clue.r * 255.0));
+        if (source != CLUE_OWN) {
+            float share = source == CLUE_FALLBACK ? 1.0 - clue.g : clue.g;
+            colour = mix(colour, u_clue_colour[source], u_mask_opacity * share);
+        }
+    } else if (u_mask_channel != MASK_NONE) {
         float m = texelFetch(u_mask, texel, 0)[u_mask_channel];
         colour = mix(colour, u_mask_colour, u_mask_opacity * m);
     }

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm, param_label
+from app.panels.versions_box import VersionsBox
 from app.session import Session
 from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
 from engine.grade import (
@@ -41,7 +42,8 @@ from engine.temporal import TemporalParams
 
 _GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
-_MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak"}
+_MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
+                MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
                 DisplayView.HLG: "HLG (BT.2100)"}
 
@@ -108,6 +110,8 @@ class ControlsPanel(QScrollArea):
         column.addWidget(self._itm_box())
         column.addWidget(self._grade_box())
         column.addWidget(self._preview_box())
+        self.versions = VersionsBox(session)
+        column.addWidget(self.versions)
         column.addStretch(1)
         self.setWidget(body)
         # Wide enough for the content: a horizontal scroll bar hides the spin boxes' values.

@@ -3,6 +3,9 @@
 Frames arrive as half-float arrays in cd/m² and go to persistent textures once per new frame;
 everything a colourist toggles while looking (view exposure, display transform, false colour,
 masks, compare layout, zoom) is a uniform or a LUT texture, so it only costs a redraw.
+Frames the engine has encoded already (a spatial tone mapper's SDR, a compare of two grades)
+come with an identity DisplayTransform (engine.display.encoded_view): then view exposure and
+false colour, which read cd/m², are off.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from app.viewer.view_state import (
 )
 from engine.color.correction import COLOR_MODES
 from engine.display import DisplayTransform
+from engine.masks import CLUE_COLOURS, ClueSource
 
 _MASK_COLOUR = (1.0, 0.0, 0.6)
 _DIVIDER_GRAB_PX = 6.0
 _MAX_BANDS = 8  # the most false-colour bands the shader takes
-_UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_GAIN, _UNIT_ENCODE = range(5)
+_UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_GAIN, _UNIT_ENCODE, _UNIT_CLUES = range(6)
 
 
 def shader_defines() -> dict[str, int]:
@@ -44,6 +48,7 @@ def shader_defines() -> dict[str, int]:
         **{f"COLOUR_{mode.upper()}": index for index, mode in enumerate(COLOR_MODES)},
         **{f"MASK_{view.name}": int(view) for view in MaskView},
         "MAX_BANDS": _MAX_BANDS,
+        **{f"CLUE_{source.name}": int(source) for source in ClueSource},
     }
 
 
@@ -56,6 +61,7 @@ class _GlResources:
     mask: StreamingTexture2D
     gain: LutTexture
     encode: LutTexture
+    clues: StreamingTexture2D
 
 
 @dataclass
@@ -86,6 +92,9 @@ class PreviewWidget(QOpenGLWidget):
         self._pending: _PendingFrames | None = None
         self._image_size: tuple[int, int] | None = None
         self._has = (False, False, False)  # source, result, mask uploaded
+        self._pending_clues: np.ndarray | None = None
+        self._clues_changed = False
+        self._has_clues = False
         self._gl: _GlResources | None = None
         self._drag_last: QPointF | None = None
         self._dragging_divider = False
@@ -127,6 +136,11 @@ class PreviewWidget(QOpenGLWidget):
                 self._image_size = size
                 self._fit_mode = self._fit_mode or "fit"
         self._pending = _PendingFrames(source, result, mask)
+        self.update()
+
+    def set_clues(self, clues: np.ndarray | None) -> None:
+        """The temporal clue map of the shown frame, (H, W, 2) uint8 (app.worker.clue_image), or None."""
+        self._pending_clues, self._clues_changed = clues, True
         self.update()
 
     def fit(self) -> None:
@@ -234,6 +248,7 @@ class PreviewWidget(QOpenGLWidget):
             mask=mask_texture(),
             gain=LutTexture(),
             encode=LutTexture(),
+            clues=mask_texture(),
         )
         self.context().aboutToBeDestroyed.connect(self._release_gl)
 
@@ -242,13 +257,18 @@ class PreviewWidget(QOpenGLWidget):
             return
         self.makeCurrent()
         gl = self._gl
-        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.program):
+        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.clues, gl.program):
             item.delete()
         GL.glDeleteVertexArrays(1, [gl.vao])
         self._gl = None
         self.doneCurrent()
 
     def _upload_pending(self, gl: _GlResources) -> None:
+        if self._clues_changed:
+            if self._pending_clues is not None:
+                gl.clues.upload(self._pending_clues)
+            self._has_clues = self._pending_clues is not None
+            self._pending_clues, self._clues_changed = None, False
         pending, self._pending = self._pending, None
         if pending is None:
             return
@@ -283,8 +303,10 @@ class PreviewWidget(QOpenGLWidget):
         gl.frame_a.bind(_UNIT_A)
         gl.frame_b.bind(_UNIT_B)
         gl.mask.bind(_UNIT_MASK)
+        gl.clues.bind(_UNIT_CLUES)
         for name, unit in (("u_frame_a", _UNIT_A), ("u_frame_b", _UNIT_B), ("u_mask", _UNIT_MASK),
-                           ("u_gain_table", _UNIT_GAIN), ("u_encode_table", _UNIT_ENCODE)):
+                           ("u_gain_table", _UNIT_GAIN), ("u_encode_table", _UNIT_ENCODE),
+                           ("u_clues", _UNIT_CLUES)):
             p.set_int(name, unit)
         GL.glBindVertexArray(gl.vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
@@ -307,7 +329,8 @@ class PreviewWidget(QOpenGLWidget):
     def _set_display_uniforms(self, p: ShaderProgram, gl: _GlResources) -> None:
         d = self._display
         assert d is not None
-        p.set_float("u_exposure_scale", 2.0 ** self._settings.exposure)
+        # An encoded frame is a signal, not light: view exposure would only distort it.
+        p.set_float("u_exposure_scale", 1.0 if d.is_identity else 2.0 ** self._settings.exposure)
         p.set_float("u_input_scale", d.input_scale)
         # Uploads bind to the active unit, so all uploads come before the unit bindings.
         p.set_int("u_use_gain", d.gain_lut is not None)
@@ -326,7 +349,8 @@ class PreviewWidget(QOpenGLWidget):
 
     def _set_overlay_uniforms(self, p: ShaderProgram) -> None:
         s = self._settings
-        p.set_int("u_false_colour", s.false_colour)
+        encoded = self._display is not None and self._display.is_identity
+        p.set_int("u_false_colour", s.false_colour and not encoded)
         bands = false_colour_bands(self._peak_nits)[:_MAX_BANDS]
         p.set_int("u_band_count", len(bands))
         # ±inf band edges become float limits: GLSL compares them correctly, uniforms reject inf.
@@ -334,10 +358,11 @@ class PreviewWidget(QOpenGLWidget):
         p.set_float_array("u_band_lo", np.clip([b.lo for b in bands], -big, big))
         p.set_float_array("u_band_hi", np.clip([b.hi for b in bands], -big, big))
         p.set_vec3_array("u_band_colour", np.array([b.colour for b in bands]))
-        mask_on = s.mask != MaskView.NONE and self._has[2]
+        mask_on = self._has_clues if s.mask == MaskView.CLUES else s.mask != MaskView.NONE and self._has[2]
         p.set_int("u_mask_channel", int(s.mask if mask_on else MaskView.NONE))
         p.set_float("u_mask_opacity", s.mask_opacity)
         p.set_vec3("u_mask_colour", _MASK_COLOUR)
+        p.set_vec3_array("u_clue_colour", np.array([CLUE_COLOURS[source] for source in ClueSource]))
 
     # -- read-back (tests, benchmarks, screenshots) ---------------------------------------
     def read_framebuffer(self) -> np.ndarray:

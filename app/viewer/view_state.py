@@ -42,11 +42,12 @@ COMPARE_LABELS = {
 
 
 class MaskView(IntEnum):
-    """Which mask channel is overlaid; the values index the mask texture's channels."""
+    """Which mask is overlaid; CLIPPED and OVER_PEAK index the mask texture's channels."""
 
     NONE = -1
     CLIPPED = 0  # source code values at the top of the range
     OVER_PEAK = 1  # graded luminance above the mastering peak
+    CLUES = 2  # the temporal clue map (engine.masks.ClueMap), from its own texture
 
 
 class DisplayView(str, Enum):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from engine.color.primaries import Primaries
 from engine.errors import FormatError
 from engine.frame import Frame, Space
+from engine.masks import ClueMap
 from engine.models.inference import refine_temporal
 from engine.operators.base import Operator, StageContext
 from engine.stages.base import Stage
@@ -30,6 +31,7 @@ class TemporalStage(Stage):
     def __init__(self, source: Callable[[int], Frame], frame_count: int, params: TemporalParams,
                  fallback: Operator, context: StageContext, primaries: Primaries) -> None:
         self.reconstructor = TemporalReconstructor(source, frame_count, params, fallback, context, primaries)
+        self._last_clues: tuple[int, ClueMap] | None = None
 
     def analyse(self, progress: Progress | None = None) -> None:
         self.reconstructor.analyse(progress)
@@ -37,12 +39,20 @@ class TemporalStage(Stage):
     def keyframes(self) -> list[int]:
         return self.reconstructor.keyframes()
 
+    def clue_map(self, index: int) -> ClueMap | None:
+        """The clue map of frame `index` when it is the frame this stage delivered last (the
+        preview asks right after rendering it), else None."""
+        if self._last_clues is None or self._last_clues[0] != index:
+            return None
+        return self._last_clues[1]
+
     def __call__(self, frame: Frame, ctx: StageContext) -> Frame:
         if frame.code is None:
             raise FormatError(f"frame {ctx.frame_index}: the temporal stage needs its code values")
         index = ctx.frame_index
         device = frame.pixels.device
         nits, clues = self.reconstructor.frame(index, frame)
+        self._last_clues = (index, clues)
         if self.reconstructor.params.refine != "learned":
             return frame.to(Space.NITS, nits.to(device))
         neighbours = [self.reconstructor.frame(k)[0].to(device)

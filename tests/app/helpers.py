@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import torch
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.main_window import MainWindow
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import CompareMode, ViewSettings
+from app.worker import FrameResult
 
 
 def half_frame(frame: torch.Tensor) -> np.ndarray:
@@ -36,3 +42,31 @@ def log_uniform_frame(height: int, width: int, lo: float, hi: float, seed: int =
     frame = luma * tint
     frame[:, 0, :4] = 0.0
     return frame
+
+
+def open_window(qtbot: object, settings_dir: Path) -> MainWindow:
+    """A shown MainWindow with its settings in `settings_dir`."""
+    window = MainWindow(QSettings(str(settings_dir / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    qtbot.waitExposed(window)  # type: ignore[attr-defined]
+    return window
+
+
+def wait_for_result(qtbot: object, window: MainWindow, index: int,
+                    ready: Callable[[FrameResult], bool] = lambda _r: True) -> FrameResult:
+    """Wait until the preview shows frame `index` of the session's revision and `ready` holds."""
+    def shown() -> bool:
+        r = window.feed.result
+        return r is not None and r.index == index and r.revision == window.session.revision and ready(r)
+
+    qtbot.waitUntil(shown, timeout=60000)  # type: ignore[attr-defined]
+    assert window.feed.result is not None
+    return window.feed.result
+
+
+def code_values(frame: np.ndarray | torch.Tensor, bits: int = 8) -> np.ndarray:
+    """Signal in [0, 1] -> integer code values; (3, H, W) tensors become (H, W, 3)."""
+    if isinstance(frame, torch.Tensor):
+        frame = frame.permute(1, 2, 0).float().numpy()
+    return np.round(np.asarray(frame, np.float64) * (2**bits - 1))

@@ -46,13 +46,14 @@ def test_clipped_map_at_the_top_code_value() -> None:
 
 def test_clue_map_masks_fractions_and_overlay() -> None:
     labels = torch.tensor([[[0, 1, 2, 1]]], dtype=torch.uint8)
-    confidence = torch.tensor([[[1.0, 0.5, 1.0, 1.0]]])
+    confidence = torch.tensor([[[1.0, 0.5, 0.25, 1.0]]])
     clues = ClueMap(labels, confidence)
     assert clues.mask(ClueSource.REFERENCE)[0, 0].tolist() == [0.0, 0.5, 0.0, 1.0]
     assert clues.fraction(ClueSource.REFERENCE) == 0.5
     rgba = clues.overlay(opacity=0.8)
     assert rgba.shape == (4, 1, 4)
-    assert rgba[3, 0].tolist() == pytest.approx([0.0, 0.4, 0.8, 0.8])  # OWN is transparent
+    # OWN is transparent; a reference shows by its confidence, a fallback by the share it filled.
+    assert rgba[3, 0].tolist() == pytest.approx([0.0, 0.4, 0.6, 0.8])
     assert rgba[:3, 0, 2].tolist() == pytest.approx(CLUE_COLOURS[ClueSource.FALLBACK])
     grey = torch.full((3, 1, 4), 0.5)
     shown = clues.composite(grey, opacity=1.0)
