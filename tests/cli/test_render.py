@@ -36,7 +36,7 @@ def decode_planes(path: Path, index: int = 0) -> list[np.ndarray]:
 def test_hdr10_render_is_tagged_and_measured(white_clip: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out.mp4"
-    code, stdout, _ = run_cli(capsys, "render", str(white_clip), "-o", str(out), "--json")
+    code, stdout, _ = run_cli(capsys, "render", str(white_clip), "-o", str(out), "--itm", "bt2408", "--json")
     assert code == 0
     summary = json.loads(stdout)
     # BT.2408 baseline: SDR white -> 203 nits; half the frame is white, half grey 128 (BT.1886).
@@ -64,7 +64,7 @@ def test_exr_render_reads_back_in_nits(white_clip: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "exr"
     code, _, _ = run_cli(capsys, "render", str(white_clip), "-o", str(out), "--format", "exr",
-                         "--frames", "2:4")
+                         "--itm", "bt2408", "--frames", "2:4")
     assert code == 0
     files = sorted(out.glob("*.exr"))
     assert len(files) == 2
