@@ -111,14 +111,28 @@ class _Source:
             raise TypeError(f"numba back end has no code for {op!r}")
 
 
-def chain_source(ops: Sequence[Op]) -> tuple[list[str], list[str], int]:
-    """(setup lines, per-pixel lines, argument count) for ops without the final Quantize."""
+# CTA-861.3 light level of the graded pixel (engine.io.hdr_metadata.LightLevelMeter): max(R, G, B)
+# clipped to [0, peak], its row maximum and row sum.
+_METER = [
+    "m = min(max(max(c0, max(c1, c2)), zero), peak)",
+    "rmax = max(rmax, m)",
+    "rsum += m",
+]
+
+
+def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[str], list[str], int]:
+    """(setup lines, per-pixel lines, argument count) for ops without the final Quantize; the
+    light-level meter's lines go before op `meter_at` when it is given."""
     src = _Source()
     count = 0
-    for op in ops:
+    for index, op in enumerate(ops):
+        if index == meter_at:
+            src.body += _METER
         n = len(op_arrays(op))
         src.op(op, [f"a{count + i}" for i in range(n)])
         count += n
+    if meter_at == len(ops):
+        src.body += _METER
     return src.setup, src.body, count
 
 
@@ -126,12 +140,13 @@ def chain_source(ops: Sequence[Op]) -> tuple[list[str], list[str], int]:
 # chroma blocks). Each loop over a row is free of branches and calls, so LLVM vectorises it,
 # table reads becoming gathers. Strip buffers are float32 and stay in L1.
 _KERNEL = '''
-def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr{args}):
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, light, peak{args}):
     height, width = yp.shape
     cw = cbp.shape[1]
     top = np.float32({top})
     half = np.float32(0.5)
     zero = np.float32(0.0)
+    peak = np.float32(peak)
 {setup}
     for bi in prange(height // {rows}):
         fb = np.empty(({rows}, width), np.float32)
@@ -155,18 +170,16 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr{args}):
                     u = wx[j]
                     fb[di, j] = rowb[cx[j]] + (rowb[cx1[j]] - rowb[cx[j]]) * u
                     fr[di, j] = rowr[cx[j]] + (rowr[cx1[j]] - rowr[cx[j]]) * u
+            rmax = zero
+            rsum = zero
             for j in range(width):
                 c0 = np.float32(yp[i, j])
                 c1 = fb[di, j]
                 c2 = fr[di, j]
 {body}
-                oy[i, j] = np.uint32(min(max(c0, zero), top) + half)
-                if {subsample}:
-                    fb[di, j] = c1
-                    fr[di, j] = c2
-                else:
-                    ocb[i, j] = np.uint32(min(max(c1, zero), top) + half)
-                    ocr[i, j] = np.uint32(min(max(c2, zero), top) + half)
+{store}
+            light[i, 0] = rmax
+            light[i, 1] = rsum
         if {subsample}:
             quarter = np.float32(0.25)
             for bj in range(width // 2):
@@ -177,23 +190,33 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr{args}):
                 ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
 '''
 
+_QUANTIZE = "np.uint32(min(max({}, zero), top) + half)"
+_STORES = {
+    # Integer code planes; a 4:2:0 target keeps chroma for the 2x2 mean after the strip.
+    "444": ["oy[i, j] = " + _QUANTIZE.format("c0"), "ocb[i, j] = " + _QUANTIZE.format("c1"),
+            "ocr[i, j] = " + _QUANTIZE.format("c2")],
+    "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
+    # The first channel as float32 (a luminance plane for frame statistics).
+    "float": ["oy[i, j] = c0"],
+}
+
 
 @cache
-def _compile(
-    setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: int, subsample: bool, full_chroma: bool
-) -> Callable[..., None]:
+def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: int, store: str,
+             full_chroma: bool) -> Callable[..., None]:
     """The kernel for one chain structure and plane layout; the numbers are its arguments."""
     from numba import njit, prange
 
-    step = 2 if subsample else 1
+    step = 2 if store == "420" else 1
     src = _KERNEL.format(
         args="".join(f", a{i}" for i in range(count)),
         top=float(2**bits - 1),
         rows=step,
-        subsample=subsample,
+        subsample=store == "420",
         full_chroma=full_chroma,
         setup="\n".join("    " + line for line in setup),
         body="\n".join("                " + line for line in body),
+        store="\n".join("                " + line for line in _STORES[store]),
     )
     namespace: dict[str, object] = {"np": np, "prange": prange}
     exec(src, namespace)
@@ -201,22 +224,35 @@ def _compile(
 
 
 class NumbaProcessor:
-    """An optimised chain compiled for planes of one source and target format."""
+    """An optimised chain compiled for planes of one source and target format.
 
-    def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat) -> None:
-        if not isinstance(ops[-1], Quantize):
-            raise ValueError("a chain for the CPU kernel ends with Quantize")
-        self.ops = tuple(ops[:-1])
+    target None: the chain ends in a luminance (an Affine whose first row is the weights) and the
+    kernel returns that channel as a float32 plane, for frame statistics. meter_at: the index of
+    the op before which the kernel measures the light level (`light` after each call).
+    """
+
+    def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat | None,
+                 meter_at: int | None = None, peak: float = 10000.0) -> None:
+        if target is not None and not isinstance(ops[-1], Quantize):
+            raise ValueError("a chain for code planes ends with Quantize")
+        self.ops = tuple(ops[:-1]) if target is not None else tuple(ops)
         self.source = source
         self.target = target
-        setup, body, count = chain_source(self.ops)
-        self._compile = lambda full_chroma: _compile(
-            tuple(setup), tuple(body), count, target.bits, target.subsample, full_chroma
-        )
+        self.peak = peak
+        setup, body, count = chain_source(self.ops, meter_at)
+        store = "float" if target is None else "420" if target.subsample else "444"
+        bits = target.bits if target is not None else 16
+        self._compile = lambda full: _compile(tuple(setup), tuple(body), count, bits, store, full)
         self._arrays = chain_arrays(self.ops)
 
     def __call__(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> list[np.ndarray]:
-        """Decoded planes (codes; chroma at its own size) -> [Y', Cb, Cr] output code planes."""
+        """Decoded planes (codes; chroma at its own size) -> [Y', Cb, Cr] output code planes, or
+        [luminance] without a target."""
+        return self.process(y, cb, cr)[0]
+
+    def process(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The output planes and, per luma row, the metered (max, sum) light level (zeros without a
+        meter). Releases the GIL while the kernel runs."""
         height, width = y.shape
         phase_x, phase_y = self.source.chroma_phase
         ry, wy = chroma_axis(height, cb.shape[0], phase_y)
@@ -224,11 +260,18 @@ class NumbaProcessor:
         # Unsigned indices: numba then skips its negative-index wraparound, which blocks vectorising.
         cx0 = cx.astype(np.uint32)
         cx1 = np.minimum(cx + 1, cb.shape[1] - 1).astype(np.uint32)
-        dtype = np.uint8 if self.target.bits <= 8 else np.uint16
-        div = 2 if self.target.subsample else 1
-        oy = np.empty((height, width), dtype)
-        ocb = np.empty((height // div, width // div), dtype)
-        ocr = np.empty_like(ocb)
+        target = self.target
+        if target is None:
+            oy = np.empty((height, width), np.float32)
+            ocb = ocr = oy
+        else:
+            dtype = np.uint8 if target.bits <= 8 else np.uint16
+            div = 2 if target.subsample else 1
+            oy = np.empty((height, width), dtype)
+            ocb = np.empty((height // div, width // div), dtype)
+            ocr = np.empty_like(ocb)
+        light = np.zeros((height, 2), np.float32)
         kernel = self._compile(cb.shape == y.shape)
-        kernel(y, cb, cr, ry, wy, cx0, cx1, wx.astype(np.float32), oy, ocb, ocr, *self._arrays)
-        return [oy, ocb, ocr]
+        wx32 = wx.astype(np.float32)
+        kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, light, self.peak, *self._arrays)
+        return ([oy] if target is None else [oy, ocb, ocr]), light
