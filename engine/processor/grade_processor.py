@@ -81,6 +81,8 @@ class GradeProcessor:
         self._fixed_display: DisplayTransform | None = (
             None if display_needs_luminance else display(context(0), None)
         )
+        # A grade without statistics builds its kernel once per source format.
+        self._fixed_kernels: dict[SourceFormat, NumbaProcessor] = {}
 
     def _luminance(self, head: list[Op], planes: Planes, source: SourceFormat) -> torch.Tensor:
         """The (1, H, W) luminance after `head` (a chain prefix in linear BT.2020), float32."""
@@ -89,6 +91,17 @@ class GradeProcessor:
 
     def __call__(self, index: int, planes: Planes) -> ProcessedFrame:
         source = source_format(planes)
+        kernel = self._fixed_kernels.get(source)
+        if kernel is None:
+            kernel = self._kernel(index, planes, source)
+            if self._fixed_gain is not None and self._fixed_display is not None:
+                self._fixed_kernels[source] = kernel
+        out, light = kernel.process(planes.y, planes.cb, planes.cr)
+        mean = float(light[:, 1].astype(np.float64).sum()) / planes.y.size
+        return ProcessedFrame(out, float(light[:, 0].max()), mean)
+
+    def _kernel(self, index: int, planes: Planes, source: SourceFormat) -> NumbaProcessor:
+        """Frame `index`'s kernel: its statistics measured, its curves baked, its chain folded."""
         ctx = self.context(index)
         linear = decode_ops(source) + eotf_ops(self.transform, source)
         gain = self._fixed_gain
@@ -100,7 +113,4 @@ class GradeProcessor:
         if display is None:
             display = self.display(ctx, self._luminance(list(head), planes, source))
         tail = optimise(display_ops(display) + encode_ops(self.target))
-        kernel = NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)
-        out, light = kernel.process(planes.y, planes.cb, planes.cr)
-        return ProcessedFrame(out, float(light[:, 0].max()), float(light[:, 1].astype(np.float64).sum())
-                              / planes.y.size)
+        return NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)

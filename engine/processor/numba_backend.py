@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.processor.bits_lut import SHIFT
 from engine.processor.formats import SourceFormat, TargetFormat, chroma_axis
-from engine.processor.kernel_args import chain_arrays, op_arrays
+from engine.processor.kernel_args import chain_arrays, op_array_count
 from engine.processor.ops import BLACK_LUMINANCE, Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
 
 FASTMATH = True
@@ -128,7 +128,7 @@ def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[s
     for index, op in enumerate(ops):
         if index == meter_at:
             src.body += _METER
-        n = len(op_arrays(op))
+        n = op_array_count(op)
         src.op(op, [f"a{count + i}" for i in range(n)])
         count += n
     if meter_at == len(ops):
