@@ -10,6 +10,11 @@ numpy and colour-science doing a plain per-pixel PQ encode (the floor for any pe
 and OpenCV's Reinhard and Drago tone mappers for the TMOs. Goals: a curve <= 15 ms per frame on
 the CPU, a spatial operator <= 250 ms.
 
+A second table times each curve operator's full chain as a render runs it: the per-pixel
+processor's CPU kernel from decoded 8-bit 4:2:0 BT.709 planes to the encoder's planes (an ITM:
+HDR10 10-bit 4:2:0 PQ; a TMO: after BT.2408, SDR 8-bit 4:2:0), plus, for an operator shaped by
+statistics, what each frame adds (the luminance kernel, the measurement, baking, folding).
+
 --contact-sheet renders every ITM operator on SDR renditions of the first four OpenEXR stills in
 --data and on frame 40 of --clip (by default the bundled demo clip). docs/operators.md names the
 stills and clip of the committed sheet.
@@ -138,6 +143,68 @@ def benchmark(repeats: int) -> None:
         )
 
 
+def full_chain_ms(cls: type[CurveOperator], repeats: int) -> tuple[float, float]:
+    """(kernel ms, kernel + per-frame statistics and chain building ms) per 1080p frame."""
+    from bench.processor import planes
+    from engine.color.primaries import BT709 as P709
+    from engine.color.ycbcr import BT709 as YCC709
+    from engine.color.ycbcr import BT2020_NCL
+    from engine.display import pq_view, sdr_view
+    from engine.input_transform import InputTransform
+    from engine.itm.base import NOMINAL_SDR_STATS
+    from engine.operators.catalogue import make_operator
+    from engine.processor.build import build_chain
+    from engine.processor.formats import SourceFormat, TargetFormat
+    from engine.processor.grade_processor import LUMINANCE
+    from engine.processor.numba_backend import NumbaProcessor
+    from engine.processor.optimise import optimise
+
+    y, cb, cr = planes(2)
+    transform = InputTransform("bt1886", 2.4, P709)
+    source = SourceFormat(8, False, YCC709, (0.0, 0.5))
+    op = cls(cls.Params())
+    hdr_stats = measure(luminance(hdr_test_frame()))
+
+    def processor() -> NumbaProcessor:
+        if cls.kind == "itm":
+            gain = op.bake(StageContext(stats=NOMINAL_SDR_STATS))
+            display, target, itm_gain = pq_view(1000.0), TargetFormat(10, BT2020_NCL, subsample=True), gain
+        else:
+            display = sdr_view(op.bake(StageContext(stats=hdr_stats)))
+            target = TargetFormat(8, YCC709, subsample=True)
+            itm_gain = make_operator("itm", "bt2408").bake(StageContext())
+        chain = optimise(build_chain(transform, source, display, target, itm_gain))
+        return NumbaProcessor(chain, source, target)
+
+    kernel = processor()
+    stats_kernel = NumbaProcessor(optimise([*build_chain(transform, source, pq_view(1000.0),
+                                                         TargetFormat(10, BT2020_NCL))[:3], LUMINANCE]),
+                                  source, None)
+
+    def per_frame() -> None:
+        if op.needs_stats:
+            measure(torch.from_numpy(stats_kernel(y, cb, cr)[0])[None])
+            processor()(y, cb, cr)
+        else:
+            kernel(y, cb, cr)
+
+    return time_ms(lambda: kernel(y, cb, cr), repeats), time_ms(per_frame, repeats)
+
+
+def full_chain_table(repeats: int) -> None:
+    print(f"\nfull chain per 1080p frame, numba CPU kernel, decoded 8-bit 4:2:0 -> encoder planes "
+          f"(goal {CURVE_GOAL_MS:.0f} ms)")
+    header = f"{'operator':<18}{'kind':<6}{'kernel ms':>10}{'per frame ms':>14}  verdict"
+    print(header)
+    print("-" * len(header))
+    for cls in operators():
+        if not issubclass(cls, CurveOperator):
+            continue
+        kernel, frame = full_chain_ms(cls, repeats)
+        verdict = "ok" if frame <= CURVE_GOAL_MS else "OVER"
+        print(f"{cls.name:<18}{cls.kind:<6}{kernel:10.1f}{frame:14.1f}  {verdict}")
+
+
 # -- contact sheet -------------------------------------------------------------------------------
 TILE_HEIGHT, TILE_WIDTH = 150, 220
 
@@ -225,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         contact_sheet(args.contact_sheet, stills, args.clip)
         return 0
     benchmark(max(1, args.repeats))
+    full_chain_table(max(1, args.repeats))
     return 0
 
 

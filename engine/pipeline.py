@@ -23,7 +23,8 @@ from engine.frame import Frame, Space
 from engine.grade import Grade
 from engine.input_transform import InputTransform, resolve_input_transform
 from engine.io.clip import Clip
-from engine.operators.base import Operator, StageContext
+from engine.io.pixels import reads_as_planes
+from engine.operators.base import CurveOperator, Operator, StageContext
 from engine.operators.catalogue import make_operator
 from engine.stages.base import Stage, check_chain
 from engine.stages.expansion import ExpansionStage
@@ -33,6 +34,8 @@ from engine.stages.output import OutputStage
 from engine.stages.stabilised import SequenceStats
 
 if TYPE_CHECKING:
+    from engine.processor.formats import TargetFormat
+    from engine.processor.grade_processor import GradeProcessor
     from engine.stages.temporal import TemporalStage
 
 
@@ -53,8 +56,11 @@ class Pipeline:
         if grade.temporal and not self.input.hdr:
             self.temporal = self._temporal_stage()
         expansion: list[Stage] = []
+        self._expansion: ExpansionStage | None = None
         if not self.input.hdr:
-            expansion = [self.temporal if self.temporal is not None else ExpansionStage(self.itm)]
+            if self.temporal is None:
+                self._expansion = ExpansionStage(self.itm)
+            expansion = [self.temporal if self.temporal is not None else self._expansion]
         self.stages: tuple[Stage, ...] = (
             self._input_stage, *expansion, GradeStage(grade.exposure, grade.saturation)
         )
@@ -133,3 +139,42 @@ class Pipeline:
         """The output transform for a deliverable: cd/m² -> encoded signal (or linear EXR data)."""
         return self.output_stage(view)(Frame(hdr_frame, Space.NITS), self.context(index)).pixels
 
+
+    # -- the per-pixel processor ------------------------------------------------------------
+    def processor(self, view: str, target: TargetFormat) -> GradeProcessor | None:
+        """The processor for rendering this grade's `view` into `target` code planes from the
+        clip's decoded planes (VideoClip.planes), or None where the stages must run.
+
+        The one place that decides it: a CPU render of an SDR source whose frames decode as
+        upright planar Y'CbCr, through a curve ITM without temporal reconstruction, to PQ, HLG,
+        or SDR through a curve TMO. Spatial operators, temporal, EXR and HDR sources keep the
+        stage path; so does a CUDA render (the numba kernel is the CPU back end).
+        """
+        info = self.clip.info
+        expressible = (
+            self.device.type == "cpu"
+            and self._expansion is not None
+            and isinstance(self.itm, CurveOperator)
+            and hasattr(self.clip, "planes")
+            and reads_as_planes(info.pixel_format)
+            and not info.rotation
+            and (view in ("pq", "hlg") or (view == "sdr" and isinstance(self.tmo, CurveOperator)))
+        )
+        if not expressible:
+            return None
+        from engine.processor.grade_processor import GradeProcessor  # numba loads with the first one
+
+        stage = self.output_stage(view)
+        g = self.grade
+        return GradeProcessor(
+            transform=self.input,
+            itm=self.itm,
+            itm_stats=self._expansion.stats,
+            exposure=g.exposure,
+            saturation=g.saturation,
+            display=lambda ctx, lum: stage.display_transform(ctx, luminance=lum),
+            display_needs_luminance=view == "sdr" and self.tmo.needs_stats,
+            target=target,
+            context=self.context,
+            peak_nits=g.peak_nits,
+        )

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from engine.deliverables import DELIVERABLES
 from engine.errors import FormatError, GradeError, OutputError
@@ -33,6 +34,9 @@ from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, Mastering
 from engine.io.open import open_clip
 from engine.jobs import CancelToken, ProgressFn
 from engine.pipeline import Pipeline
+from engine.prefetch import prefetched
+from engine.processor.formats import TargetFormat
+from engine.processor.grade_processor import GradeProcessor
 
 SPOOL_MAX_BYTES = 8 << 30  # and at most a quarter of the free space of the output's disk
 
@@ -130,6 +134,39 @@ def render(
             clip.close()
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """One rendered frame: the encoder's code planes (the processor, or the stage path for a
+    spooled HDR10 pass) or the output signal (the stage path), and its light levels."""
+
+    index: int
+    planes: list[np.ndarray] | None
+    signal: Tensor | None
+    max_light: float
+    mean_light: float
+
+
+def _staged(pipeline: Pipeline, view: str, start: int, stop: int, meter: LightLevelMeter,
+            target: VideoTarget | None, output: Path) -> Iterator[_Rendered]:
+    """Frames through the stages; with `target`, as its code planes (checked finite first)."""
+    for index, hdr in pipeline.iter_hdr(start, stop):
+        signal = pipeline.output(index, hdr, view)
+        levels = meter.levels(hdr)
+        if target is None:
+            yield _Rendered(index, None, signal, *levels)
+            continue
+        if not bool(torch.isfinite(hdr).all()):
+            raise FormatError(f"frame {index} holds NaN or Inf after grading", output)
+        yield _Rendered(index, target.planes(signal), None, *levels)
+
+
+def _processed(clip: Clip, processor: GradeProcessor, start: int, stop: int) -> Iterator[_Rendered]:
+    """Decoded planes through the processor: decoding runs a frame or two ahead in its own thread."""
+    for index, planes in prefetched(clip.planes(start, stop)):  # type: ignore[attr-defined]
+        done = processor(index, planes)
+        yield _Rendered(index, done.planes, None, done.max_light, done.mean_light)
+
+
 def _render(
     clip: Clip,
     output: Path,
@@ -141,7 +178,8 @@ def _render(
 ) -> RenderSummary:
     started = time.perf_counter()
     fmt = grade.output.format
-    view = DELIVERABLES[fmt].view
+    deliverable = DELIVERABLES[fmt]
+    view = deliverable.view
     pipeline = Pipeline(grade, clip, device)
     start, stop = frames if frames is not None else (0, clip.info.frame_count)
     total = stop - start
@@ -150,23 +188,38 @@ def _render(
         pipeline.temporal.analyse(_stage_progress(progress))
         cancel.check(output)
 
-    meter = LightLevelMeter(grade.peak_nits)
-    light: ContentLightLevel | None = None
-    spool: _PlaneSpool | None = None
     folder = output.absolute().parent
     if not folder.is_dir():
         raise OutputError("output folder does not exist", folder)
+    target: VideoTarget | None = None
+    processor: GradeProcessor | None = None
+    if deliverable.writer == "video":
+        target = VideoTarget(fmt, crf=grade.output.crf, preset=grade.output.preset)
+        plane_format = TargetFormat(deliverable.bits, target.tags.matrix, False, deliverable.subsample)
+        processor = pipeline.processor(view, plane_format)
+    meter = LightLevelMeter(grade.peak_nits)
+
+    def rendered(as_planes: bool) -> Iterator[_Rendered]:
+        """The frames in order, graded a frame or two ahead of the encoder in another thread."""
+        if processor is not None:
+            return prefetched(_processed(clip, processor, start, stop))
+        staged = _staged(pipeline, view, start, stop, meter, target if as_planes else None, output)
+        # Temporal reconstruction stays on this thread: OpenCV's RANSAC draws from a per-thread
+        # random generator, so another thread would give other (equally valid) motion fits.
+        return staged if pipeline.temporal is not None else prefetched(staged)
+
+    light: ContentLightLevel | None = None
+    spool: _PlaneSpool | None = None
     if fmt == "hdr10":
-        target = VideoTarget("hdr10", crf=grade.output.crf, preset=grade.output.preset)
         spool = _PlaneSpool(folder)
     try:
         if spool is not None:
-            for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+            # MaxCLL/MaxFALL go into x265's first SEI: measure every frame first, keep its planes.
+            for done, frame in enumerate(rendered(as_planes=True), 1):
                 cancel.check(output)
-                if not bool(torch.isfinite(hdr).all()):
-                    raise FormatError(f"frame {index} holds NaN or Inf after grading", output)
-                meter.add(hdr)
-                spool.append(target.planes(pipeline.output(index, hdr, view)))
+                meter.add_levels(frame.max_light, frame.mean_light)
+                assert frame.planes is not None
+                spool.append(frame.planes)
                 report("analysis", done, total)
             light = meter.result()
         writer = open_frame_writer(
@@ -182,16 +235,20 @@ def _render(
         )
         try:
             if spool is not None and spool.complete and isinstance(writer, VideoWriter):
-                for done, planes in enumerate(spool.replay(total), 1):
+                for done, planes in enumerate(prefetched(spool.replay(total)), 1):
                     cancel.check(output)
                     writer.write_planes(planes)
                     report("encode", done, total)
             else:
                 meter = LightLevelMeter(grade.peak_nits)
-                for done, (index, hdr) in enumerate(pipeline.iter_hdr(start, stop), 1):
+                for done, frame in enumerate(rendered(as_planes=spool is not None), 1):
                     cancel.check(output)
-                    meter.add(hdr)
-                    writer.write(pipeline.output(index, hdr, view))
+                    meter.add_levels(frame.max_light, frame.mean_light)
+                    if frame.planes is not None and isinstance(writer, VideoWriter):
+                        writer.write_planes(frame.planes)
+                    else:
+                        assert frame.signal is not None
+                        writer.write(frame.signal)
                     report("encode", done, total)
             cancel.check(output)
             writer.close()

@@ -103,11 +103,19 @@ class LightLevelMeter:
 
     def add(self, frame: Tensor) -> None:
         """Measure one (3, H, W) frame in cd/m², on any device."""
+        self.add_levels(*self.levels(frame))
+
+    def levels(self, frame: Tensor) -> tuple[float, float]:
+        """A (3, H, W) frame's largest and mean pixel light level, max(R, G, B) in [0, peak]."""
         # NaN carries no light; +Inf is clipped to the peak like any other over-range value.
         clipped = torch.nan_to_num(frame.float(), nan=0.0).clamp(0.0, self.peak_nits)
         max_rgb = clipped.amax(dim=0)
-        self._max_cll = max(self._max_cll, float(max_rgb.max()))
-        self._max_fall = max(self._max_fall, float(max_rgb.mean()))
+        return float(max_rgb.max()), float(max_rgb.mean())
+
+    def add_levels(self, max_light: float, mean_light: float) -> None:
+        """One frame's levels as `levels` gives them (or the per-pixel processor meters them)."""
+        self._max_cll = max(self._max_cll, max_light)
+        self._max_fall = max(self._max_fall, mean_light)
 
     def result(self) -> ContentLightLevel:
         """The levels so far; (0, 0), CTA-861.3's 'unknown', when no frame was measured."""

@@ -11,6 +11,7 @@ vertically for 4:2:0; JPEG-range ('yuvj') formats use centred JFIF siting.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -30,6 +31,8 @@ _EXTRA_MATRICES = {
     "smpte240m": YCbCrMatrix("smpte240m", 0.212, 0.087),
 }
 _PLANAR_YUV = re.compile(r"^yuva?j?4(44|22|20|40|11|10)p((9|10|12|14|16)le)?$")
+# Planar Y'CbCr the per-pixel processor reads as it is decoded (no alpha, 8 to 16 bits).
+_RAW_PLANAR = re.compile(r"^yuvj?4(44|22|20)p((9|10|12|14|16)le)?$")
 _SUBSAMPLING = {(1, 1): "444", (2, 1): "422", (2, 2): "420", (4, 1): "411", (1, 2): "440", (4, 4): "410"}
 
 
@@ -141,6 +144,43 @@ def _canonical_format(fmt: av.VideoFormat) -> str:
     factors = (fmt.width // max(fmt.chroma_width(), 1), fmt.height // max(fmt.chroma_height(), 1))
     sub = _SUBSAMPLING.get(factors)
     return f"yuv{sub or '444'}p{deep}"
+
+
+@dataclass(frozen=True)
+class Planes:
+    """A decoded frame's Y'CbCr planes as the decoder wrote them: integer codes, chroma at its own
+    size, with what it takes to read them (engine.processor.formats.SourceFormat)."""
+
+    y: np.ndarray
+    cb: np.ndarray
+    cr: np.ndarray
+    bits: int
+    full_range: bool
+    matrix: YCbCrMatrix
+    chroma_location: ChromaLocation
+
+
+def reads_as_planes(pixel_format: str) -> bool:
+    """Whether frames of `pixel_format` decode to planes frame_planes returns (planar Y'CbCr)."""
+    return _RAW_PLANAR.match(pixel_format) is not None
+
+
+def frame_planes(
+    frame: av.VideoFrame, tags: ColorTags, path: Path, chroma_location: ChromaLocation | None = None
+) -> Planes:
+    """A decoded planar Y'CbCr frame (reads_as_planes) as contiguous code planes, no conversion.
+
+    The siting rule is frame_to_rgb's: the signalled one, else the format's default.
+    """
+    fmt = frame.format
+    if not reads_as_planes(fmt.name):
+        raise FormatError(f"pixel format {fmt.name!r} is not planar Y'CbCr", path)
+    bits = format_bits(fmt)
+    dtype = np.uint8 if bits <= 8 else np.dtype("<u2")
+    y, cb, cr = (np.ascontiguousarray(_plane_array(p, dtype)) for p in frame.planes[:3])
+    if chroma_location is None:
+        chroma_location = ChromaLocation.CENTER if "j" in fmt.name else ChromaLocation.LEFT
+    return Planes(y, cb, cr, bits, tags.full_range, _matrix(tags.matrix, path), chroma_location)
 
 
 def frame_to_rgb(

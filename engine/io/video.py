@@ -17,7 +17,7 @@ from torch import Tensor
 
 from engine.errors import FormatError, MediaError
 from engine.io.clip import ClipBase, ClipInfo
-from engine.io.pixels import format_bits, frame_to_rgb
+from engine.io.pixels import Planes, format_bits, frame_planes, frame_to_rgb
 from engine.io.sps import read_chroma_location
 from engine.io.tags import ChromaLocation, tags_from_stream
 
@@ -204,7 +204,8 @@ class VideoClip(ClipBase):
             item = next(self._cursor, None)
         return item
 
-    def _read(self, index: int) -> Tensor:
+    def _read(self, index: int) -> av.VideoFrame:
+        """The decoded picture shown at frame `index`."""
         if self._cursor is None or not self._next_index <= index <= self._next_index + _DECODE_AHEAD:
             self._seek(index)
         assert self._cursor is not None
@@ -222,8 +223,7 @@ class VideoClip(ClipBase):
                 frame = self._previous
             self._previous = frame
             self._next_index = index + 1
-            rgb = frame_to_rgb(frame, self.tags, self.path, self.info.chroma_location)
-            return _rotate(rgb, self.info.rotation)
+            return frame
         self._cursor = None
         raise MediaError(
             f"frame {index} of {self.info.frame_count} could not be decoded (truncated file?)", self.path
@@ -234,7 +234,8 @@ class VideoClip(ClipBase):
         self.check_index(index)
         if self._last is not None and self._last[0] == index:
             return self._last[1]
-        rgb = self._read(index)
+        rgb = frame_to_rgb(self._read(index), self.tags, self.path, self.info.chroma_location)
+        rgb = _rotate(rgb, self.info.rotation)
         self._last = (index, rgb)
         return rgb
 
@@ -243,6 +244,16 @@ class VideoClip(ClipBase):
         start, stop = self.check_range(start, stop)
         for index in range(start, stop):
             yield index, self.frame(index)
+
+    def planes(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Planes]]:
+        """Frames start..stop-1 as decoded Y'CbCr code planes (engine.io.pixels.frame_planes), for
+        a clip whose pixel format reads_as_planes and with no rotation; decoded like frames()."""
+        if self.info.rotation:
+            raise FormatError("a rotated clip has no upright planes", self.path)
+        start, stop = self.check_range(start, stop)
+        for index in range(start, stop):
+            self.check_index(index)
+            yield index, frame_planes(self._read(index), self.tags, self.path, self.info.chroma_location)
 
     def close(self) -> None:
         self._cursor = None

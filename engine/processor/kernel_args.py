@@ -15,10 +15,22 @@ from engine.lut import Lut1D
 from engine.processor.bits_lut import bits_table
 from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
 
+# Bits tables of the last few Lut1D objects, by identity (each entry keeps its Lut1D alive, so
+# the id stays its own): a render's display LUT is resampled once, not once per frame.
+_BITS_CACHE: dict[int, tuple[Lut1D, list[np.ndarray]]] = {}
+_BITS_CACHE_SIZE = 8
+
 
 def log_lut_arrays(lut: Lut1D) -> list[np.ndarray]:
     """The CPU kernel's form of a Lut1D: a table indexed by float32 bits (engine.processor.bits_lut)."""
-    return list(bits_table(lut))
+    hit = _BITS_CACHE.get(id(lut))
+    if hit is not None and hit[0] is lut:
+        return hit[1]
+    arrays = list(bits_table(lut))
+    if len(_BITS_CACHE) >= _BITS_CACHE_SIZE:
+        del _BITS_CACHE[next(iter(_BITS_CACHE))]
+    _BITS_CACHE[id(lut)] = (lut, arrays)
+    return arrays
 
 
 def op_key(op: Op) -> tuple[object, ...]:
@@ -44,6 +56,11 @@ def op_arrays(op: Op) -> list[np.ndarray]:
     if isinstance(op, LumaGain):
         return [*log_lut_arrays(op.gain), np.array([*op.weights, op.saturation])]
     return []
+
+
+def op_array_count(op: Op) -> int:
+    """len(op_arrays(op)) without building them."""
+    return {Affine: 1, LogLut: 3, UniformLut: 2, LumaGain: 4}.get(type(op), 0)
 
 
 def chain_key(ops: Sequence[Op]) -> tuple[tuple[object, ...], ...]:

@@ -22,176 +22,256 @@ import numpy as np
 
 from engine.processor.bits_lut import SHIFT
 from engine.processor.formats import SourceFormat, TargetFormat, chroma_axis
-from engine.processor.kernel_args import chain_arrays, chain_key, op_arrays
-from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
+from engine.processor.kernel_args import chain_arrays, op_array_count
+from engine.processor.ops import BLACK_LUMINANCE, Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
 
-_BLACK = "1e-12"
 FASTMATH = True
 
 
-def _literal(value: float) -> str:
-    return "np.inf" if value == math.inf else "-np.inf" if value == -math.inf else repr(float(value))
+def _f32(value: float) -> str:
+    if math.isinf(value):
+        return f"np.float32({'-' if value < 0 else ''}np.inf)"
+    return f"np.float32({float(value)!r})"
 
 
-def _log_lut(out: str, x: str, table: str, slope: str, p: str) -> list[str]:
-    """A Lut1D on one scalar through its float32-bits table (engine.processor.bits_lut)."""
-    return [
-        f"b = np.float32(min(max({x}, {p}[0]), {p}[1])).view(np.uint32)",
-        f"k = np.int64(b >> {SHIFT}) - np.int64({p}[2])",
-        f"{out} = {table}[k] + {slope}[k] * np.float64(b & {(1 << SHIFT) - 1})",
-    ]
+class _Source:
+    """Generated lines: `setup` hoists every argument's scalars and rows into locals once per call
+    (so the pixel loop holds no loads LLVM could think aliased by its stores); `body` is the
+    per-pixel code on float32 c0, c1, c2."""
 
+    def __init__(self) -> None:
+        self.setup: list[str] = []
+        self.body: list[str] = []
 
-def _op_lines(op: Op, names: list[str]) -> list[str]:
-    """Python lines computing c0, c1, c2 for one op; `names` are its array arguments."""
-    if isinstance(op, Affine):
-        (m,) = names
-        return [
-            f"c0, c1, c2 = ({m}[0, 0] * c0 + {m}[0, 1] * c1 + {m}[0, 2] * c2 + {m}[0, 3], "
-            f"{m}[1, 0] * c0 + {m}[1, 1] * c1 + {m}[1, 2] * c2 + {m}[1, 3], "
-            f"{m}[2, 0] * c0 + {m}[2, 1] * c1 + {m}[2, 2] * c2 + {m}[2, 3])"
+    def scalar(self, name: str, expr: str) -> str:
+        line = f"{name} = {expr}"
+        if line not in self.setup:
+            self.setup.append(line)
+        return name
+
+    def f32(self, name: str, expr: str) -> str:
+        return self.scalar(name, f"np.float32({expr})")
+
+    def log_lut(self, out: str, x: str, arrays: list[str]) -> None:
+        """A Lut1D through its float32-bits table (engine.processor.bits_lut): no log2."""
+        table, slope, p = arrays
+        lo, hi = self.f32(f"{p}_0", f"{p}[0]"), self.f32(f"{p}_1", f"{p}[1]")
+        first = self.scalar(f"{p}_2", f"np.uint32({p}[2])")
+        self.body += [
+            f"b = np.float32(min(max({x}, {lo}), {hi})).view(np.uint32)",
+            f"k = (b >> np.uint32({SHIFT})) - {first}",
+            f"{out} = {table}[k] + {slope}[k] * np.float32(b & np.uint32({(1 << SHIFT) - 1}))",
         ]
-    if isinstance(op, Clamp):
-        lo, hi = _literal(op.lo), _literal(op.hi)
-        return [f"c{c} = min(max(c{c}, {lo}), {hi})" for c in range(3)]
-    if isinstance(op, LogLut):
-        table, slope, p = names
-        return [line for c in range(3) for line in _log_lut(f"c{c}", f"c{c}", table, slope, p)]
-    if isinstance(op, UniformLut):
-        table, p = names
-        lines = []
-        for c in range(3):
-            row = c if op.table.shape[0] == 3 else 0
-            lines += [
-                f"t = (min(max(c{c}, {p}[0]), {p}[1]) - {p}[0]) * {p}[2]",
-                f"k = min(int(t), int({p}[3]))",
-                f"c{c} = {table}[{row}, k] + ({table}[{row}, k + 1] - {table}[{row}, k]) * (t - k)",
-            ]
-        return lines
-    if isinstance(op, LumaGain):
-        table, slope, p, w = names
-        luma = f"y = max({w}[0] * c0 + {w}[1] * c1 + {w}[2] * c2, 0.0)"
-        lines = [luma, *_log_lut("g", "y", table, slope, p)]
-        if not op.black_to_zero:
-            return [*lines, "c0, c1, c2 = c0 * g, c1 * g, c2 * g"]
-        lines.append(f"if y <= {_BLACK}:")
-        if op.is_ratio or op.mode == "schlick":
-            lines.append("    c0, c1, c2 = 0.0, 0.0, 0.0")
-        else:  # Mantiuk with r = 0: ((0 - 1) s + 1) Y_out, as engine.color.correction computes it
-            lines.append(f"    c0 = c1 = c2 = (1.0 - {w}[3]) * y * g")
-        lines.append("else:")
-        if op.is_ratio:
-            return [*lines, "    c0, c1, c2 = c0 * g, c1 * g, c2 * g"]
-        if op.mode == "schlick":
-            return lines + [f"    c{c} = max(c{c} / y, 0.0) ** {w}[3] * (y * g)" for c in range(3)]
-        return lines + [f"    c{c} = ((c{c} / y - 1.0) * {w}[3] + 1.0) * (y * g)" for c in range(3)]
-    raise TypeError(f"numba back end has no code for {op!r}")
+
+    def op(self, op: Op, names: list[str]) -> None:
+        if isinstance(op, Affine):
+            (m,) = names
+            cells = [[self.f32(f"{m}_{r}{c}", f"{m}[{r}, {c}]") for c in range(4)] for r in range(3)]
+            rows = [f"{r[0]} * c0 + {r[1]} * c1 + {r[2]} * c2 + {r[3]}" for r in cells]
+            self.body.append(f"c0, c1, c2 = {rows[0]}, {rows[1]}, {rows[2]}")
+        elif isinstance(op, Clamp):
+            lo, hi = _f32(op.lo), _f32(op.hi)
+            self.body += [f"c{c} = min(max(c{c}, {lo}), {hi})" for c in range(3)]
+        elif isinstance(op, LogLut):
+            for c in range(3):
+                self.log_lut(f"c{c}", f"c{c}", names)
+        elif isinstance(op, UniformLut):
+            table, p = names
+            lo, hi, step = (self.f32(f"{p}_{i}", f"{p}[{i}]") for i in range(3))
+            last = self.scalar(f"{p}_3", f"np.uint32({p}[3])")
+            for c in range(3):
+                row = self.scalar(f"{table}_{c}", f"{table}[{c if op.table.shape[0] == 3 else 0}]")
+                self.body += [
+                    f"t = (min(max(c{c}, {lo}), {hi}) - {lo}) * {step}",
+                    f"k = min(np.uint32(t), {last})",
+                    f"c{c} = {row}[k] + ({row}[k + np.uint32(1)] - {row}[k]) * (t - np.float32(k))",
+                ]
+        elif isinstance(op, LumaGain):
+            table, slope, p, w = names
+            w0, w1, w2, s = (self.f32(f"{w}_{i}", f"{w}[{i}]") for i in range(4))
+            self.body.append(f"y = max({w0} * c0 + {w1} * c1 + {w2} * c2, np.float32(0.0))")
+            self.log_lut("g", "y", [table, slope, p])
+            if not op.black_to_zero:
+                self.body.append("c0, c1, c2 = c0 * g, c1 * g, c2 * g")
+                return
+            # Branch-free black test (selects vectorise; a branch would not).
+            self.body.append(f"lit = y > {_f32(BLACK_LUMINANCE)}")
+            if op.is_ratio:
+                self.body += ["g = g if lit else np.float32(0.0)", "c0, c1, c2 = c0 * g, c1 * g, c2 * g"]
+                return
+            self.body.append(f"inv = np.float32(1.0) / max(y, {_f32(BLACK_LUMINANCE)})")
+            yg = "(y * g)"
+            for c in range(3):
+                ratio = f"(c{c} * inv if lit else np.float32(0.0))"
+                if op.mode == "schlick":
+                    self.body.append(f"c{c} = max({ratio}, np.float32(0.0)) ** {s} * {yg}")
+                else:  # Mantiuk: ((r - 1) s + 1) Y_out, r = 0 at black (engine.color.correction)
+                    self.body.append(f"c{c} = (({ratio} - np.float32(1.0)) * {s} + np.float32(1.0)) * {yg}")
+        else:
+            raise TypeError(f"numba back end has no code for {op!r}")
 
 
-def pixel_source(ops: Sequence[Op]) -> tuple[str, int]:
-    """The source of `pixel(c0, c1, c2, a0, a1, ...)` for ops without the final Quantize."""
-    body: list[str] = []
+# CTA-861.3 light level of the graded pixel (engine.io.hdr_metadata.LightLevelMeter): max(R, G, B)
+# clipped to [0, peak], its row maximum and row sum.
+_METER = [
+    "m = min(max(max(c0, max(c1, c2)), zero), peak)",
+    "rmax = max(rmax, m)",
+    "rsum += m",
+]
+
+
+def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[str], list[str], int]:
+    """(setup lines, per-pixel lines, argument count) for ops without the final Quantize; the
+    light-level meter's lines go before op `meter_at` when it is given."""
+    src = _Source()
     count = 0
-    for op in ops:
-        n = len(op_arrays(op))
-        body += _op_lines(op, [f"a{count + i}" for i in range(n)])
+    for index, op in enumerate(ops):
+        if index == meter_at:
+            src.body += _METER
+        n = op_array_count(op)
+        src.op(op, [f"a{count + i}" for i in range(n)])
         count += n
-    args = "".join(f", a{i}" for i in range(count))
-    lines = [f"def pixel(c0, c1, c2{args}):", *("    " + line for line in body), "    return c0, c1, c2"]
-    return "\n".join(lines), count
+    if meter_at == len(ops):
+        src.body += _METER
+    return src.setup, src.body, count
 
 
+# A strip of `rows` luma rows at a time (2 for a 4:2:0 target, so one strip holds whole 2x2
+# chroma blocks). Each loop over a row is free of branches and calls, so LLVM vectorises it,
+# table reads becoming gathers. Strip buffers are float32 and stay in L1.
 _KERNEL = '''
-def kernel(yp, cbp, crp, ry, wy, cx, wx, oy, ocb, ocr{args}):
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, light, peak{args}):
     height, width = yp.shape
-    top = {top}
+    cw = cbp.shape[1]
+    top = np.float32({top})
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    peak = np.float32(peak)
+{setup}
     for bi in prange(height // {rows}):
-        # Chroma rows are blended vertically once per luma row into these, then horizontally.
-        rowb = np.empty(({rows}, cbp.shape[1]))
-        rowr = np.empty(({rows}, cbp.shape[1]))
+        fb = np.empty(({rows}, width), np.float32)
+        fr = np.empty(({rows}, width), np.float32)
+        rowb = np.empty(cw, np.float32)
+        rowr = np.empty(cw, np.float32)
         for di in range({rows}):
-            if not {full_chroma}:
-                i = bi * {rows} + di
+            i = bi * {rows} + di
+            if {full_chroma}:
+                for j in range(width):
+                    fb[di, j] = np.float32(cbp[i, j])
+                    fr[di, j] = np.float32(crp[i, j])
+            else:
                 r0 = ry[i]
                 r1 = min(r0 + 1, cbp.shape[0] - 1)
-                v = wy[i]
-                for x in range(cbp.shape[1]):
-                    rowb[di, x] = cbp[r0, x] * (1.0 - v) + cbp[r1, x] * v
-                    rowr[di, x] = crp[r0, x] * (1.0 - v) + crp[r1, x] * v
-        for bj in range(width // {cols}):
-            sb = 0.0
-            sr = 0.0
-            for di in range({rows}):
-                i = bi * {rows} + di
-                for dj in range({cols}):
-                    j = bj * {cols} + dj
-                    if {full_chroma}:
-                        cb = float(cbp[i, j])
-                        cr = float(crp[i, j])
-                    else:
-                        x0 = cx[j]
-                        x1 = min(x0 + 1, cbp.shape[1] - 1)
-                        u = wx[j]
-                        cb = rowb[di, x0] * (1.0 - u) + rowb[di, x1] * u
-                        cr = rowr[di, x0] * (1.0 - u) + rowr[di, x1] * u
-                    a, b, c = pixel(float(yp[i, j]), cb, cr{args})
-                    oy[i, j] = int(min(max(a, 0.0), top) + 0.5)
-                    if {subsample}:
-                        sb += b
-                        sr += c
-                    else:
-                        ocb[i, j] = int(min(max(b, 0.0), top) + 0.5)
-                        ocr[i, j] = int(min(max(c, 0.0), top) + 0.5)
-            if {subsample}:
-                ocb[bi, bj] = int(min(max(sb * 0.25, 0.0), top) + 0.5)
-                ocr[bi, bj] = int(min(max(sr * 0.25, 0.0), top) + 0.5)
+                v = np.float32(wy[i])
+                for x in range(cw):
+                    rowb[x] = np.float32(cbp[r0, x]) + (np.float32(cbp[r1, x]) - np.float32(cbp[r0, x])) * v
+                    rowr[x] = np.float32(crp[r0, x]) + (np.float32(crp[r1, x]) - np.float32(crp[r0, x])) * v
+                for j in range(width):
+                    u = wx[j]
+                    fb[di, j] = rowb[cx[j]] + (rowb[cx1[j]] - rowb[cx[j]]) * u
+                    fr[di, j] = rowr[cx[j]] + (rowr[cx1[j]] - rowr[cx[j]]) * u
+            rmax = zero
+            rsum = zero
+            for j in range(width):
+                c0 = np.float32(yp[i, j])
+                c1 = fb[di, j]
+                c2 = fr[di, j]
+{body}
+{store}
+            light[i, 0] = rmax
+            light[i, 1] = rsum
+        if {subsample}:
+            quarter = np.float32(0.25)
+            for bj in range(width // 2):
+                j = 2 * bj
+                sb = (fb[0, j] + fb[0, j + 1] + fb[1, j] + fb[1, j + 1]) * quarter
+                sr = (fr[0, j] + fr[0, j + 1] + fr[1, j] + fr[1, j + 1]) * quarter
+                ocb[bi, bj] = np.uint32(min(max(sb, zero), top) + half)
+                ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
 '''
+
+_QUANTIZE = "np.uint32(min(max({}, zero), top) + half)"
+_STORES = {
+    # Integer code planes; a 4:2:0 target keeps chroma for the 2x2 mean after the strip.
+    "444": ["oy[i, j] = " + _QUANTIZE.format("c0"), "ocb[i, j] = " + _QUANTIZE.format("c1"),
+            "ocr[i, j] = " + _QUANTIZE.format("c2")],
+    "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
+    # The first channel as float32 (a luminance plane for frame statistics).
+    "float": ["oy[i, j] = c0"],
+}
 
 
 @cache
-def _compile(
-    key: tuple[object, ...], pixel_src: str, count: int, bits: int, subsample: bool, full_chroma: bool
-) -> Callable[..., None]:
+def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: int, store: str,
+             full_chroma: bool) -> Callable[..., None]:
+    """The kernel for one chain structure and plane layout; the numbers are its arguments."""
     from numba import njit, prange
 
-    namespace: dict[str, object] = {"math": math, "np": np, "prange": prange}
-    exec(pixel_src, namespace)
-    namespace["pixel"] = njit(inline="always")(namespace["pixel"])
-    args = "".join(f", a{i}" for i in range(count))
-    step = 2 if subsample else 1
-    src = _KERNEL.format(args=args, top=float(2**bits - 1), rows=step, cols=step, subsample=subsample,
-                       full_chroma=full_chroma)
+    step = 2 if store == "420" else 1
+    src = _KERNEL.format(
+        args="".join(f", a{i}" for i in range(count)),
+        top=float(2**bits - 1),
+        rows=step,
+        subsample=store == "420",
+        full_chroma=full_chroma,
+        setup="\n".join("    " + line for line in setup),
+        body="\n".join("                " + line for line in body),
+        store="\n".join("                " + line for line in _STORES[store]),
+    )
+    namespace: dict[str, object] = {"np": np, "prange": prange}
     exec(src, namespace)
-    return njit(parallel=True, fastmath=FASTMATH)(namespace["kernel"])
+    return njit(parallel=True, fastmath=FASTMATH, nogil=True)(namespace["kernel"])
 
 
 class NumbaProcessor:
-    """An optimised chain compiled for planes of one source and target format."""
+    """An optimised chain compiled for planes of one source and target format.
 
-    def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat) -> None:
-        if not isinstance(ops[-1], Quantize):
-            raise ValueError("a chain for the CPU kernel ends with Quantize")
-        self.ops = tuple(ops[:-1])
+    target None: the chain ends in a luminance (an Affine whose first row is the weights) and the
+    kernel returns that channel as a float32 plane, for frame statistics. meter_at: the index of
+    the op before which the kernel measures the light level (`light` after each call).
+    """
+
+    def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat | None,
+                 meter_at: int | None = None, peak: float = 10000.0) -> None:
+        if target is not None and not isinstance(ops[-1], Quantize):
+            raise ValueError("a chain for code planes ends with Quantize")
+        self.ops = tuple(ops[:-1]) if target is not None else tuple(ops)
         self.source = source
         self.target = target
-        pixel_src, count = pixel_source(self.ops)
-        self._compile = lambda full_chroma: _compile(
-            chain_key(self.ops), pixel_src, count, target.bits, target.subsample, full_chroma
-        )
+        self.peak = peak
+        setup, body, count = chain_source(self.ops, meter_at)
+        store = "float" if target is None else "420" if target.subsample else "444"
+        bits = target.bits if target is not None else 16
+        self._compile = lambda full: _compile(tuple(setup), tuple(body), count, bits, store, full)
         self._arrays = chain_arrays(self.ops)
 
     def __call__(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> list[np.ndarray]:
-        """Decoded planes (codes; chroma at its own size) -> [Y', Cb, Cr] output code planes."""
+        """Decoded planes (codes; chroma at its own size) -> [Y', Cb, Cr] output code planes, or
+        [luminance] without a target."""
+        return self.process(y, cb, cr)[0]
+
+    def process(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The output planes and, per luma row, the metered (max, sum) light level (zeros without a
+        meter). Releases the GIL while the kernel runs."""
         height, width = y.shape
         phase_x, phase_y = self.source.chroma_phase
         ry, wy = chroma_axis(height, cb.shape[0], phase_y)
         cx, wx = chroma_axis(width, cb.shape[1], phase_x)
-        dtype = np.uint8 if self.target.bits <= 8 else np.uint16
-        div = 2 if self.target.subsample else 1
-        oy = np.empty((height, width), dtype)
-        ocb = np.empty((height // div, width // div), dtype)
-        ocr = np.empty_like(ocb)
-        # 4:4:4 chroma is read directly: the bilinear taps cost more than the whole chain.
+        # Unsigned indices: numba then skips its negative-index wraparound, which blocks vectorising.
+        cx0 = cx.astype(np.uint32)
+        cx1 = np.minimum(cx + 1, cb.shape[1] - 1).astype(np.uint32)
+        target = self.target
+        if target is None:
+            oy = np.empty((height, width), np.float32)
+            ocb = ocr = oy
+        else:
+            dtype = np.uint8 if target.bits <= 8 else np.uint16
+            div = 2 if target.subsample else 1
+            oy = np.empty((height, width), dtype)
+            ocb = np.empty((height // div, width // div), dtype)
+            ocr = np.empty_like(ocb)
+        light = np.zeros((height, 2), np.float32)
         kernel = self._compile(cb.shape == y.shape)
-        kernel(y, cb, cr, ry, wy, cx, wx, oy, ocb, ocr, *self._arrays)
-        return [oy, ocb, ocr]
+        wx32 = wx.astype(np.float32)
+        kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, light, self.peak, *self._arrays)
+        return ([oy] if target is None else [oy, ocb, ocr]), light

@@ -19,9 +19,10 @@ class ExpansionStage(Stage):
 
     def __init__(self, operator: Operator) -> None:
         self.operator = operator
-        self._stats = SequenceStats()
+        # Public: the processor render measures the same sequence (engine.processor.grade_processor).
+        self.stats = SequenceStats()
 
     def __call__(self, frame: Frame, ctx: StageContext) -> Frame:
         if self.operator.needs_stats:
-            ctx = dataclasses.replace(ctx, stats=self._stats.update(ctx.frame_index, frame.pixels))
+            ctx = dataclasses.replace(ctx, stats=self.stats.update(ctx.frame_index, frame.pixels))
         return frame.to(Space.NITS, self.operator.apply(frame.pixels, ctx))

@@ -30,9 +30,12 @@ class OutputStage(Stage):
         # Shared by every view of one Pipeline: they watch the same sequence of frames.
         self._tmo_stats = tmo_stats
 
-    def display_transform(self, ctx: StageContext, nits: Tensor | None = None) -> DisplayTransform:
+    def display_transform(
+        self, ctx: StageContext, nits: Tensor | None = None, luminance: Tensor | None = None
+    ) -> DisplayTransform:
         """The per-pixel display work of the view; for 'sdr' with a curve TMO, the TMO's curve
-        baked for this frame's statistics (from `nits`, when the TMO reads them)."""
+        baked for this frame's statistics (from `nits`, or from its (1, H, W) `luminance` when
+        that was computed elsewhere, when the TMO reads them)."""
         g = self.grade
         if self.view == "pq":
             return pq_view(g.peak_nits)
@@ -42,7 +45,9 @@ class OutputStage(Stage):
             return linear_view(g.output.exr_nits_per_unit)
         if not isinstance(self.tmo, CurveOperator):
             return sdr_view(None)
-        if self.tmo.needs_stats and nits is not None:
+        if self.tmo.needs_stats and luminance is not None:
+            ctx = dataclasses.replace(ctx, stats=self._tmo_stats.update_luminance(ctx.frame_index, luminance))
+        elif self.tmo.needs_stats and nits is not None:
             ctx = dataclasses.replace(ctx, stats=self._tmo_stats.update(ctx.frame_index, nits))
         params = self.tmo.params
         return sdr_view(

@@ -16,7 +16,12 @@ class SequenceStats:
         self._last: int | None = None
 
     def update(self, index: int, frame: Tensor) -> FrameStats:
+        return self.update_luminance(index, luminance(frame))
+
+    def update_luminance(self, index: int, lum: Tensor) -> FrameStats:
+        """update() from the frame's (1, H, W) luminance, when it was computed elsewhere (the
+        per-pixel processor's luminance kernel)."""
         if self._last is None or index != self._last + 1:
             self._stabiliser.reset()
         self._last = index
-        return self._stabiliser.update(measure(luminance(frame)))
+        return self._stabiliser.update(measure(lum))

@@ -10,7 +10,7 @@ from engine.processor import torch_backend
 from engine.processor.numba_backend import NumbaProcessor
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
-from tests.engine.processor.conftest import SOURCE, TARGET_444, chain_for
+from tests.engine.processor.conftest import SOURCE, TARGET_420, TARGET_444, chain_for
 
 STRIDE = 3  # every third code per channel: 86^3 = 636 056 triplets, endpoints 0 and 255 included
 
@@ -42,3 +42,22 @@ def test_numba_backend_matches_reference(itm: str) -> None:
     planes = codes.to(torch.uint8).view(3, 1, -1).numpy()
     out = NumbaProcessor(optimise(chain), SOURCE, TARGET_444)(planes[0], planes[1], planes[2])
     assert _worst(torch.from_numpy(np.stack(out).astype(np.int64)).view(3, -1), reference) <= 0.5 + 0.02
+
+
+NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+DEVICES = ["cpu", pytest.param("cuda", marks=NO_CUDA)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_backend_runs_on_the_device_of_its_input(device: str) -> None:
+    # 8-bit codes as a decoder hands them over, 4:2:0 output as HDR10 encodes it.
+    chain = optimise(chain_for("bt2446a", exposure=0.3, saturation=1.2))
+    codes = torch.randint(0, 256, (3, 64, 96), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    planes = torch_backend.run(chain, codes.to(device), subsample=True)
+    assert [p.device.type for p in planes] == [device] * 3
+    assert [tuple(p.shape) for p in planes] == [(64, 96), (32, 48), (32, 48)]
+    # Against the CPU kernel on the same codes (upsampled chroma read directly, 4:4:4 in).
+    y, cb, cr = codes.numpy()
+    want = NumbaProcessor(chain, SOURCE, TARGET_420)(y, cb, cr)
+    for got, expected in zip(planes, want, strict=True):
+        assert int((got.cpu().long() - torch.from_numpy(expected.astype(np.int64))).abs().max()) <= 1

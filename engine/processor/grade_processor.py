@@ -1,0 +1,116 @@
+"""A grade's per-pixel work on decoded planes, for the renders the processor can express.
+
+engine.pipeline.Pipeline.processor decides which renders those are (an SDR source through a
+curve ITM, no temporal reconstruction, a PQ, HLG or curve-TMO SDR output) and builds this from
+its own stages, so both paths read the same operators, statistics and display transforms.
+
+Per frame: the ITM's gain (and an SDR output's TMO curve) is baked for the statistics the
+stages would measure, from a luminance plane a statistics kernel computes with the same ops;
+then one kernel turns the planes into the encoder's code planes and meters the graded light
+level (CTA-861.3 MaxCLL/MaxFALL) on the way. Kernels are compiled per chain structure, so only
+the first frame compiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from engine.display import DisplayTransform
+from engine.input_transform import InputTransform
+from engine.io.pixels import Planes
+from engine.lut import Lut1D
+from engine.operators.base import CurveOperator, StageContext
+from engine.processor.build import BT2020_WEIGHTS, decode_ops, display_ops, encode_ops, eotf_ops, grade_ops
+from engine.processor.formats import SourceFormat, TargetFormat
+from engine.processor.numba_backend import NumbaProcessor
+from engine.processor.ops import Affine, LumaGain, Op
+from engine.processor.optimise import optimise
+from engine.stages.stabilised import SequenceStats
+
+# Luminance of BT.2020 linear light as an op: every output row holds the weights.
+LUMINANCE = Affine(np.tile(BT2020_WEIGHTS, (3, 1)))
+# A display transform for a frame: (context, graded luminance or None) -> DisplayTransform.
+DisplayFn = Callable[[StageContext, torch.Tensor | None], DisplayTransform]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessedFrame:
+    """The encoder's code planes and the graded frame's light level (max(R, G, B) clipped to the
+    meter's peak: its maximum and its mean, engine.io.hdr_metadata.LightLevelMeter)."""
+
+    planes: list[np.ndarray]
+    max_light: float
+    mean_light: float
+
+
+def source_format(planes: Planes) -> SourceFormat:
+    return SourceFormat(planes.bits, planes.full_range, planes.matrix, planes.chroma_location.phase)
+
+
+class GradeProcessor:
+    """Frames of one grade, as decoded planes, to one target's code planes."""
+
+    def __init__(
+        self,
+        transform: InputTransform,
+        itm: CurveOperator,
+        itm_stats: SequenceStats,
+        exposure: float,
+        saturation: float,
+        display: DisplayFn,
+        display_needs_luminance: bool,
+        target: TargetFormat,
+        context: Callable[[int], StageContext],
+        peak_nits: float,
+    ) -> None:
+        self.transform = transform
+        self.itm = itm
+        self.itm_stats = itm_stats
+        self.grade = grade_ops(exposure, saturation)
+        self.display = display
+        self.display_needs_luminance = display_needs_luminance
+        self.target = target
+        self.context = context
+        self.peak_nits = peak_nits
+        # Fixed curves bake once; a statistics-driven one bakes per frame.
+        self._fixed_gain: Lut1D | None = None if itm.needs_stats else itm.bake(context(0))
+        self._fixed_display: DisplayTransform | None = (
+            None if display_needs_luminance else display(context(0), None)
+        )
+        # A grade without statistics builds its kernel once per source format.
+        self._fixed_kernels: dict[SourceFormat, NumbaProcessor] = {}
+
+    def _luminance(self, head: list[Op], planes: Planes, source: SourceFormat) -> torch.Tensor:
+        """The (1, H, W) luminance after `head` (a chain prefix in linear BT.2020), float32."""
+        (lum,) = NumbaProcessor(optimise([*head, LUMINANCE]), source, None)(planes.y, planes.cb, planes.cr)
+        return torch.from_numpy(lum)[None]
+
+    def __call__(self, index: int, planes: Planes) -> ProcessedFrame:
+        source = source_format(planes)
+        kernel = self._fixed_kernels.get(source)
+        if kernel is None:
+            kernel = self._kernel(index, planes, source)
+            if self._fixed_gain is not None and self._fixed_display is not None:
+                self._fixed_kernels[source] = kernel
+        out, light = kernel.process(planes.y, planes.cb, planes.cr)
+        mean = float(light[:, 1].astype(np.float64).sum()) / planes.y.size
+        return ProcessedFrame(out, float(light[:, 0].max()), mean)
+
+    def _kernel(self, index: int, planes: Planes, source: SourceFormat) -> NumbaProcessor:
+        """Frame `index`'s kernel: its statistics measured, its curves baked, its chain folded."""
+        ctx = self.context(index)
+        linear = decode_ops(source) + eotf_ops(self.transform, source)
+        gain = self._fixed_gain
+        if gain is None:
+            stats = self.itm_stats.update_luminance(index, self._luminance(linear, planes, source))
+            gain = self.itm.bake(dataclasses.replace(ctx, stats=stats))
+        head = optimise([*linear, LumaGain(gain, BT2020_WEIGHTS), *self.grade])
+        display = self._fixed_display
+        if display is None:
+            display = self.display(ctx, self._luminance(list(head), planes, source))
+        tail = optimise(display_ops(display) + encode_ops(self.target))
+        return NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)
