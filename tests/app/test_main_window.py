@@ -35,12 +35,20 @@ def window(gl_app: QApplication, qtbot: object, tmp_path: Path) -> MainWindow:
     return w
 
 
+def settle(window: MainWindow) -> None:
+    """Let the bridge's queued work (renders, display bakes) finish and reach the GUI."""
+    window.feed.bridge.wait_idle()
+    QApplication.processEvents()
+
+
 def wait_for_frame(qtbot: object, window: MainWindow, index: int) -> None:
+    """Until the full-resolution frame `index` of the current revision is shown, display included."""
     def current() -> bool:
         r = window.feed.result
-        return r is not None and r.index == index and r.revision == window.session.revision
+        return r is not None and r.index == index and r.revision == window.session.revision and not r.is_proxy
 
     qtbot.waitUntil(current, timeout=30000)  # type: ignore[attr-defined]
+    settle(window)
 
 
 def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: object) -> None:
@@ -88,6 +96,7 @@ def test_view_exposure_is_display_only_and_doubles_pq_nits(
     assert window.actions.open_clip(tiny_clip)
     wait_for_frame(qtbot, window, 0)
     window.session.set_view(window.session.view.replace(view=DisplayView.PQ, compare=CompareMode.B))
+    settle(window)  # the PQ display transform is baked off the GUI thread
     window.viewer.one_to_one()
     jobs = window.feed.bridge.jobs_run
     hdr = window.feed.result.hdr.astype(np.float64)  # type: ignore[union-attr]
