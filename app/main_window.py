@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from app.actions import Actions
 from app.panels.controls import ControlsPanel
@@ -45,11 +45,16 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks, [280, 450], Qt.Orientation.Horizontal)
         self.probe = PixelProbe()
         self.statusBar().addPermanentWidget(self.probe)
+        self.playback_label = QLabel()
+        self.playback_label.setToolTip("frames shown and dropped since playback started")
+        self.statusBar().addPermanentWidget(self.playback_label)
 
         self.feed = PreviewFeed(self.session, self.viewer, self.timeline, self)
         self.actions = Actions(self, self.session, self.viewer, self.timeline, settings)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
+        self.feed.playback_stats.connect(
+            lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))
         self.feed.message.connect(lambda text: self.statusBar().showMessage(text, MESSAGE_MS))
         self.feed.bridge.frame_failed.connect(
             lambda index, message: self.actions.show_error(f"Cannot render frame {index}", message))

@@ -1,34 +1,44 @@
-"""The session's current frame on screen: engine requests, the display transform, frame results.
+"""The session's current frame on screen: engine requests, proxies, display transforms, playback.
 
 The feed subscribes to the session. A new clip or an engine-relevant Grade goes to the engine
 bridge with the session's revision; the current frame (and, while playing, the next few) is
-requested; finished frames go to the preview and out on `frame_shown` for the scopes and the
-timeline's keyframe marks. Display-only changes (view settings, a curve tone mapper) rebuild
-the DisplayTransform and redraw, with no engine work.
+requested. While the hand is on a grade slider the frame is asked for at a proxy scale (the
+view's resolution), and the full-resolution frame replaces it REFINE_MS after the last edit.
+Finished frames go to the preview and out on `frame_shown` for the scopes and the timeline's
+keyframe marks.
+
+The GUI thread does no engine work: frames arrive with the display transform baked on the
+worker, and display-only changes (view settings, a curve tone mapper) ask the bridge's display
+lane for a new bake, which arrives on `display_ready`.
 
 When the SDR view needs the engine's tone mapping (a spatial tone mapper, or a compare side on a
 saved version of the grade) the frames carry each side's encoded SDR signal (app.worker,
 SidePicture) and the preview shows them through the identity transform: the SDR preview is the
-SDR export's signal.
+SDR export's signal. Switching the tone mapper is then engine work (a new revision). Which
+arrays are shown and the transform they need change together, when the bake for them arrives.
+
+During playback the feed counts the frames that were due but never shown, either skipped by
+the timeline's clock or not rendered in time, and reports them on `playback_stats`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.panels.pixel_probe import ProbeValues, probe
 from app.panels.timeline import Timeline
-from app.session import Session, spatial_tmo
+from app.session import Session
 from app.versions import CompareSides
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import DisplayView, ViewSettings
-from app.worker import EngineBridge, FrameResult
-from engine.display import encoded_view
+from app.worker import FULL_RESOLUTION, EngineBridge, FrameResult, engine_encoded
+from engine.display import DisplayTransform
 from engine.grade import Grade
 
 PREFETCH = 4
+REFINE_MS = 200  # the hand has stopped: replace the proxy by the full-resolution frame
+PROXY_MAX_SCALE = 0.9  # above this a proxy saves too little to be worth a second render
 
 
 class PreviewFeed(QObject):
@@ -36,6 +46,7 @@ class PreviewFeed(QObject):
 
     frame_shown = Signal(object)  # FrameResult now on screen
     message = Signal(str)  # a passing note for the status bar
+    playback_stats = Signal(int, int)  # frames shown, frames dropped since playback started
 
     def __init__(self, session: Session, viewer: PreviewWidget, timeline: Timeline,
                  parent: QObject | None = None) -> None:
@@ -43,8 +54,19 @@ class PreviewFeed(QObject):
         self.session, self.viewer, self.timeline = session, viewer, timeline
         self.bridge = EngineBridge(parent=self)
         self.result: FrameResult | None = None
+        self.proxy_scale: float | None = None  # a set proxy scale; None = the view's resolution
         self._display_view: DisplayView | None = None
-        self._encoded: bool | None = None  # whether the shown frames are engine-encoded SDR
+        self._display_revision = 0
+        self._presented: FrameResult | None = None  # whose arrays the viewer holds
+        self._encoded = False  # whether they are engine-encoded SDR (the identity transform's)
+        self._refine = QTimer(self)
+        self._refine.setSingleShot(True)
+        self._refine.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may fire 5% early
+        self._refine.setInterval(REFINE_MS)
+        self._refine.timeout.connect(lambda: self.show_frame(self.session.frame))
+        self.shown_count = 0
+        self.dropped_count = 0
+        self._due: int | None = None  # the frame playback asked for, until it is shown
         viewer.set_settings(session.view)
         # Dragging the split divider is a view edit like any other.
         viewer.split_moved.connect(lambda split: session.set_view(session.view.replace(split=split)))
@@ -53,22 +75,30 @@ class PreviewFeed(QObject):
         session.view_changed.connect(self._view_changed)
         session.frame_changed.connect(self.show_frame)
         session.sides_changed.connect(self._sides_changed)
+        timeline.playing_changed.connect(self._playing_changed)
+        timeline.frames_skipped.connect(self._count_dropped)
         self.bridge.frame_ready.connect(self._frame_ready)
+        self.bridge.display_ready.connect(self._display_ready)
 
     def _clip_changed(self) -> None:
         s = self.session
+        self._refine.stop()
         self.bridge.set_sides(s.side_grade(s.sides.a), s.side_grade(s.sides.b))  # type: ignore[arg-type]
         self.bridge.set_clip(s.clip, s.grade, s.revision)
-        self.result = None
+        self.result = self._presented = None
+        self._update_display()
         self.viewer.fit()
 
     def _grade_changed(self, grade: Grade, engine_changed: bool) -> None:
         if self.session.clip is None:
             return
+        # The display settings first, so that the render asked for below bakes them; an engine
+        # edit's frame brings its own bake, the frame still shown keeps the transform it has.
+        self._update_display(bake_shown=not engine_changed)
         if engine_changed:
             self.bridge.set_grade(grade, self.session.revision)
-            self.show_frame(self.session.frame)
-        self._update_display()
+            self._refine.start()  # restarted by every edit: fires once the hand stops
+            self.show_frame(self.session.frame, self._proxy_scale())
 
     def _sides_changed(self, sides: CompareSides) -> None:
         s = self.session
@@ -80,63 +110,100 @@ class PreviewFeed(QObject):
     def _view_changed(self, view: ViewSettings) -> None:
         self.viewer.set_settings(view)
         if view.view != self._display_view:
-            if self.result is not None and self.result.sides is not None:
-                self._show(self.result)  # the other view shows other arrays of the sides
-            else:
-                self._update_display()
+            self._update_display()  # frames with sides switch arrays when the bake arrives
+
+    def _update_display(self, bake_shown: bool = True) -> None:
+        """New display settings: the bridge bakes them (off the GUI thread) for the shown frame."""
+        if self.session.clip is None:
+            return
+        view = self._display_view = self.session.view.view
+        self._display_revision += 1
+        self.bridge.set_display(self.session.grade, view.value, self._display_revision)
+        if bake_shown and self.result is not None:
+            self.bridge.bake_display(self.result)
+
+    def _display_ready(self, revision: int, result: FrameResult, display: DisplayTransform) -> None:
+        if revision == self._display_revision and result is self.result:
+            self._present(result, display)
+
+    def _proxy_scale(self) -> float:
+        """The proxy scale for a grade edit: the set one, or the fitted view's resolution."""
+        if self.proxy_scale is not None:
+            return min(self.proxy_scale, FULL_RESOLUTION)
+        info = self.session.info
+        if info is None:
+            return FULL_RESOLUTION
+        ratio = self.viewer.devicePixelRatioF()
+        fit = min(self.viewer.width() * ratio / info.width, self.viewer.height() * ratio / info.height)
+        return fit if fit <= PROXY_MAX_SCALE else FULL_RESOLUTION
+
+    # -- frames ---------------------------------------------------------------------------
+    def show_frame(self, index: int, scale: float = FULL_RESOLUTION) -> None:
+        if self.session.clip is None:
+            return
+        playing = self.timeline.playing
+        if playing:
+            if self._due is not None and self._due != index:
+                self._count_dropped(1)  # its time has passed and it was never on screen
+            self._due = index
+        step = -1 if self.timeline.speed < 0 else 1
+        ahead = [index + step * k for k in range(1, PREFETCH + 1)] if playing else []
+        cached = self.bridge.request(index, ahead, scale)
+        if cached is not None:
+            self._show(cached)
+
+    def _frame_ready(self, result: FrameResult) -> None:
+        if result.index != self.session.frame:
+            return
+        shown = self.result
+        if result.is_proxy and shown is not None and not shown.is_proxy and \
+                (shown.revision, shown.index) == (result.revision, result.index):
+            return  # the full-resolution frame is already up
+        self._show(result)
+
+    def _show(self, result: FrameResult) -> None:
+        self.result = result
+        if result.display is not None and result.display_revision == self._display_revision:
+            self._present(result, result.display)
+        else:
+            self.bridge.bake_display(result)
+            if self._frames(result)[2] == self._encoded:
+                self._present(result, None)  # the transform on screen suits these arrays until then
+        if self._due == result.index:
+            self._due = None
+            self.shown_count += 1
+            self.playback_stats.emit(self.shown_count, self.dropped_count)
+        self.frame_shown.emit(result)
 
     def _frames(self, result: FrameResult) -> tuple[np.ndarray, np.ndarray, bool]:
         """The A and B frames the preview shows, and whether they are engine-encoded SDR."""
         if result.sides is None:
             return result.source, result.hdr, False
         a, b = result.sides
-        if self.session.view.view == DisplayView.SDR:
+        if engine_encoded(result.sides, self.session.view.view.value):
             return a.sdr, b.sdr, True
         return a.nits, b.nits, False
 
-    def _update_display(self) -> None:
-        pipeline = self.session.pipeline
-        if pipeline is None:
-            return
-        view = self._display_view = self.session.view.view
-        if self._encoded:
-            self.viewer.set_display_transform(encoded_view("sdr"), self.session.grade.peak_nits)
-            return
-        if view == DisplayView.SDR and spatial_tmo(self.session.grade):
-            # Until the engine's tone-mapped frame arrives the frame shown is light in cd/m².
-            view = DisplayView.PQ
-        hdr = None
-        if view == DisplayView.SDR and pipeline.tmo.needs_stats and self.result is not None:
-            hdr = torch.from_numpy(self.result.hdr).permute(2, 0, 1).float()
-        index = self.result.index if self.result is not None else 0
-        display = pipeline.display_transform(view.value, hdr, index)
-        self.viewer.set_display_transform(display, self.session.grade.peak_nits)
-
-    # -- frames ---------------------------------------------------------------------------
-    def show_frame(self, index: int) -> None:
-        if self.session.clip is None:
-            return
-        step = -1 if self.timeline.speed < 0 else 1
-        ahead = [index + step * k for k in range(1, PREFETCH + 1)] if self.timeline.playing else []
-        cached = self.bridge.request(index, ahead)
-        if cached is not None:
-            self._show(cached)
-
-    def _frame_ready(self, result: FrameResult) -> None:
-        if result.index == self.session.frame:
-            self._show(result)
-
-    def _show(self, result: FrameResult) -> None:
-        self.result = result
+    def _present(self, result: FrameResult, display: DisplayTransform | None) -> None:
+        """Put the result's arrays for the current view on screen (once), with `display`."""
         a, b, encoded = self._frames(result)
-        self.viewer.set_frames(a, b, result.mask)
-        self.viewer.set_clues(result.clues)
-        self.frame_shown.emit(result)
-        pipeline = self.session.pipeline
-        if encoded != self._encoded or self.session.view.view != self._display_view or (
-                pipeline is not None and pipeline.tmo.needs_stats and not encoded):
-            self._encoded = encoded
-            self._update_display()
+        if result is not self._presented or encoded != self._encoded:
+            self.viewer.set_frames(a, b, result.mask, result.scale)
+            self.viewer.set_clues(result.clues)
+            self._presented, self._encoded = result, encoded
+        if display is not None:
+            self.viewer.set_display_transform(display, self.session.grade.peak_nits)
+
+    # -- playback -------------------------------------------------------------------------
+    def _playing_changed(self, playing: bool) -> None:
+        self._due = None
+        if playing:
+            self.shown_count = self.dropped_count = 0
+            self.playback_stats.emit(0, 0)
+
+    def _count_dropped(self, frames: int) -> None:
+        self.dropped_count += frames
+        self.playback_stats.emit(self.shown_count, self.dropped_count)
 
     def probe_at(self, x: int, y: int) -> ProbeValues | None:
         """The values of the shown frame's pixel (x, y), or None outside it."""
@@ -147,4 +214,5 @@ class PreviewFeed(QObject):
         return probe(result, x, y, info.bit_depth if info is not None else 8)
 
     def shutdown(self) -> None:
+        self._refine.stop()
         self.bridge.shutdown()

@@ -1,23 +1,38 @@
-"""The bridge from the GUI to the engine: frame requests, stale-result dropping, a frame cache.
+"""The bridge from the GUI to the engine: frame requests, cancellation, proxies, a frame cache.
 
-The GUI thread never waits on the engine. It asks for a frame; a cached frame comes back at
-once, otherwise one worker thread renders it through the Pipeline and the result arrives as
-a queued signal. Every request carries the revision of the Grade it was made for (napari's
-asynchronous slicing works the same way): a job whose revision or frame is no longer wanted
-is skipped before it starts, and a result for an old revision is dropped on arrival.
+The GUI thread never waits on the engine and does no numeric work. It asks for a frame; a
+cached frame comes back at once, otherwise one worker thread renders it through the Pipeline
+and the result arrives as a queued signal, with everything the window draws for it already
+computed: half-float frames, masks, scopes (from a reduced frame) and the baked display
+transform of the view (engine.display.DisplayTransform, LUTs included).
+
+Every request carries the revision of the Grade it was made for (napari's asynchronous slicing
+works the same way). A job whose revision or frame is no longer wanted is skipped before it
+starts; a running job of an old revision is *cancelled*: its CancelToken is set and the
+Pipeline stops before its next stage (Pipeline.hdr checks it), so the worker is free for the
+new grade at once. A result that still arrives for an old revision is dropped.
+
+Proxy rendering (as Resolve and Nuke do): while the hand is on a grade slider the feed asks
+for frames at a proxy scale (the view's resolution); the source is reduced before the engine
+runs, so a first picture comes quickly, and the full-resolution frame replaces it once the
+hand stops. Proxies are shown, never cached. A second single-thread lane bakes display
+transforms for display-only edits, so they never wait behind a render.
 
 Besides the graded frame the worker sends what the preview cannot compute per pixel: the
 engine's tone-mapped SDR frame when the tone mapper is spatial or when a compare side shows a
-saved version of the grade (then each side is rendered through its own grade), and the temporal
-stage's clue map.
+saved version of the grade (then each side is rendered through its own grade, at the job's
+scale, and the CancelToken is checked between sides), and the temporal stage's clue map. In
+the SDR view such frames are the export's encoded signal and their baked display transform is
+the identity (engine.display.encoded_view).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,14 +40,16 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from torch import Tensor
+from torch.nn.functional import interpolate
 
 from app.panels.scope_data import ScopeData, compute_scopes
 from app.versions import CURRENT, SOURCE
 from engine.color.luminance import luminance
-from engine.display import sdr_view
-from engine.errors import LumigradeError
+from engine.display import DisplayTransform, encoded_view, sdr_view
+from engine.errors import LumigradeError, RenderCancelled
 from engine.grade import Grade
 from engine.io.clip import Clip
+from engine.jobs import CancelToken
 from engine.masks import ClueMap, clipped_map
 from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
@@ -40,11 +57,50 @@ from engine.pipeline import Pipeline
 log = logging.getLogger(__name__)
 HALF_MAX = 65504.0  # the largest float16: brighter pixels would become inf in the texture
 DEFAULT_CACHE_BYTES = 1 << 30
+FULL_RESOLUTION = 1.0
+SCOPE_MAX_WIDTH = 480  # scopes read a frame reduced to about this width: 256 waveform columns at most
 
 
 def to_half_image(frame: Tensor) -> np.ndarray:
     """(3, H, W) -> (H, W, 3) float16 on the CPU: the layout the preview's textures take."""
     return frame.clamp(-HALF_MAX, HALF_MAX).permute(1, 2, 0).to("cpu", torch.float16).contiguous().numpy()
+
+
+def scopes_of(hdr: Tensor) -> ScopeData:
+    """Scopes of a frame subsampled to about SCOPE_MAX_WIDTH columns: the waveform has at most
+    256 columns and the histogram is a distribution, so the full frame adds time, not detail."""
+    step = max(1, math.ceil(hdr.shape[-1] / SCOPE_MAX_WIDTH))
+    return compute_scopes(hdr[:, ::step, ::step])
+
+
+def proxy_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(H, W) of a frame reduced by `scale`, at least 1x1."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+class DisplayBaker:
+    """Bakes display transforms for one thread: a Pipeline per display Grade, without the
+    temporal stage (the output transform never reads it), so a display-only edit costs no
+    temporal analysis. An SDR curve TMO's statistics follow the frames baked in sequence."""
+
+    def __init__(self) -> None:
+        self._pipeline: Pipeline | None = None
+
+    def bake(self, clip: Clip, grade: Grade, view: str, index: int, hdr: Tensor,
+             encoded: bool = False) -> DisplayTransform:
+        """The transform for frame `index` in `view`; `encoded`: the frames shown are the engine's
+        encoded SDR (see engine_encoded), so nothing is left to do but show them."""
+        if encoded:
+            return encoded_view("sdr")
+        pipeline = self._pipeline
+        if pipeline is None or pipeline.clip is not clip or pipeline.grade != grade.replace(temporal=False):
+            pipeline = self._pipeline = Pipeline(grade.replace(temporal=False), clip)
+        if view == "sdr" and not isinstance(pipeline.tmo, CurveOperator):
+            # A spatial tone mapper has no curve: until the engine's SDR frame arrives, the
+            # frame shown is light in cd/m², so it is shown in PQ.
+            view = "pq"
+        needs_frame = view == "sdr" and pipeline.tmo.needs_stats
+        return pipeline.display_transform(view, hdr if needs_frame else None, index)
 
 
 def overlay_masks(signal: Tensor, hdr: Tensor, peak_nits: float) -> np.ndarray:
@@ -72,6 +128,12 @@ class SidePicture:
     sdr: np.ndarray  # (H, W, 3) float16 BT.1886 signal of the SDR output stage (BT.709)
 
 
+def engine_encoded(sides: tuple[SidePicture, SidePicture] | None, view: str) -> bool:
+    """Whether the preview shows the sides' engine-encoded SDR signal: in the SDR view of a
+    frame that carries sides. Its display transform is then the identity."""
+    return sides is not None and view == "sdr"
+
+
 @dataclass(frozen=True)
 class FrameResult:
     """One rendered frame with everything the window shows for it."""
@@ -88,6 +150,13 @@ class FrameResult:
     # A and B when the SDR view needs the engine's tone mapping (a spatial TMO, or a side on a
     # saved version); None when A is the source and B the graded frame through the preview's curve.
     sides: tuple[SidePicture, SidePicture] | None = None
+    scale: float = FULL_RESOLUTION  # < 1 for a proxy: the source was reduced before the engine ran
+    display: DisplayTransform | None = None  # baked on the worker for `display_revision`
+    display_revision: int = -1
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.scale < FULL_RESOLUTION
 
     @property
     def nbytes(self) -> int:
@@ -135,22 +204,32 @@ class FrameCache:
             self.nbytes -= self._items.pop(key).nbytes
 
 
-class _RenderJob(QRunnable):
-    def __init__(self, bridge: EngineBridge, index: int, revision: int) -> None:
+class _Job(QRunnable):
+    """Runs a callable on a bridge's thread pool (QRunnable wants a subclass)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
         super().__init__()
-        self.bridge = bridge
-        self.index = index
-        self.revision = revision
+        self.work = work
 
     def run(self) -> None:
-        self.bridge._run_job(self.index, self.revision)
+        self.work()
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """What the display transform is baked for: the Grade's display fields and the view."""
+
+    grade: Grade
+    view: str  # 'pq', 'hlg', 'sdr' or 'linear'
+    revision: int
 
 
 class EngineBridge(QObject):
     """Renders frames of one clip through the current Grade on a single worker thread."""
 
-    frame_ready = Signal(object)  # FrameResult of the current revision, already cached
+    frame_ready = Signal(object)  # FrameResult of the current revision (full resolution ones cached)
     frame_failed = Signal(int, str)  # frame index, one-line message
+    display_ready = Signal(int, object, object)  # display revision, FrameResult baked for, DisplayTransform
     _finished = Signal(object)  # from the worker thread, queued to the GUI thread
 
     def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES, parent: QObject | None = None) -> None:
@@ -159,17 +238,24 @@ class EngineBridge(QObject):
         # One thread: the Pipeline's statistics and the clip's decoder are not thread-safe.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
+        # Display bakes have their own thread and Pipeline, so they never wait behind a render.
+        self._display_pool = QThreadPool(self)
+        self._display_pool.setMaxThreadCount(1)
+        self._display_baker = DisplayBaker()  # used on the display thread only
+        self._render_baker = DisplayBaker()  # used on the worker thread only
         self._lock = threading.Lock()
         self._clip: Clip | None = None
         self._grade = Grade()
         self._sides: tuple[Side, Side] = (SOURCE, CURRENT)
         self._revision = 0
-        self._wanted: set[int] = set()
-        self._queued: set[tuple[int, int]] = set()
+        self._display = DisplaySettings(Grade(), "pq", 0)
+        self._wanted: set[tuple[int, float]] = set()
+        self._queued: dict[tuple[int, int, float], CancelToken] = {}
         self._pipeline: Pipeline | None = None  # used on the worker thread only
         self._pipeline_revision = -1
         self._version_pipelines: list[Pipeline] = []  # of the saved versions shown, worker thread only
         self.jobs_run = 0
+        self.jobs_cancelled = 0  # running jobs stopped early because their revision went stale
         self.results_dropped = 0
         self._finished.connect(self._deliver)
 
@@ -179,18 +265,23 @@ class EngineBridge(QObject):
 
     def set_clip(self, clip: Clip | None, grade: Grade, revision: int) -> None:
         """Switch clip (frames of the old one are dropped) and grade."""
+        self.set_grade(grade, revision)
         self.wait_idle()
         with self._lock:
             self._clip = clip
+            self._pipeline = None
+            self._version_pipelines = []
         self.cache = FrameCache(self.cache.budget_bytes)
-        self.set_grade(grade, revision)
 
     def set_grade(self, grade: Grade, revision: int) -> None:
-        """A new Grade: queued work for older revisions becomes stale."""
+        """A new Grade: queued work for older revisions is skipped, running work cancelled."""
         with self._lock:
             self._grade = grade
             self._revision = revision
             self._wanted.clear()
+            for (job_revision, _, _), token in self._queued.items():
+                if job_revision != revision:
+                    token.cancel()
         self.cache.keep_only(revision)
 
     def set_sides(self, a: Side, b: Side) -> None:
@@ -198,39 +289,79 @@ class EngineBridge(QObject):
         with self._lock:
             self._sides = (a, b)
 
-    def request(self, index: int, prefetch: Iterable[int] = ()) -> FrameResult | None:
-        """The frame if cached; otherwise None now and frame_ready later. Replaces older wishes."""
+    def set_display(self, grade: Grade, view: str, revision: int) -> None:
+        """The display settings frames are baked for from now on (`revision` counts them)."""
+        with self._lock:
+            self._display = DisplaySettings(grade, view, revision)
+
+    def request(self, index: int, prefetch: Iterable[int] = (), scale: float = FULL_RESOLUTION
+                ) -> FrameResult | None:
+        """The frame if cached at full resolution; otherwise None now and frame_ready later.
+
+        `scale` < 1 asks for a proxy of `index` (prefetched frames are always full resolution).
+        Replaces older wishes: queued jobs for frames no longer wanted are skipped.
+        """
         ahead = [i for i in prefetch if self._clip is not None and 0 <= i < self._clip.info.frame_count]
         with self._lock:
-            self._wanted = {index, *ahead}
+            self._wanted = {(index, scale), *((i, FULL_RESOLUTION) for i in ahead)}
             revision = self._revision
         cached = self.cache.get(revision, index)
-        for i in ([] if cached else [index]) + ahead:
-            if self.cache.get(revision, i) is None and (revision, i) not in self._queued:
-                self._queued.add((revision, i))
-                self._pool.start(_RenderJob(self, i, revision))
+        jobs = ([] if cached else [(index, scale)]) + [(i, FULL_RESOLUTION) for i in ahead]
+        for i, job_scale in jobs:
+            key = (revision, i, job_scale)
+            if job_scale == FULL_RESOLUTION and self.cache.get(revision, i) is not None:
+                continue
+            with self._lock:
+                if key in self._queued:
+                    continue
+                token = self._queued[key] = CancelToken()
+            self._pool.start(_Job(lambda key=key, token=token: self._run_job(key, token)))
         return cached
+
+    def bake_display(self, result: FrameResult) -> None:
+        """Bake the current display settings for `result` on the display thread: display_ready."""
+        with self._lock:
+            settings, clip = self._display, self._clip
+        if clip is not None:
+            self._display_pool.start(_Job(lambda: self._run_bake(clip, settings, result)))
 
     def wait_idle(self, timeout_ms: int = -1) -> bool:
         """Block until queued jobs finish (shutdown, tests and benchmarks; never the GUI)."""
-        return self._pool.waitForDone(timeout_ms)
+        return self._pool.waitForDone(timeout_ms) and self._display_pool.waitForDone(timeout_ms)
 
     def shutdown(self) -> None:
         with self._lock:
             self._wanted.clear()
+            for token in self._queued.values():
+                token.cancel()
         self._pool.clear()
-        self._pool.waitForDone()
+        self._display_pool.clear()
+        self.wait_idle()
 
-    # -- worker thread --------------------------------------------------------------------
-    def _run_job(self, index: int, revision: int) -> None:
-        with self._lock:
-            stale = revision != self._revision or index not in self._wanted
-            clip, grade, sides = self._clip, self._grade, self._sides
-        if stale or clip is None:
-            self._finished.emit((revision, index, None))
-            return
+    # -- worker threads -------------------------------------------------------------------
+    def _run_job(self, key: tuple[int, int, float], token: CancelToken) -> None:
         try:
-            result: Any = self._render(clip, grade, sides, index, revision)
+            result = self._run(key, token)
+        finally:
+            with self._lock:
+                self._queued.pop(key, None)
+        # Skipped and cancelled jobs send nothing: PySide6 6.12 corrupts None's reference count
+        # when None crosses threads in a queued signal, often enough to abort a long session.
+        if result is not None:
+            self._finished.emit((key, result))
+
+    def _run(self, key: tuple[int, int, float], token: CancelToken) -> FrameResult | LumigradeError | None:
+        revision, index, scale = key
+        with self._lock:
+            stale = revision != self._revision or (index, scale) not in self._wanted
+            clip, grade, sides, display = self._clip, self._grade, self._sides, self._display
+        if stale or clip is None:
+            return None
+        try:
+            result: Any = self._render(clip, grade, sides, display, key, token)
+        except RenderCancelled:
+            self.jobs_cancelled += 1
+            result = None
         except LumigradeError as exc:
             result = exc
         except Exception as exc:
@@ -238,10 +369,11 @@ class EngineBridge(QObject):
             log.exception("rendering frame %d failed", index)
             result = LumigradeError(f"frame {index}: internal engine error ({type(exc).__name__}: {exc})",
                                     clip.info.path)
-        self._finished.emit((revision, index, result))
+        return result
 
-    def _render(self, clip: Clip, grade: Grade, sides: tuple[Side, Side], index: int,
-                revision: int) -> FrameResult:
+    def _render(self, clip: Clip, grade: Grade, sides: tuple[Side, Side], display: DisplaySettings,
+                key: tuple[int, int, float], token: CancelToken) -> FrameResult:
+        revision, index, scale = key
         if self._pipeline is None or self._pipeline_revision != revision or self._pipeline.clip is not clip:
             self._pipeline = Pipeline(grade, clip)
             self._pipeline_revision = revision
@@ -249,18 +381,27 @@ class EngineBridge(QObject):
             self._version_pipelines = [p for p in self._version_pipelines
                                        if p.clip is clip and p.grade in versions]
         pipeline = self._pipeline
+        if pipeline.temporal is not None or any(isinstance(s, Grade) and s.temporal for s in sides):
+            scale = FULL_RESOLUTION  # the temporal stage decodes its neighbours at full size
         self.jobs_run += 1
         with torch.inference_mode():
             signal = clip.frame(index).to(pipeline.device, torch.float32)
+            if scale < FULL_RESOLUTION:
+                size = proxy_size(signal.shape[1], signal.shape[2], scale)
+                signal = interpolate(signal[None], size=size, mode="area")[0]
             source = pipeline.source(index, signal)
-            hdr = pipeline.hdr(index, signal)
+            hdr = pipeline.hdr(index, signal, cancel=token)
+            token.check()
             clues = pipeline.temporal.clue_map(index) if pipeline.temporal is not None else None
             half_source, half_hdr = to_half_image(source), to_half_image(hdr)
-            pictures = None
+            pictures: tuple[SidePicture, SidePicture] | None = None
             if not isinstance(pipeline.tmo, CurveOperator) or any(isinstance(s, Grade) for s in sides):
                 made: dict[int, SidePicture] = {}
-                pictures = tuple(self._side_picture(side, pipeline, index, signal, (source, half_source),
-                                                    (hdr, half_hdr), made) for side in sides)
+                a, b = (self._side_picture(side, pipeline, index, signal, (source, half_source),
+                                           (hdr, half_hdr), made, token) for side in sides)
+                pictures = (a, b)
+            encoded = engine_encoded(pictures, display.view)
+            baked = self._render_baker.bake(clip, display.grade, display.view, index, hdr, encoded)
             return FrameResult(
                 index=index,
                 revision=revision,
@@ -268,19 +409,24 @@ class EngineBridge(QObject):
                 source=half_source,
                 hdr=half_hdr,
                 mask=overlay_masks(signal, hdr, grade.peak_nits),
-                scopes=compute_scopes(hdr),
+                scopes=scopes_of(hdr),
                 keyframes=tuple(pipeline.temporal.keyframes()) if pipeline.temporal is not None else (),
                 clues=clue_image(clues) if clues is not None else None,
-                sides=pictures,  # type: ignore[arg-type]
+                sides=pictures,
+                scale=scale,
+                display=baked,
+                display_revision=display.revision,
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
                       source: tuple[Tensor, np.ndarray], hdr: tuple[Tensor, np.ndarray],
-                      made: dict[int, SidePicture]) -> SidePicture:
-        """A side's frame in cd/m² and through its grade's SDR output stage (the SDR export's)."""
+                      made: dict[int, SidePicture], token: CancelToken) -> SidePicture:
+        """A side's frame in cd/m² and through its grade's SDR output stage (the SDR export's),
+        from `signal` at the job's scale. A stale job stops before each side (RenderCancelled)."""
         key = id(side)
         if key in made:
             return made[key]
+        token.check()
         if side == SOURCE:
             # The source as delivered: display-relative light (reference white = SDR peak),
             # encoded as the SDR export encodes, so an SDR source shows its own code values.
@@ -291,7 +437,8 @@ class EngineBridge(QObject):
         else:
             assert isinstance(side, Grade)
             other = self._version_pipeline(side, pipeline.clip)
-            nits = other.hdr(index, signal)
+            nits = other.hdr(index, signal, cancel=token)
+            token.check()
             picture = SidePicture(to_half_image(nits), to_half_image(other.output(index, nits, "sdr")))
         made[key] = picture
         return picture
@@ -304,18 +451,28 @@ class EngineBridge(QObject):
         self._version_pipelines.append(pipeline)
         return pipeline
 
+    def _run_bake(self, clip: Clip, settings: DisplaySettings, result: FrameResult) -> None:
+        try:
+            with torch.inference_mode():
+                hdr = torch.from_numpy(result.hdr).permute(2, 0, 1).float()
+                display = self._display_baker.bake(clip, settings.grade, settings.view, result.index, hdr,
+                                                   engine_encoded(result.sides, settings.view))
+        except LumigradeError as exc:
+            self.frame_failed.emit(result.index, str(exc))
+            return
+        self.display_ready.emit(settings.revision, result, display)
+
     # -- GUI thread -----------------------------------------------------------------------
     @Slot(object)
-    def _deliver(self, message: tuple[int, int, FrameResult | LumigradeError | None]) -> None:
-        revision, index, result = message
-        self._queued.discard((revision, index))
-        if result is None:
-            return
+    def _deliver(self, message: tuple[tuple[int, int, float], FrameResult | LumigradeError]) -> None:
+        key, result = message
+        revision, index, _ = key
         if revision != self._revision:
             self.results_dropped += 1
             return
         if isinstance(result, LumigradeError):
             self.frame_failed.emit(index, str(result))
             return
-        self.cache.put(result)
+        if not result.is_proxy:
+            self.cache.put(result)
         self.frame_ready.emit(result)

@@ -24,6 +24,7 @@ from engine.grade import Grade
 from engine.input_transform import InputTransform, resolve_input_transform
 from engine.io.clip import Clip
 from engine.io.pixels import reads_as_planes
+from engine.jobs import CancelToken
 from engine.operators.base import CurveOperator, Operator, StageContext
 from engine.operators.catalogue import make_operator
 from engine.stages.base import Stage, check_chain
@@ -103,13 +104,16 @@ class Pipeline:
         frame = self._decode(index, signal)
         return frame.pixels if frame.space is Space.NITS else frame.pixels * self.grade.reference_white
 
-    def hdr(self, index: int, signal: Tensor | None = None) -> Tensor:
-        """The graded HDR frame in cd/m², BT.2020."""
+    def hdr(self, index: int, signal: Tensor | None = None, cancel: CancelToken | None = None) -> Tensor:
+        """The graded HDR frame in cd/m², BT.2020. `cancel` is checked before each stage, so a
+        preview job whose result is no longer wanted stops early (RenderCancelled)."""
         if signal is None:
             signal = self.clip.frame(index)
         ctx = self.context(index)
         frame = Frame.decoded(signal.to(self.device, torch.float32))
         for stage in self.stages:
+            if cancel is not None:
+                cancel.check()
             frame = stage(frame, ctx)
         return frame.pixels
 

@@ -24,7 +24,8 @@ uniform Lut u_encode;
 
 uniform bool u_has_frame_a;
 uniform bool u_has_frame_b;
-uniform ivec2 u_image_size;
+uniform ivec2 u_image_size;   // the frame's full-resolution size: the view's image coordinates
+uniform ivec2 u_texture_size;  // the frames' texture size: smaller for an engine proxy
 uniform vec2 u_viewport_size;  // device pixels
 uniform float u_zoom;          // device pixels per image pixel
 uniform vec2 u_center;         // image point shown at the centre of each viewport
@@ -115,11 +116,12 @@ void main() {
         screen.x -= right_half ? view_size.x : 0.0;
     }
     vec2 image = (screen - 0.5 * view_size) / u_zoom + u_center;
-    ivec2 texel = ivec2(floor(image));
-    if (any(lessThan(texel, ivec2(0))) || any(greaterThanEqual(texel, u_image_size))) {
+    if (any(lessThan(image, vec2(0.0))) || any(greaterThanEqual(image, vec2(u_image_size)))) {
         frag_colour = vec4(vec3(0.08), 1.0);
         return;
     }
+    // A proxy covers the same image at a lower resolution: nearest texel of the same point.
+    ivec2 texel = min(ivec2(floor(image * (vec2(u_texture_size) / vec2(u_image_size)))), u_texture_size - 1);
     vec3 a = u_has_frame_a ? texelFetch(u_frame_a, texel, 0).rgb : vec3(0.0);
     vec3 b = u_has_frame_b ? texelFetch(u_frame_b, texel, 0).rgb : a;
 

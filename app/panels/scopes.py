@@ -1,10 +1,16 @@
-"""Scopes drawn with pyqtgraph: a log-axis luminance histogram and a PQ-scale waveform, in cd/m²."""
+"""Scopes drawn with pyqtgraph: a log-axis luminance histogram and a PQ-scale waveform, in cd/m².
+
+The data comes computed from the worker (app.panels.scope_data); drawing it is deferred and
+coalesced (at most one redraw per SCOPE_INTERVAL_MS), so the scopes never hold up the
+preview's redraw while frames stream in during playback or a slider drag.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 import torch
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.panels.scope_data import WAVEFORM_LEVELS, ScopeData
@@ -13,6 +19,7 @@ from engine.constants import SDR_REFERENCE_WHITE_NITS
 
 # Levels a colourist reads off the axes: black, SDR white and the usual mastering peaks.
 NITS_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, SDR_REFERENCE_WHITE_NITS, 1000.0, 4000.0, 10000.0)
+SCOPE_INTERVAL_MS = 100
 HISTOGRAM_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # decades: a log axis stays legible
 
 
@@ -53,8 +60,25 @@ class ScopesPanel(QWidget):
         layout.addWidget(self.histogram_plot)
         layout.addWidget(self.waveform_plot)
         self.setMinimumWidth(260)
+        self._pending: ScopeData | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SCOPE_INTERVAL_MS)
+        self._timer.timeout.connect(self._draw_pending)
 
     def show_scopes(self, data: ScopeData) -> None:
+        """Draw `data` after the current event (the preview's repaint) has run; a newer frame's
+        data arriving in the meantime replaces it."""
+        self._pending = data
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _draw_pending(self) -> None:
+        data, self._pending = self._pending, None
+        if data is not None:
+            self.draw(data)
+
+    def draw(self, data: ScopeData) -> None:
         self.histogram_curve.setData(data.histogram_edges, data.histogram)
         # log(1 + n) keeps sparse highlights visible next to large flat areas.
         self.waveform_image.setImage(np.log1p(data.waveform), autoLevels=True)

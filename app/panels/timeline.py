@@ -1,10 +1,14 @@
 """The timeline: scrubbing, playback (space, J/K/L, arrows), frame number, timecode, keyframe marks.
 
-It shows the session's frame and moves it; playback is the timeline's own state.
+It shows the session's frame and moves it; playback is the timeline's own state. Playback is
+driven by the clip's frame rate on the wall clock, as an editor plays: each tick shows the
+frame due now, and frames whose time passed between two ticks (a slow tick, a busy event loop)
+are skipped and reported on `frames_skipped`, never played late.
 """
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
@@ -61,12 +65,14 @@ class Timeline(QWidget):
     """The session's frame position, and playback through the clip."""
 
     playing_changed = Signal(bool)
+    frames_skipped = Signal(int)  # frames of the clip whose time passed without being shown
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.fps = Fraction(24)
-        self.speed = 0  # frames per tick direction and multiplier; 0 = stopped
+        self.speed = 0  # playback direction and multiplier; 0 = stopped
+        self._origin = (0, 0.0)  # (frame, monotonic seconds) where playback at this speed began
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip("play / pause (Space); J, K, L shuttle; arrows step")
         self.slider = MarkerSlider()
@@ -126,6 +132,8 @@ class Timeline(QWidget):
     # -- playback -------------------------------------------------------------------------
     def play(self, speed: int = 1) -> None:
         self.speed = speed
+        self._origin = (self.frame, time.monotonic())
+        # Ticks at the display rate of the frames; which frame is due comes from the clock.
         self.timer.start(max(1, round(1000.0 / (float(self.fps) * abs(speed)))))
         self.play_button.setText("Pause")
         self.playing_changed.emit(True)
@@ -151,12 +159,24 @@ class Timeline(QWidget):
         else:
             self.play(direction)
 
+    def due_frame(self, now: float) -> int:
+        """The frame playback should show at monotonic time `now`."""
+        start, started = self._origin
+        return start + self.speed * int((now - started) * float(self.fps))
+
     def _tick(self) -> None:
-        target = self.frame + (1 if self.speed > 0 else -1)
-        if not self.slider.minimum() <= target <= self.slider.maximum():
-            self.stop()
+        target = self.due_frame(time.monotonic())
+        if target == self.frame:
             return
+        last = self.slider.maximum() if self.speed > 0 else self.slider.minimum()
+        if (target - last) * self.speed > 0:
+            target = last
+        skipped = abs(target - self.frame) - 1
+        if skipped > 0:
+            self.frames_skipped.emit(skipped)
         self.slider.setValue(target)
+        if target == last:
+            self.stop()
 
     def _moved(self, index: int) -> None:
         self.frame_box.blockSignals(True)

@@ -69,6 +69,7 @@ class _PendingFrames:
     source: np.ndarray | None
     result: np.ndarray | None
     mask: np.ndarray | None
+    texture_size: tuple[int, int]
 
 
 class PreviewWidget(QOpenGLWidget):
@@ -90,7 +91,8 @@ class PreviewWidget(QOpenGLWidget):
         self._display: DisplayTransform | None = None
         self._peak_nits = 1000.0
         self._pending: _PendingFrames | None = None
-        self._image_size: tuple[int, int] | None = None
+        self._image_size: tuple[int, int] | None = None  # full resolution, even while a proxy is shown
+        self._texture_size: tuple[int, int] | None = None
         self._has = (False, False, False)  # source, result, mask uploaded
         self._pending_clues: np.ndarray | None = None
         self._clues_changed = False
@@ -127,15 +129,21 @@ class PreviewWidget(QOpenGLWidget):
         self.update()
 
     def set_frames(self, source: np.ndarray | None, result: np.ndarray | None,
-                   mask: np.ndarray | None = None) -> None:
-        """(H, W, 3) float16 cd/m² frames (row 0 at the top) and an optional (H, W, 2) uint8 mask."""
+                   mask: np.ndarray | None = None, scale: float = 1.0) -> None:
+        """(H, W, 3) float16 cd/m² frames (row 0 at the top) and an optional (H, W, 2) uint8 mask.
+
+        `scale` < 1: the frames are an engine proxy of a frame that size / scale; zoom, pan and
+        pixel positions stay those of the full-resolution frame.
+        """
         shaped = next((f for f in (source, result) if f is not None), None)
+        texture_size = self._texture_size or (0, 0)
         if shaped is not None:
-            size = (int(shaped.shape[1]), int(shaped.shape[0]))
+            texture_size = (int(shaped.shape[1]), int(shaped.shape[0]))
+            size = (round(texture_size[0] / scale), round(texture_size[1] / scale))
             if size != self._image_size:
                 self._image_size = size
                 self._fit_mode = self._fit_mode or "fit"
-        self._pending = _PendingFrames(source, result, mask)
+        self._pending = _PendingFrames(source, result, mask, texture_size)
         self.update()
 
     def set_clues(self, clues: np.ndarray | None) -> None:
@@ -278,6 +286,7 @@ class PreviewWidget(QOpenGLWidget):
             gl.frame_b.upload(pending.result)
         if pending.mask is not None:
             gl.mask.upload(pending.mask)
+        self._texture_size = pending.texture_size
         self._has = (pending.source is not None, pending.result is not None, pending.mask is not None)
 
     def paintGL(self) -> None:
@@ -318,6 +327,7 @@ class PreviewWidget(QOpenGLWidget):
         p.set_int("u_has_frame_a", self._has[0])
         p.set_int("u_has_frame_b", self._has[1])
         p.set_ivec2("u_image_size", *self._image_size)
+        p.set_ivec2("u_texture_size", *(self._texture_size or self._image_size))
         p.set_vec2("u_viewport_size", width, height)
         p.set_float("u_zoom", self._transform.zoom)
         p.set_vec2("u_center", *self._transform.center)

@@ -53,14 +53,23 @@ def open_window(qtbot: object, settings_dir: Path) -> MainWindow:
     return window
 
 
+def settle(window: MainWindow) -> None:
+    """Let the bridge's queued work (renders, display bakes) finish and reach the GUI."""
+    window.feed.bridge.wait_idle()
+    QApplication.processEvents()
+
+
 def wait_for_result(qtbot: object, window: MainWindow, index: int,
                     ready: Callable[[FrameResult], bool] = lambda _r: True) -> FrameResult:
-    """Wait until the preview shows frame `index` of the session's revision and `ready` holds."""
+    """Wait until the preview shows the full-resolution frame `index` of the session's revision
+    and `ready` holds, then until its display transform (baked off the GUI thread) is up."""
     def shown() -> bool:
         r = window.feed.result
-        return r is not None and r.index == index and r.revision == window.session.revision and ready(r)
+        return (r is not None and r.index == index and r.revision == window.session.revision
+                and not r.is_proxy and ready(r))
 
     qtbot.waitUntil(shown, timeout=60000)  # type: ignore[attr-defined]
+    settle(window)
     assert window.feed.result is not None
     return window.feed.result
 

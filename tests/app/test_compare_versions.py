@@ -18,7 +18,7 @@ from app.viewer.view_state import CompareMode, DisplayView
 from engine.grade import OperatorChoice
 from engine.io.open import open_clip
 from engine.pipeline import Pipeline
-from tests.app.helpers import code_values, open_window, wait_for_result
+from tests.app.helpers import code_values, open_window, settle, wait_for_result
 
 pytestmark = pytest.mark.gui
 H, W = 48, 64  # the tiny clip
@@ -64,6 +64,7 @@ def test_two_tone_mappers_side_by_side_each_show_their_own_render(
 
     # In PQ both sides are each version's graded light through one PQ transform.
     session.set_view(session.view.replace(view=DisplayView.PQ))
+    settle(window)  # the PQ transform is baked off the GUI thread; the sides' arrays switch with it
     pq = code_values(window.viewer.render_offscreen(2 * W, H)[..., :3], 10)
     exposure_stops = session.versions[1].grade.exposure - session.versions[0].grade.exposure
     assert exposure_stops == 0.5

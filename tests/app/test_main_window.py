@@ -21,6 +21,7 @@ from engine.color.transfer import pq_inverse_eotf
 from engine.grade import Grade
 from engine.io.open import open_clip
 from engine.pipeline import Pipeline
+from tests.app.helpers import open_window, settle, wait_for_result
 
 pytestmark = pytest.mark.gui
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
@@ -28,24 +29,12 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 @pytest.fixture
 def window(gl_app: QApplication, qtbot: object, tmp_path: Path) -> MainWindow:
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)  # type: ignore[attr-defined]
-    w.show()
-    qtbot.waitExposed(w)  # type: ignore[attr-defined]
-    return w
-
-
-def wait_for_frame(qtbot: object, window: MainWindow, index: int) -> None:
-    def current() -> bool:
-        r = window.feed.result
-        return r is not None and r.index == index and r.revision == window.session.revision
-
-    qtbot.waitUntil(current, timeout=30000)  # type: ignore[attr-defined]
+    return open_window(qtbot, tmp_path)
 
 
 def test_window_opens_on_the_demo_clip_side_by_side(window: MainWindow, qtbot: object) -> None:
     assert window.actions.open_path(DEMO_CLIP)
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     assert window.viewer.settings.compare == CompareMode.SIDE_BY_SIDE
     info = open_clip(DEMO_CLIP).info
     assert window.viewer.image_size == (info.width, info.height)
@@ -67,16 +56,16 @@ def test_grade_slider_renders_new_pixels_and_undoes(
     window: MainWindow, qtbot: object, tiny_clip: Path
 ) -> None:
     assert window.actions.open_clip(tiny_clip)
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     before = window.feed.result.hdr.astype(np.float32)  # type: ignore[union-attr]
     window.controls.grade_controls["exposure"].spin.setValue(1.0)
     assert window.session.grade.exposure == 1.0 and window.session.undo_stack.count() == 1
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     after = window.feed.result.hdr.astype(np.float32)  # type: ignore[union-attr]
     np.testing.assert_allclose(after, 2 * before, rtol=2e-3, atol=1e-3)  # +1 stop doubles cd/m²
     window.session.undo_stack.undo()
     assert window.session.grade == Grade() and window.controls.grade_controls["exposure"].value() == 0.0
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     np.testing.assert_allclose(window.feed.result.hdr.astype(np.float32), before, rtol=2e-3)  # type: ignore[union-attr]
     window.session.undo_stack.redo()
     assert window.session.grade.exposure == 1.0
@@ -86,8 +75,9 @@ def test_view_exposure_is_display_only_and_doubles_pq_nits(
     window: MainWindow, qtbot: object, tiny_clip: Path
 ) -> None:
     assert window.actions.open_clip(tiny_clip)
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     window.session.set_view(window.session.view.replace(view=DisplayView.PQ, compare=CompareMode.B))
+    settle(window)  # the PQ display transform is baked off the GUI thread
     window.viewer.one_to_one()
     jobs = window.feed.bridge.jobs_run
     hdr = window.feed.result.hdr.astype(np.float64)  # type: ignore[union-attr]
@@ -138,7 +128,7 @@ def test_project_save_and_reload(
     assert other.actions.open_project(path)
     assert other.session.grade == window.session.grade and other.session.view == window.session.view
     assert other.session.frame == other.timeline.frame == 3 and other.session.clip_path == tiny_clip
-    wait_for_frame(qtbot, other, 3)
+    wait_for_result(qtbot, other, 3)
 
 
 def _ffprobe(path: Path) -> dict:
@@ -204,12 +194,12 @@ def test_screenshot_of_the_main_window(window: MainWindow, qtbot: object, tmp_pa
     window.resize(1400, 850)
     assert window.actions.open_path(DEMO_CLIP)
     window.session.set_frame(40)
-    wait_for_frame(qtbot, window, 40)
+    wait_for_result(qtbot, window, 40)
     # An expanding operator, so the HDR side differs visibly from the source.
     itm = window.controls.itm.combo
     itm.setCurrentIndex(itm.findData("bt2446c"))
     window.controls.grade_controls["exposure"].spin.setValue(0.5)
-    wait_for_frame(qtbot, window, 40)
+    wait_for_result(qtbot, window, 40)
     assert window.session.grade.itm.name == "bt2446c" and window.session.grade.exposure == 0.5
     QApplication.processEvents()
     image = window.grab().toImage()
@@ -229,7 +219,7 @@ def test_temporal_keyframes_are_marked_on_the_timeline(
     assert window.actions.open_clip(tiny_clip)
     window.controls.temporal.setChecked(True)
     assert window.session.grade.temporal
-    wait_for_frame(qtbot, window, 0)
+    wait_for_result(qtbot, window, 0)
     with open_clip(tiny_clip) as clip:
         expected = Pipeline(window.session.grade, clip, device="cpu").temporal.keyframes()
     assert expected and window.timeline.slider.markers == sorted(expected)

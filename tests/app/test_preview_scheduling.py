@@ -1,0 +1,206 @@
+"""Preview scheduling: proxies replaced by full-resolution frames, stale jobs cancelled, playback
+that drops (and counts) frames when the engine is slower than the clip."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+import app.worker
+from app.main_window import MainWindow
+from app.preview_feed import REFINE_MS
+from app.versions import CURRENT, SOURCE
+from app.worker import EngineBridge, FrameResult
+from engine.frame import Frame
+from engine.grade import Grade
+from engine.io.open import open_clip
+from engine.operators.base import StageContext
+from engine.pipeline import Pipeline
+from engine.stages.base import Stage
+from tests.app.helpers import open_window
+
+pytestmark = pytest.mark.gui
+
+
+class _Probe:
+    """Wraps a stage: records each call, optionally waits first (a slow or held engine)."""
+
+    def __init__(self, stage: Stage, calls: list[float], delay_s: float = 0.0,
+                 gate: threading.Event | None = None) -> None:
+        self.stage, self.calls, self.delay_s, self.gate = stage, calls, delay_s, gate
+        self.takes, self.gives = stage.takes, stage.gives
+
+    def __call__(self, frame: Frame, ctx: StageContext) -> Frame:
+        self.calls.append(ctx.frame_index)
+        if self.gate is not None:
+            self.gate.wait(10)
+        time.sleep(self.delay_s)
+        return self.stage(frame, ctx)
+
+
+@pytest.fixture
+def window(gl_app: QApplication, qtbot: object, tmp_path: Path) -> Iterator[MainWindow]:
+    w = open_window(qtbot, tmp_path)
+    yield w
+    w.feed.shutdown()
+
+
+def test_a_proxy_is_replaced_by_the_full_resolution_frame_when_the_hand_stops(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
+    assert window.actions.open_clip(tiny_clip)  # 64x48
+    qtbot.waitUntil(lambda: window.feed.result is not None, timeout=30000)  # type: ignore[attr-defined]
+    window.feed.proxy_scale = 0.5
+    shown: list[tuple[FrameResult, float]] = []
+    window.feed.frame_shown.connect(lambda r: shown.append((r, time.monotonic())))
+    edited = time.monotonic()
+    window.session.propose_grade(window.session.grade.replace(exposure=1.0), "exposure")
+    revision = window.session.revision
+    qtbot.waitUntil(lambda: any(not r.is_proxy and r.revision == revision for r, _ in shown),  # type: ignore
+                    timeout=30000)
+    fresh = [(r, t) for r, t in shown if r.revision == revision]
+    first, first_at = fresh[0]
+    assert first.is_proxy and first.scale == 0.5 and first.hdr.shape == (24, 32, 3)
+    full, full_at = next((r, t) for r, t in fresh if not r.is_proxy)
+    assert full.hdr.shape == (48, 64, 3) and window.feed.result is full
+    assert first_at < full_at and full_at - edited >= REFINE_MS / 1000.0
+    assert window.viewer.image_size == (64, 48)  # the view's image coordinates never changed
+
+
+def test_a_stale_render_is_cancelled_before_its_last_stage(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_calls: list[float] = []
+    last_calls: list[float] = []
+    gate = threading.Event()
+
+    class HeldPipeline(Pipeline):
+        """The first stage waits for the gate; the last stage records that it ran."""
+
+        def __init__(self, grade: Grade, *args: object, **kwargs: object) -> None:
+            super().__init__(grade, *args, **kwargs)  # type: ignore[arg-type]
+            held = gate if grade.exposure == 0.0 else None
+            self.stages = (_Probe(self.stages[0], first_calls, gate=held), *self.stages[1:-1],
+                           _Probe(self.stages[-1], last_calls))
+
+    monkeypatch.setattr(app.worker, "Pipeline", HeldPipeline)
+    clip = open_clip(tiny_clip)
+    bridge = EngineBridge()
+    bridge.set_clip(clip, Grade(), revision=1)
+    bridge.request(0)
+    qtbot.waitUntil(lambda: len(first_calls) == 1, timeout=10000)  # type: ignore[attr-defined]
+    # The job for revision 1 is inside its first stage: a new grade makes it stale.
+    bridge.set_grade(Grade(exposure=1.0), revision=2)
+    with qtbot.waitSignal(bridge.frame_ready, timeout=20000) as blocker:  # type: ignore[attr-defined]
+        bridge.request(0)
+        gate.set()
+    assert blocker.args[0].revision == 2
+    bridge.wait_idle()
+    # Two jobs started their first stage; only revision 2's reached the last one.
+    assert len(first_calls) == 2 and len(last_calls) == 1
+    assert bridge.jobs_cancelled == 1 and bridge.cache.get(1, 0) is None
+    bridge.shutdown()
+    clip.close()
+
+
+def test_a_stale_render_is_cancelled_between_compare_sides(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = Grade(exposure=2.0)
+    first_calls: list[float] = []
+    last_calls: list[float] = []
+    gate = threading.Event()
+
+    class HeldVersion(Pipeline):
+        """The saved version's first stage waits for the gate; its last stage records that it ran."""
+
+        def __init__(self, grade: Grade, *args: object, **kwargs: object) -> None:
+            super().__init__(grade, *args, **kwargs)  # type: ignore[arg-type]
+            if grade == version:
+                self.stages = (_Probe(self.stages[0], first_calls, gate=gate), *self.stages[1:-1],
+                               _Probe(self.stages[-1], last_calls))
+
+    monkeypatch.setattr(app.worker, "Pipeline", HeldVersion)
+    clip = open_clip(tiny_clip)
+    bridge = EngineBridge()
+    bridge.set_sides(CURRENT, version)
+    bridge.set_clip(clip, Grade(), revision=1)
+    bridge.request(0)
+    qtbot.waitUntil(lambda: len(first_calls) == 1, timeout=10000)  # type: ignore[attr-defined]
+    # Revision 1's job has rendered its own grade and is inside side B's render: make it stale.
+    bridge.set_grade(Grade(exposure=1.0), revision=2)
+    with qtbot.waitSignal(bridge.frame_ready, timeout=20000) as blocker:  # type: ignore[attr-defined]
+        bridge.request(0)
+        gate.set()
+    result = blocker.args[0]
+    assert result.revision == 2 and result.sides is not None
+    bridge.wait_idle()
+    # Side B started twice and finished once: the stale job stopped inside it.
+    assert len(first_calls) == 2 and len(last_calls) == 1
+    assert bridge.jobs_cancelled == 1 and bridge.results_dropped == 0
+    bridge.shutdown()
+    clip.close()
+
+
+def test_compare_sides_of_a_proxy_are_rendered_at_the_proxy_scale(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path
+) -> None:
+    clip = open_clip(tiny_clip)  # 64x48
+    bridge = EngineBridge()
+    bridge.set_sides(SOURCE, Grade(exposure=1.0))
+    bridge.set_clip(clip, Grade(), revision=1)
+    with qtbot.waitSignal(bridge.frame_ready, timeout=20000) as blocker:  # type: ignore[attr-defined]
+        bridge.request(0, scale=0.5)
+    result = blocker.args[0]
+    assert result.is_proxy and result.sides is not None and result.hdr.shape == (24, 32, 3)
+    a, b = result.sides
+    assert a.nits is result.source and a.sdr.shape == b.nits.shape == b.sdr.shape == (24, 32, 3)
+    # B is the version's render: +1 stop on the current grade's light.
+    np.testing.assert_allclose(b.nits.astype(np.float32), 2 * result.hdr.astype(np.float32),
+                               rtol=2e-3, atol=1e-3)
+    assert bridge.cache.get(1, 0) is None  # proxies are never cached
+    bridge.shutdown()
+    clip.close()
+
+
+def test_playback_drops_and_counts_frames_when_the_engine_is_slower_than_the_clip(
+    window: MainWindow, qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "two_seconds.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=24", "-frames:v", "36",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )
+    rendered: list[float] = []
+
+    class SlowPipeline(Pipeline):
+        """10 frames a second at most: slower than the clip's 24."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self.stages = (_Probe(self.stages[0], rendered, delay_s=0.1), *self.stages[1:])
+
+    assert window.actions.open_clip(path)
+    qtbot.waitUntil(lambda: window.feed.result is not None, timeout=30000)  # type: ignore[attr-defined]
+    monkeypatch.setattr(app.worker, "Pipeline", SlowPipeline)
+    window.session.propose_grade(window.session.grade.replace(exposure=0.5), "exposure")  # a new Pipeline
+    window.feed.bridge.wait_idle()
+    window.timeline.play()
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: not window.timeline.playing, timeout=10000)  # type: ignore[attr-defined]
+    elapsed = time.monotonic() - started
+    feed = window.feed
+    assert elapsed == pytest.approx(35 / 24, abs=0.3)  # the clip's rate, not the engine's
+    assert window.session.frame == 35
+    assert feed.dropped_count >= 10  # 36 frames due, at most ~15 rendered in 1.5 s
+    # Every frame after the first was shown or counted as dropped, except the last if it is late.
+    assert 34 <= feed.shown_count + feed.dropped_count <= 35
+    assert window.playback_label.text() == f"played {feed.shown_count} · dropped {feed.dropped_count}"
