@@ -5,6 +5,9 @@
 // constants, as #defines from the Python enums (app/viewer/preview_widget.py, shader_defines):
 // COMPARE_* (CompareMode), COLOUR_* (engine.color.correction.COLOR_MODES), MASK_* (MaskView),
 // CLUE_* (engine.masks.ClueSource) and MAX_BANDS, the size of the false-colour arrays.
+// The view's modes are #defines too, VIEW_* (app/viewer/shader_program.py, ViewVariant): one
+// program per combination in use, so the compiler drops every path the view does not take.
+// llvmpipe, a CPU rasteriser, would otherwise evaluate the untaken sides for every pixel.
 //
 // The display transform mirrors DisplayTransform.apply step for step, with the same LUTs:
 //   x = nits * 2^ev * input_scale
@@ -22,8 +25,6 @@ uniform sampler1D u_encode_table;
 uniform Lut u_gain;
 uniform Lut u_encode;
 
-uniform bool u_has_frame_a;
-uniform bool u_has_frame_b;
 uniform ivec2 u_image_size;   // the frame's full-resolution size: the view's image coordinates
 uniform ivec2 u_texture_size;  // the frames' texture size: smaller for an engine proxy
 uniform vec2 u_viewport_size;  // device pixels
@@ -32,24 +33,18 @@ uniform vec2 u_center;         // image point shown at the centre of each viewpo
 
 uniform float u_exposure_scale;  // 2^(view exposure in stops)
 uniform float u_input_scale;
-uniform bool u_use_gain;
-uniform bool u_use_encode;
-uniform int u_colour_mode;
 uniform float u_saturation;
 uniform mat3 u_matrix;           // BT.2020 -> display primaries (column-major)
 
-uniform int u_compare;
 uniform float u_split;           // divider position, fraction of the viewport width
 uniform float u_wipe_angle;      // radians, 0 = vertical divider
 uniform float u_ratio_stops;     // log-ratio view: stops shown at full colour
 
-uniform bool u_false_colour;
 uniform int u_band_count;
 uniform float u_band_lo[MAX_BANDS];
 uniform float u_band_hi[MAX_BANDS];
 uniform vec3 u_band_colour[MAX_BANDS];
 
-uniform int u_mask_channel;      // a MaskView: MASK_NONE, or the mask texture's channel
 uniform float u_mask_opacity;
 uniform vec3 u_mask_colour;
 uniform vec3 u_clue_colour[3];   // engine.masks.CLUE_COLOURS by ClueSource
@@ -67,10 +62,10 @@ vec3 colour_step(vec3 x, float y, float gain) {
     }
     vec3 ratio = x / y;
     float y_out = y * gain;
-    if (u_colour_mode == COLOUR_SCHLICK && u_saturation != 1.0) {
+    if (VIEW_COLOUR == COLOUR_SCHLICK && u_saturation != 1.0) {
         return pow(max(ratio, 0.0), vec3(u_saturation)) * y_out;
     }
-    if (u_colour_mode == COLOUR_MANTIUK) {
+    if (VIEW_COLOUR == COLOUR_MANTIUK) {
         return ((ratio - 1.0) * u_saturation + 1.0) * y_out;
     }
     return ratio * y_out;
@@ -78,12 +73,12 @@ vec3 colour_step(vec3 x, float y, float gain) {
 
 vec3 display_transform(vec3 nits) {
     vec3 x = nits * (u_exposure_scale * u_input_scale);
-    if (u_use_gain) {
+    if (VIEW_GAIN != 0) {
         float y = max(dot(BT2020_Y, x), 0.0);
         x = colour_step(x, y, lut_sample(u_gain_table, u_gain, y));
     }
     x = max(u_matrix * x, 0.0);
-    return u_use_encode ? lut_sample3(u_encode_table, u_encode, x) : x;
+    return VIEW_ENCODE != 0 ? lut_sample3(u_encode_table, u_encode, x) : x;
 }
 
 // The false-colour band holding luminance y (cd/m², after view exposure), or -1.
@@ -110,7 +105,7 @@ void main() {
     vec2 screen = vec2(gl_FragCoord.x, u_viewport_size.y - gl_FragCoord.y);
     vec2 view_size = u_viewport_size;
     bool right_half = false;
-    if (u_compare == COMPARE_SIDE_BY_SIDE) {
+    if (VIEW_COMPARE == COMPARE_SIDE_BY_SIDE) {
         view_size.x = floor(u_viewport_size.x * 0.5);
         right_half = screen.x >= view_size.x;
         screen.x -= right_half ? view_size.x : 0.0;
@@ -122,28 +117,29 @@ void main() {
     }
     // A proxy covers the same image at a lower resolution: nearest texel of the same point.
     ivec2 texel = min(ivec2(floor(image * (vec2(u_texture_size) / vec2(u_image_size)))), u_texture_size - 1);
-    vec3 a = u_has_frame_a ? texelFetch(u_frame_a, texel, 0).rgb : vec3(0.0);
-    vec3 b = u_has_frame_b ? texelFetch(u_frame_b, texel, 0).rgb : a;
+    vec3 a = VIEW_HAS_A != 0 ? texelFetch(u_frame_a, texel, 0).rgb : vec3(0.0);
+    vec3 b = VIEW_HAS_B != 0 ? texelFetch(u_frame_b, texel, 0).rgb : a;
 
     // Pick the light to show first, then run the display transform once: GPUs without real
     // branching (llvmpipe among them) pay for every path of the shader on every pixel.
     vec3 nits;
     float divider = 1e9;  // distance in device pixels to the split/wipe line
-    if (u_compare == COMPARE_A) {
+    if (VIEW_COMPARE == COMPARE_A) {
         nits = a;
-    } else if (u_compare == COMPARE_B || u_compare == COMPARE_LOG_RATIO) {
+    } else if (VIEW_COMPARE == COMPARE_B || VIEW_COMPARE == COMPARE_LOG_RATIO) {
         nits = b;
-    } else if (u_compare == COMPARE_SIDE_BY_SIDE) {
+    } else if (VIEW_COMPARE == COMPARE_SIDE_BY_SIDE) {
         nits = right_half ? b : a;
-    } else if (u_compare == COMPARE_DIFFERENCE) {
+    } else if (VIEW_COMPARE == COMPARE_DIFFERENCE) {
         nits = abs(b - a);
     } else {
         vec2 origin = vec2(u_split * u_viewport_size.x, 0.5 * u_viewport_size.y);
-        float angle = u_compare == COMPARE_WIPE ? u_wipe_angle : 0.0;
+        float angle = VIEW_COMPARE == COMPARE_WIPE ? u_wipe_angle : 0.0;
         divider = dot(screen - origin, vec2(cos(angle), sin(angle)));
         nits = divider < 0.0 ? a : b;
     }
-    bool false_colour = u_false_colour && u_compare != COMPARE_DIFFERENCE && u_compare != COMPARE_LOG_RATIO;
+    bool false_colour = VIEW_FALSE_COLOUR != 0 && VIEW_COMPARE != COMPARE_DIFFERENCE
+                        && VIEW_COMPARE != COMPARE_LOG_RATIO;
     int band = -1;
     if (false_colour) {
         // Outside the named bands false colour shows the pixel's displayed luminance as grey.
@@ -155,10 +151,11 @@ void main() {
     if (false_colour) {
         colour = band >= 0 ? u_band_colour[band] : vec3(dot(BT2020_Y, colour));
     }
-    if (u_compare == COMPARE_LOG_RATIO) {
+    if (VIEW_COMPARE == COMPARE_LOG_RATIO) {
         colour = log_ratio_colour(a, b);
     }
-    if (u_mask_channel == MASK_CLUES) {
+#if VIEW_MASK == MASK_CLUES
+    {
         // engine.masks.ClueMap.overlay: the source's colour at opacity x the share it gave
         // (confidence for a reference, 1 - confidence for the fallback's fill); a frame's own
         // pixels stay as they are.
@@ -168,10 +165,13 @@ void main() {
             float share = source == CLUE_FALLBACK ? 1.0 - clue.g : clue.g;
             colour = mix(colour, u_clue_colour[source], u_mask_opacity * share);
         }
-    } else if (u_mask_channel != MASK_NONE) {
-        float m = texelFetch(u_mask, texel, 0)[u_mask_channel];
+    }
+#elif VIEW_MASK != MASK_NONE  // #if: a constant index must be a valid channel even where unused
+    {
+        float m = texelFetch(u_mask, texel, 0)[VIEW_MASK];
         colour = mix(colour, u_mask_colour, u_mask_opacity * m);
     }
+#endif
     if (abs(divider) < 1.0) {
         colour = vec3(0.85);
     }

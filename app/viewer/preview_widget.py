@@ -21,7 +21,7 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
 from app.viewer.gl_format import GL_RGBA16F, preview_surface_format
-from app.viewer.shader_program import ShaderProgram
+from app.viewer.shader_program import ShaderProgram, ViewVariant
 from app.viewer.textures import LutTexture, StreamingTexture2D, frame_texture, mask_texture
 from app.viewer.view_state import (
     CompareMode,
@@ -54,7 +54,7 @@ def shader_defines() -> dict[str, int]:
 
 @dataclass
 class _GlResources:
-    program: ShaderProgram
+    programs: dict[ViewVariant, ShaderProgram]  # compiled on first use of each variant
     vao: int
     frame_a: StreamingTexture2D
     frame_b: StreamingTexture2D
@@ -249,7 +249,7 @@ class PreviewWidget(QOpenGLWidget):
     # -- GL -------------------------------------------------------------------------------
     def initializeGL(self) -> None:
         self._gl = _GlResources(
-            program=ShaderProgram(shader_defines()),
+            programs={},
             vao=int(GL.glGenVertexArrays(1)),
             frame_a=frame_texture(),
             frame_b=frame_texture(),
@@ -265,7 +265,7 @@ class PreviewWidget(QOpenGLWidget):
             return
         self.makeCurrent()
         gl = self._gl
-        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.clues, gl.program):
+        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.clues, *gl.programs.values()):
             item.delete()
         GL.glDeleteVertexArrays(1, [gl.vao])
         self._gl = None
@@ -295,16 +295,19 @@ class PreviewWidget(QOpenGLWidget):
 
     def _draw(self, width: int, height: int) -> None:
         GL.glViewport(0, 0, width, height)
-        GL.glClearColor(0.08, 0.08, 0.08, 1.0)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
         gl = self._gl
-        if gl is None or self._display is None:
+        if gl is not None and self._display is not None:
+            self._upload_pending(gl)
+        if gl is None or self._display is None or self._image_size is None or not any(self._has[:2]):
+            GL.glClearColor(0.08, 0.08, 0.08, 1.0)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT)
             return
-        self._upload_pending(gl)
-        if self._image_size is None or not any(self._has[:2]):
-            return
+        # No clear otherwise: the shader writes every pixel, the background around the image too.
         self._update_transform(width, height)
-        p = gl.program
+        variant = self._variant()
+        p = gl.programs.get(variant)
+        if p is None:
+            p = gl.programs[variant] = ShaderProgram({**shader_defines(), **variant.defines()})
         p.use()
         self._set_frame_uniforms(p, width, height)
         self._set_display_uniforms(p, gl)
@@ -321,17 +324,30 @@ class PreviewWidget(QOpenGLWidget):
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
 
+    def _variant(self) -> ViewVariant:
+        s, d = self._settings, self._display
+        assert d is not None
+        mask_on = self._has_clues if s.mask == MaskView.CLUES else s.mask != MaskView.NONE and self._has[2]
+        return ViewVariant(
+            compare=int(s.compare),
+            colour=COLOR_MODES.index(d.color_mode),
+            gain=d.gain_lut is not None,
+            encode=d.encode_lut is not None,
+            # An encoded frame is a signal, not cd/m²: false colour would mislabel it.
+            false_colour=s.false_colour and not d.is_identity,
+            mask=int(s.mask if mask_on else MaskView.NONE),
+            has_a=self._has[0],
+            has_b=self._has[1],
+        )
+
     def _set_frame_uniforms(self, p: ShaderProgram, width: int, height: int) -> None:
         assert self._image_size is not None
         s = self._settings
-        p.set_int("u_has_frame_a", self._has[0])
-        p.set_int("u_has_frame_b", self._has[1])
         p.set_ivec2("u_image_size", *self._image_size)
         p.set_ivec2("u_texture_size", *(self._texture_size or self._image_size))
         p.set_vec2("u_viewport_size", width, height)
         p.set_float("u_zoom", self._transform.zoom)
         p.set_vec2("u_center", *self._transform.center)
-        p.set_int("u_compare", int(s.compare))
         p.set_float("u_split", s.split)
         p.set_float("u_wipe_angle", math.radians(s.wipe_angle))
         p.set_float("u_ratio_stops", s.ratio_stops)
@@ -343,24 +359,19 @@ class PreviewWidget(QOpenGLWidget):
         p.set_float("u_exposure_scale", 1.0 if d.is_identity else 2.0 ** self._settings.exposure)
         p.set_float("u_input_scale", d.input_scale)
         # Uploads bind to the active unit, so all uploads come before the unit bindings.
-        p.set_int("u_use_gain", d.gain_lut is not None)
         if d.gain_lut is not None:
             gl.gain.upload(d.gain_lut)
             p.set_lut("u_gain", d.gain_lut)
-        p.set_int("u_use_encode", d.encode_lut is not None)
         if d.encode_lut is not None:
             gl.encode.upload(d.encode_lut)
             p.set_lut("u_encode", d.encode_lut)
         gl.gain.bind(_UNIT_GAIN)
         gl.encode.bind(_UNIT_ENCODE)
-        p.set_int("u_colour_mode", COLOR_MODES.index(d.color_mode))
         p.set_float("u_saturation", d.saturation)
         p.set_mat3("u_matrix", d.matrix_or_identity)
 
     def _set_overlay_uniforms(self, p: ShaderProgram) -> None:
         s = self._settings
-        encoded = self._display is not None and self._display.is_identity
-        p.set_int("u_false_colour", s.false_colour and not encoded)
         bands = false_colour_bands(self._peak_nits)[:_MAX_BANDS]
         p.set_int("u_band_count", len(bands))
         # ±inf band edges become float limits: GLSL compares them correctly, uniforms reject inf.
@@ -368,8 +379,6 @@ class PreviewWidget(QOpenGLWidget):
         p.set_float_array("u_band_lo", np.clip([b.lo for b in bands], -big, big))
         p.set_float_array("u_band_hi", np.clip([b.hi for b in bands], -big, big))
         p.set_vec3_array("u_band_colour", np.array([b.colour for b in bands]))
-        mask_on = self._has_clues if s.mask == MaskView.CLUES else s.mask != MaskView.NONE and self._has[2]
-        p.set_int("u_mask_channel", int(s.mask if mask_on else MaskView.NONE))
         p.set_float("u_mask_opacity", s.mask_opacity)
         p.set_vec3("u_mask_colour", _MASK_COLOUR)
         p.set_vec3_array("u_clue_colour", np.array([CLUE_COLOURS[source] for source in ClueSource]))

@@ -7,6 +7,7 @@ them as #defines built from the Python enums and tables, as tev does, so they ca
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from OpenGL import GL
@@ -23,6 +24,27 @@ def fragment_source(defines: Mapping[str, int]) -> str:
     header = "".join(f"#define {name} {int(value)}\n" for name, value in defines.items())
     # #line keeps compiler messages pointing at preview.frag's own line numbers.
     return f"{version}\n{header}{lut}\n#line 2\n{body}"
+
+
+@dataclass(frozen=True)
+class ViewVariant:
+    """The view's modes that preview.frag takes as compile-time VIEW_* constants, not uniforms.
+
+    Each combination in use gets its own program: branches on constants are folded away, where a
+    branch on a uniform costs both sides per pixel on a CPU rasteriser (llvmpipe).
+    """
+
+    compare: int           # a CompareMode
+    colour: int            # the index of the DisplayTransform's colour mode in COLOR_MODES
+    gain: bool             # the DisplayTransform has a gain LUT
+    encode: bool           # ... and an encode LUT
+    false_colour: bool
+    mask: int              # a MaskView: MASK_NONE, a mask texture channel, or MASK_CLUES
+    has_a: bool            # a source frame is uploaded
+    has_b: bool            # a result frame is uploaded
+
+    def defines(self) -> dict[str, int]:
+        return {f"VIEW_{name.upper()}": int(value) for name, value in asdict(self).items()}
 
 
 def vertex_source() -> str:
