@@ -1,8 +1,10 @@
 """The HDR preview: a QOpenGLWidget that draws engine frames through shaders/preview.frag.
 
 Frames arrive as half-float arrays in cd/m² and go to persistent textures once per new frame;
-everything a colourist toggles while looking (view exposure, display transform, false colour,
-masks, compare layout, zoom) is a uniform or a LUT texture, so it only costs a redraw.
+everything a colourist changes while looking (view exposure, zoom, split, opacities) is a uniform
+or a LUT texture, so it only costs a redraw. The modes (compare layout, false colour, mask, the
+display transform's kind) pick a shader variant (ViewVariant), compiled the first time it is
+shown and cached, so the shader carries no per-pixel branches on them.
 Frames the engine has encoded already (a spatial tone mapper's SDR, a compare of two grades)
 come with an identity DisplayTransform (engine.display.encoded_view): then view exposure and
 false colour, which read cd/m², are off.

@@ -50,6 +50,18 @@ def test_plus_one_stop_doubles_nits_in_pq(viewer: PreviewWidget) -> None:
     np.testing.assert_allclose(brighter, pq(tuple(2 * c for c in A_NITS)), atol=0.5 / 1023)
 
 
+
+def test_one_program_per_view_variant_compiled_once(viewer: PreviewWidget) -> None:
+    """A mode toggle compiles its program the first time only; a slider reuses the program."""
+    viewer.set_frames(half_frame(flat(A_NITS)), half_frame(flat(B_NITS)))
+    for settings in (viewer.settings.replace(exposure=0.5), viewer.settings.replace(false_colour=True),
+                     viewer.settings, viewer.settings.replace(false_colour=True, exposure=1.0)):
+        viewer.set_settings(settings)
+        viewer.render_offscreen(W, H)
+    gl = viewer.gl_resources
+    assert gl is not None
+    assert sorted(v.false_colour for v in gl.programs) == [False, True]
+
 @pytest.mark.parametrize(
     ("mode", "left", "right"),
     [
