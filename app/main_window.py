@@ -22,7 +22,6 @@ from app.viewer.preview_widget import PreviewWidget
 from engine.assets import RESOURCES_DIR
 
 DEMO_CLIP = RESOURCES_DIR / "demo" / "candle_push.mp4"
-MESSAGE_MS = 10000
 
 
 class MainWindow(QMainWindow):
@@ -55,7 +54,6 @@ class MainWindow(QMainWindow):
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
         self.feed.playback_stats.connect(
             lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))
-        self.feed.message.connect(lambda text: self.statusBar().showMessage(text, MESSAGE_MS))
         self.feed.bridge.frame_failed.connect(
             lambda index, message: self.actions.show_error(f"Cannot render frame {index}", message))
         self.viewer.pixel_hovered.connect(lambda x, y: self.probe.show_values(self.feed.probe_at(x, y)))

@@ -45,7 +45,6 @@ class PreviewFeed(QObject):
     """Keeps the preview showing the session's frame through its Grade and view settings."""
 
     frame_shown = Signal(object)  # FrameResult now on screen
-    message = Signal(str)  # a passing note for the status bar
     playback_stats = Signal(int, int)  # frames shown, frames dropped since playback started
 
     def __init__(self, session: Session, viewer: PreviewWidget, timeline: Timeline,
