@@ -64,15 +64,25 @@ class Lut1D:
         object.__setattr__(self, "_slope", slope)
 
     def sample(self, x: Tensor) -> Tensor:
-        """Look up x (any shape): clamped to [x_min, x_max], linear between entries."""
+        """Look up x (any shape): clamped to [x_min, x_max], linear between entries.
+
+        float64 input is looked up in float64 (the processor's reference chain); any other dtype
+        in float32, the arithmetic of the export and the shader.
+        """
+        dtype = x.dtype
         table, slope = self.table, self._slope
         if table.device != x.device:
             table, slope = table.to(x.device), slope.to(x.device)
+        if x.dtype == torch.float64:
+            table = table.double()
+            slope = torch.cat([table[1:] - table[:-1], table.new_zeros(1)])
+        else:
+            x = x.float()
         lo, hi = self.log2_min, self.log2_max
-        t = torch.log2(x.float().clamp(self.x_min, self.x_max))
+        t = torch.log2(x.clamp(self.x_min, self.x_max))
         # Keeping t just below the last entry puts x_max at frac ~1 of the last interval (an
         # error of 1e-3 of one step), which spares a clamp of the integer index.
         t.sub_(lo).mul_((self.size - 1) / (hi - lo)).clamp_(0.0, self.size - 1 - 1e-3)
         index = t.long()  # t >= 0, so truncation is floor
         # torch.take is a flat gather, cheaper than advanced indexing for the same result.
-        return torch.take(table, index).addcmul_(torch.take(slope, index), t.frac_()).to(x.dtype)
+        return torch.take(table, index).addcmul_(torch.take(slope, index), t.frac_()).to(dtype)

@@ -3,7 +3,7 @@
 The bits of a positive float32, shifted right by 23 - MANTISSA_BITS, count segments that are
 uniform in x within each octave: a piecewise-linear log2 (the half-float-domain LUTs of
 OpenColorIO's CPU processor work the same way). Entries hold the Lut1D sampled at the segment
-ends (engine.processor.reference.sample_log_lut, float64), and the low bits blend linearly, so
+ends (engine.lut.Lut1D.sample, float64), and the low bits blend linearly, so
 the table equals the Lut1D at its nodes; between them it differs by the curvature of the Lut1D
 over 1/1024 of an octave (bounded in tests/engine/processor/test_bits_lut.py). libm's log2 costs
 about 30 ns per call on this class of CPU; the bit shift costs one cycle.
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from engine.lut import Lut1D
-from engine.processor.reference import sample_log_lut
 
 MANTISSA_BITS = 10
 SHIFT = 23 - MANTISSA_BITS
@@ -30,7 +29,7 @@ def bits_table(lut: Lut1D) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = float_bits(lut.x_min) >> SHIFT
     last = (float_bits(lut.x_max) >> SHIFT) + 1
     nodes = (np.arange(first, last + 1, dtype=np.uint32) << np.uint32(SHIFT)).view(np.float32)
-    values = sample_log_lut(lut, torch.from_numpy(nodes.astype(np.float64))).numpy()
+    values = lut.sample(torch.from_numpy(nodes.astype(np.float64))).numpy()
     slope = np.zeros_like(values)
     slope[:-1] = (values[1:] - values[:-1]) / float(1 << SHIFT)
     params = np.array([lut.x_min, lut.x_max, float(first)])

@@ -31,7 +31,7 @@ from engine.processor.ops import (
     UniformLut,
     lut_domain,
 )
-from engine.processor.reference import sample_log_lut, sample_uniform_lut
+from engine.processor.reference import sample_uniform_lut
 
 # Entries of a table standing for an analytic transfer of fractional inputs (a Y'CbCr source's
 # R'G'B'): 2^14 over [0, 1] keeps BT.1886's interpolation error below 1e-8 of peak.
@@ -57,7 +57,7 @@ def _per_channel(table: np.ndarray) -> np.ndarray:
 def _sample(op: UniformLut | LogLut, values: np.ndarray) -> np.ndarray:
     """A per-channel table applied to (3, N) float64 values."""
     x = torch.from_numpy(values)
-    out = sample_log_lut(op.lut, x) if isinstance(op, LogLut) else sample_uniform_lut(op, x)
+    out = op.lut.sample(x) if isinstance(op, LogLut) else sample_uniform_lut(op, x)
     return out.numpy()
 
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from engine.lut import Lut1D
 from engine.processor.ops import (
     BLACK_LUMINANCE,
     Affine,
@@ -23,17 +22,6 @@ from engine.processor.ops import (
     Transfer,
     UniformLut,
 )
-
-
-def sample_log_lut(lut: Lut1D, x: Tensor) -> Tensor:
-    """Lut1D.sample in the dtype of x (the reference uses float64)."""
-    table = lut.table.to(x.dtype)
-    scale = (lut.size - 1) / (lut.log2_max - lut.log2_min)
-    t = (torch.log2(x.clamp(lut.x_min, lut.x_max)) - lut.log2_min) * scale
-    t = t.clamp(0.0, lut.size - 1 - 1e-3)
-    index = t.long()
-    lo, hi = table[index], table[(index + 1).clamp_max(lut.size - 1)]
-    return lo + (hi - lo) * (t - index)
 
 
 def sample_uniform_lut(op: UniformLut, x: Tensor) -> Tensor:
@@ -68,12 +56,12 @@ def apply_op(op: Op, x: Tensor) -> Tensor:
     if isinstance(op, Transfer):
         return op.fn(x.clamp(op.lo, op.hi))
     if isinstance(op, LogLut):
-        return sample_log_lut(op.lut, x)
+        return op.lut.sample(x)
     if isinstance(op, UniformLut):
         return sample_uniform_lut(op, x)
     if isinstance(op, LumaGain):
         y = (torch.as_tensor(op.weights, dtype=x.dtype) @ x).clamp_min(0.0)[None]
-        return colour_step(x, y, sample_log_lut(op.gain, y), op)
+        return colour_step(x, y, op.gain.sample(y), op)
     if isinstance(op, Quantize):
         return x.round().clamp(0.0, 2.0**op.bits - 1.0)
     raise TypeError(f"unknown op {op!r}")
