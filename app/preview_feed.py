@@ -191,7 +191,8 @@ class PreviewFeed(QObject):
             self.viewer.set_clues(result.clues)
             self._presented, self._encoded = result, encoded
         if display is not None:
-            self.viewer.set_display_transform(display, self.session.grade.peak_nits)
+            grade = self.session.grade
+            self.viewer.set_display_transform(display, grade.peak_nits, grade.reference_white)
 
     # -- playback -------------------------------------------------------------------------
     def _playing_changed(self, playing: bool) -> None:

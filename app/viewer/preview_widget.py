@@ -34,6 +34,7 @@ from app.viewer.view_state import (
     false_colour_bands,
 )
 from engine.color.correction import COLOR_MODES
+from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.display import DisplayTransform
 from engine.masks import CLUE_COLOURS, ClueSource
 
@@ -92,6 +93,7 @@ class PreviewWidget(QOpenGLWidget):
         self._fit_mode: str | None = "fit"  # "fit", "1:1" or None once the user zooms or pans
         self._display: DisplayTransform | None = None
         self._peak_nits = 1000.0
+        self._reference_white = SDR_REFERENCE_WHITE_NITS
         self._pending: _PendingFrames | None = None
         self._image_size: tuple[int, int] | None = None  # full resolution, even while a proxy is shown
         self._texture_size: tuple[int, int] | None = None
@@ -124,10 +126,13 @@ class PreviewWidget(QOpenGLWidget):
     def gl_resources(self) -> _GlResources | None:
         return self._gl
 
-    def set_display_transform(self, display: DisplayTransform, peak_nits: float) -> None:
-        """The per-pixel display work, and the mastering peak that false colour marks."""
+    def set_display_transform(self, display: DisplayTransform, peak_nits: float,
+                              reference_white: float = SDR_REFERENCE_WHITE_NITS) -> None:
+        """The per-pixel display work, and the mastering peak and reference white that false
+        colour marks (the grade's)."""
         self._display = display
         self._peak_nits = peak_nits
+        self._reference_white = reference_white
         self.update()
 
     def set_frames(self, source: np.ndarray | None, result: np.ndarray | None,
@@ -374,7 +379,7 @@ class PreviewWidget(QOpenGLWidget):
 
     def _set_overlay_uniforms(self, p: ShaderProgram) -> None:
         s = self._settings
-        bands = false_colour_bands(self._peak_nits)[:_MAX_BANDS]
+        bands = false_colour_bands(self._peak_nits, self._reference_white)[:_MAX_BANDS]
         p.set_int("u_band_count", len(bands))
         # ±inf band edges become float limits: GLSL compares them correctly, uniforms reject inf.
         big = np.finfo(np.float32).max

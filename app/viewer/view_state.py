@@ -74,13 +74,19 @@ SDR_BLACK_NITS = 0.05
 _BAND_HALF_WIDTH = 2.0**0.2
 
 
-def false_colour_bands(peak_nits: float) -> list[FalseColourBand]:
-    """The false-colour legend; the first band that holds a pixel's luminance wins."""
+def false_colour_bands(peak_nits: float,
+                       reference_white: float = SDR_REFERENCE_WHITE_NITS) -> list[FalseColourBand]:
+    """The false-colour legend; the first band that holds a pixel's luminance wins.
+
+    The white band sits on the grade's reference white (Grade.reference_white: where SDR
+    diffuse and graphics white land, ITU-R BT.2408 recommends 203 cd/m²), so a grade that
+    places white elsewhere is judged against its own white.
+    """
 
     def around(nits: float, colour: tuple[float, float, float], label: str) -> FalseColourBand:
         return FalseColourBand(nits / _BAND_HALF_WIDTH, nits * _BAND_HALF_WIDTH, colour, label)
 
-    white = SDR_REFERENCE_WHITE_NITS
+    white = reference_white
     return [
         FalseColourBand(peak_nits, math.inf, (1.0, 0.0, 1.0), f"above the {peak_nits:g} cd/m² peak"),
         FalseColourBand(-math.inf, SDR_BLACK_NITS, (0.1, 0.1, 0.9), f"below black ({SDR_BLACK_NITS} cd/m²)"),

@@ -194,3 +194,24 @@ def test_shader_constants_come_from_the_python_enums() -> None:
     source = fragment_source(defines)
     assert source.startswith("#version 330 core\n#define COMPARE_A 0\n")
     assert "#define MASK_NONE -1\n" in source
+
+
+@pytest.mark.parametrize("white", [100.0, 203.0, 300.0])
+def test_false_colour_white_band_follows_the_reference_white(viewer: PreviewWidget, white: float) -> None:
+    """The white band's edges are the grade's reference white ± 0.2 stop, read back from GL."""
+    viewer.set_display_transform(pq_view(PEAK), PEAK, reference_white=white)
+    inside, outside = 2.0 ** 0.19, 2.0 ** 0.21  # just inside and just outside each edge
+    levels = (white / inside, white * inside, white / outside, white * outside, white)
+    nits = torch.zeros(3, H, W)
+    for column, level in enumerate(levels):
+        nits[:, :, column * 8 : column * 8 + 8] = level
+    viewer.set_frames(None, half_frame(nits))
+    viewer.set_settings(viewer.settings.replace(false_colour=True))
+    out = viewer.render_offscreen(W, H)[H // 2, 4::8, :3]
+    bands = false_colour_bands(PEAK, white)
+    green = np.array(next(b.colour for b in bands if b.label.startswith("reference")))
+    for column in (0, 1, 4):
+        np.testing.assert_allclose(out[column], green, atol=1e-6)
+    for column in (2, 3):  # outside the band: grey at the pixel's PQ luminance
+        # float16 rounding of the level moves its PQ code by far less than half a 10-bit code.
+        np.testing.assert_allclose(out[column], np.full(3, pq(levels[column])), atol=0.5 / 1023)
