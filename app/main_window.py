@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.feed = PreviewFeed(self.session, self.viewer, self.timeline, self)
         self.actions = Actions(self, self.session, self.viewer, self.timeline, settings)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
+        self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
         self.feed.playback_stats.connect(
             lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))

@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.panels.pixel_probe import ProbeValues, probe
+from app.panels.signal_scope_data import SignalScopes
 from app.panels.timeline import Timeline
 from app.session import Session
 from app.versions import CompareSides
@@ -45,6 +46,7 @@ class PreviewFeed(QObject):
     """Keeps the preview showing the session's frame through its Grade and view settings."""
 
     frame_shown = Signal(object)  # FrameResult now on screen
+    signal_scopes_shown = Signal(object)  # SignalScopes of the output signal now on screen
     playback_stats = Signal(int, int)  # frames shown, frames dropped since playback started
 
     def __init__(self, session: Session, viewer: PreviewWidget, timeline: Timeline,
@@ -121,9 +123,10 @@ class PreviewFeed(QObject):
         if bake_shown and self.result is not None:
             self.bridge.bake_display(self.result)
 
-    def _display_ready(self, revision: int, result: FrameResult, display: DisplayTransform) -> None:
+    def _display_ready(self, revision: int, result: FrameResult, display: DisplayTransform,
+                       signal_scopes: SignalScopes) -> None:
         if revision == self._display_revision and result is self.result:
-            self._present(result, display)
+            self._present(result, display, signal_scopes)
 
     def _proxy_scale(self) -> float:
         """The proxy scale for a grade edit: the set one, or the fitted view's resolution."""
@@ -163,7 +166,7 @@ class PreviewFeed(QObject):
     def _show(self, result: FrameResult) -> None:
         self.result = result
         if result.display is not None and result.display_revision == self._display_revision:
-            self._present(result, result.display)
+            self._present(result, result.display, result.signal_scopes)
         else:
             self.bridge.bake_display(result)
             if self._frames(result)[2] == self._encoded:
@@ -183,8 +186,10 @@ class PreviewFeed(QObject):
             return a.sdr, b.sdr, True
         return a.nits, b.nits, False
 
-    def _present(self, result: FrameResult, display: DisplayTransform | None) -> None:
-        """Put the result's arrays for the current view on screen (once), with `display`."""
+    def _present(self, result: FrameResult, display: DisplayTransform | None,
+                 signal_scopes: SignalScopes | None = None) -> None:
+        """Put the result's arrays for the current view on screen (once), with `display` and the
+        scopes of the signal it gives."""
         a, b, encoded = self._frames(result)
         if result is not self._presented or encoded != self._encoded:
             self.viewer.set_frames(a, b, result.mask, result.scale)
@@ -193,6 +198,8 @@ class PreviewFeed(QObject):
         if display is not None:
             grade = self.session.grade
             self.viewer.set_display_transform(display, grade.peak_nits, grade.reference_white)
+        if signal_scopes is not None:
+            self.signal_scopes_shown.emit(signal_scopes)
 
     # -- playback -------------------------------------------------------------------------
     def _playing_changed(self, playing: bool) -> None:

@@ -43,6 +43,7 @@ from torch import Tensor
 from torch.nn.functional import interpolate
 
 from app.panels.scope_data import ScopeData, compute_scopes
+from app.panels.signal_scope_data import SignalScopes, compute_signal_scopes
 from app.versions import CURRENT, SOURCE
 from engine.color.luminance import luminance
 from engine.display import DisplayTransform, encoded_view, sdr_view
@@ -66,11 +67,29 @@ def to_half_image(frame: Tensor) -> np.ndarray:
     return frame.clamp(-HALF_MAX, HALF_MAX).permute(1, 2, 0).to("cpu", torch.float16).contiguous().numpy()
 
 
+def reduced(frame: Tensor) -> Tensor:
+    """A (3, H, W) frame subsampled to about SCOPE_MAX_WIDTH columns, for the scopes."""
+    step = max(1, math.ceil(frame.shape[-1] / SCOPE_MAX_WIDTH))
+    return frame[:, ::step, ::step]
+
+
 def scopes_of(hdr: Tensor) -> ScopeData:
-    """Scopes of a frame subsampled to about SCOPE_MAX_WIDTH columns: the waveform has at most
-    256 columns and the histogram is a distribution, so the full frame adds time, not detail."""
-    step = max(1, math.ceil(hdr.shape[-1] / SCOPE_MAX_WIDTH))
-    return compute_scopes(hdr[:, ::step, ::step])
+    """Scopes of a reduced frame: the waveform has at most 256 columns and the histogram and
+    chromaticities are distributions, so the full frame adds time, not detail."""
+    return compute_scopes(reduced(hdr))
+
+
+def signal_scopes_of(display: DisplayTransform, shown: Tensor) -> SignalScopes:
+    """Parade and vectorscope of the signal `display` makes of the reduced frame `shown` (cd/m²,
+    or the engine's encoded SDR when `display` is the identity)."""
+    return compute_signal_scopes(display.apply(reduced(shown)), display.kind)
+
+
+def shown_b(hdr: Tensor, sides: tuple[SidePicture, SidePicture] | None, encoded: bool) -> Tensor:
+    """The graded frame the signal scopes read: B's engine-encoded SDR when that is shown."""
+    if encoded and sides is not None:
+        return torch.from_numpy(sides[1].sdr).permute(2, 0, 1).float()
+    return hdr
 
 
 def proxy_size(height: int, width: int, scale: float) -> tuple[int, int]:
@@ -153,6 +172,7 @@ class FrameResult:
     scale: float = FULL_RESOLUTION  # < 1 for a proxy: the source was reduced before the engine ran
     display: DisplayTransform | None = None  # baked on the worker for `display_revision`
     display_revision: int = -1
+    signal_scopes: SignalScopes | None = None  # of the signal `display` gives
 
     @property
     def is_proxy(self) -> bool:
@@ -165,7 +185,8 @@ class FrameResult:
         for side in self.sides or ():
             arrays += [side.nits, side.sdr]
         unique = {id(a): a for a in arrays}  # sides share the source and graded arrays
-        return sum(a.nbytes for a in unique.values()) + self.scopes.nbytes
+        signal_scopes = self.signal_scopes.nbytes if self.signal_scopes is not None else 0
+        return sum(a.nbytes for a in unique.values()) + self.scopes.nbytes + signal_scopes
 
 
 class FrameCache:
@@ -229,7 +250,8 @@ class EngineBridge(QObject):
 
     frame_ready = Signal(object)  # FrameResult of the current revision (full resolution ones cached)
     frame_failed = Signal(int, str)  # frame index, one-line message
-    display_ready = Signal(int, object, object)  # display revision, FrameResult baked for, DisplayTransform
+    # display revision, FrameResult baked for, DisplayTransform, SignalScopes of its signal
+    display_ready = Signal(int, object, object, object)
     _finished = Signal(object)  # from the worker thread, queued to the GUI thread
 
     def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES, parent: QObject | None = None) -> None:
@@ -402,6 +424,7 @@ class EngineBridge(QObject):
                 pictures = (a, b)
             encoded = engine_encoded(pictures, display.view)
             baked = self._render_baker.bake(clip, display.grade, display.view, index, hdr, encoded)
+            signal_scopes = signal_scopes_of(baked, shown_b(hdr, pictures, encoded))
             return FrameResult(
                 index=index,
                 revision=revision,
@@ -416,6 +439,7 @@ class EngineBridge(QObject):
                 scale=scale,
                 display=baked,
                 display_revision=display.revision,
+                signal_scopes=signal_scopes,
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
@@ -455,12 +479,14 @@ class EngineBridge(QObject):
         try:
             with torch.inference_mode():
                 hdr = torch.from_numpy(result.hdr).permute(2, 0, 1).float()
+                encoded = engine_encoded(result.sides, settings.view)
                 display = self._display_baker.bake(clip, settings.grade, settings.view, result.index, hdr,
-                                                   engine_encoded(result.sides, settings.view))
+                                                   encoded)
+                signal_scopes = signal_scopes_of(display, shown_b(hdr, result.sides, encoded))
         except LumigradeError as exc:
             self.frame_failed.emit(result.index, str(exc))
             return
-        self.display_ready.emit(settings.revision, result, display)
+        self.display_ready.emit(settings.revision, result, display, signal_scopes)
 
     # -- GUI thread -----------------------------------------------------------------------
     @Slot(object)

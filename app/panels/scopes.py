@@ -1,8 +1,10 @@
-"""Scopes drawn with pyqtgraph: a log-axis luminance histogram and a PQ-scale waveform, in cd/m².
+"""Scopes drawn with pyqtgraph, in tabs: a log-axis luminance histogram and a PQ-scale waveform
+in cd/m², the RGB parade and vectorscope of the output signal, and the CIE 1931 gamut scope.
 
-The data comes computed from the worker (app.panels.scope_data); drawing it is deferred and
-coalesced (at most one redraw per SCOPE_INTERVAL_MS), so the scopes never hold up the
-preview's redraw while frames stream in during playback or a slider drag.
+The data comes computed from the engine's threads (app.panels.scope_data from the worker,
+app.panels.signal_scope_data with each display bake); drawing it is deferred and coalesced (at
+most one redraw per SCOPE_INTERVAL_MS), so the scopes never hold up the preview's redraw while
+frames stream in during playback or a slider drag.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from app.panels.colour_scopes import GamutPlot, ParadePlot, VectorscopePlot
 from app.panels.scope_data import WAVEFORM_LEVELS, ScopeData
+from app.panels.signal_scope_data import SignalScopes
 from engine.color.transfer import pq_inverse_eotf
 from engine.constants import SDR_REFERENCE_WHITE_NITS
 
@@ -34,11 +38,17 @@ def waveform_ticks() -> list[tuple[float, str]]:
 
 
 class ScopesPanel(QWidget):
-    """Histogram of log10 cd/m² and waveform (x = image column, y = PQ code of luminance)."""
+    """Tabs: histogram of log10 cd/m² and waveform (x = image column, y = PQ code of luminance);
+    RGB parade; vectorscope; gamut."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs)
+        luminance = QWidget()
+        layout = QVBoxLayout(luminance)
         layout.setContentsMargins(2, 2, 2, 2)
         self.histogram_plot = pg.PlotWidget(title="Luminance histogram (cd/m²)")
         self.histogram_plot.setMouseEnabled(False, False)
@@ -59,8 +69,16 @@ class ScopesPanel(QWidget):
         self.waveform_plot.setYRange(0, WAVEFORM_LEVELS, padding=0)
         layout.addWidget(self.histogram_plot)
         layout.addWidget(self.waveform_plot)
+        self.parade_plot = ParadePlot()
+        self.vectorscope_plot = VectorscopePlot()
+        self.gamut_plot = GamutPlot()
+        self.tabs.addTab(luminance, "Luminance")
+        self.tabs.addTab(self.parade_plot, "Parade")
+        self.tabs.addTab(self.vectorscope_plot, "Vectorscope")
+        self.tabs.addTab(self.gamut_plot, "Gamut")
         self.setMinimumWidth(260)
         self._pending: ScopeData | None = None
+        self._pending_signal: SignalScopes | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SCOPE_INTERVAL_MS)
@@ -73,13 +91,27 @@ class ScopesPanel(QWidget):
         if not self._timer.isActive():
             self._timer.start()
 
+    def show_signal_scopes(self, data: SignalScopes) -> None:
+        """Draw the output signal's parade and vectorscope, deferred as show_scopes is."""
+        self._pending_signal = data
+        if not self._timer.isActive():
+            self._timer.start()
+
     def _draw_pending(self) -> None:
         data, self._pending = self._pending, None
+        signal, self._pending_signal = self._pending_signal, None
         if data is not None:
             self.draw(data)
+        if signal is not None:
+            self.draw_signal(signal)
 
     def draw(self, data: ScopeData) -> None:
         self.histogram_curve.setData(data.histogram_edges, data.histogram)
         # log(1 + n) keeps sparse highlights visible next to large flat areas.
         self.waveform_image.setImage(np.log1p(data.waveform), autoLevels=True)
         self.waveform_plot.setXRange(0, data.waveform.shape[0], padding=0)
+        self.gamut_plot.draw(data.gamut)
+
+    def draw_signal(self, data: SignalScopes) -> None:
+        self.parade_plot.draw(data)
+        self.vectorscope_plot.draw(data)

@@ -18,7 +18,8 @@ from engine.pipeline import Pipeline
 
 def _result(index: int, revision: int, size: int = 8) -> FrameResult:
     image = np.zeros((size, size, 3), np.float16)
-    scopes = ScopeData(np.zeros(1, np.float32), np.zeros(2, np.float32), np.zeros((1, 1), np.float32))
+    scopes = ScopeData(np.zeros(1, np.float32), np.zeros(2, np.float32), np.zeros((1, 1), np.float32),
+                       np.zeros((1, 1), np.float32))
     mask = np.zeros((size, size, 2), np.uint8)
     return FrameResult(index, revision, image, image.copy(), image.copy(), mask, scopes)
 
