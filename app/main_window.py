@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from app.actions import Actions
+from app.drop import DropOpener
 from app.panels.controls import ControlsPanel
 from app.panels.pixel_probe import PixelProbe
 from app.panels.scopes import ScopesPanel
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
 
         self.feed = PreviewFeed(self.session, self.viewer, self.timeline, self)
         self.actions = Actions(self, self.session, self.viewer, self.timeline, settings)
+        self.drop_opener = DropOpener(self, self.actions.open_path)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
         self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))

@@ -196,3 +196,17 @@ def open_directory(folder: Path, *, strict: bool = True) -> ImageSequenceClip:
 def open_still(path: Path, *, strict: bool = True) -> ImageSequenceClip:
     """A single image as a one-frame clip."""
     return ImageSequenceClip([path], path, strict)
+
+
+def sequence_pattern_of(frame: Path) -> Path | None:
+    """The '%0Nd' pattern of the numbered EXR sequence `frame` belongs to ('shot.0012.exr' ->
+    'shot.%04d.exr'), or None when no other frame of it lies beside it."""
+    m = _NUMBERED_EXR.match(frame.name)
+    if m is None or not frame.is_file():
+        return None
+    prefix, digits, suffix = m.groups()
+    pattern = frame.with_name(f"{prefix}%0{len(digits)}d{suffix}")
+    siblings = [e for e in frame.parent.iterdir()
+                if e != frame and (n := _NUMBERED_EXR.match(e.name)) is not None
+                and (n.group(1), len(n.group(2)), n.group(3)) == (prefix, len(digits), suffix)]
+    return pattern if siblings else None
