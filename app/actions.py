@@ -74,7 +74,7 @@ class Actions(QObject):
         edit.addSeparator()
         self._action(edit, "Save Grade as Version", self.save_version, "Ctrl+Alt+S")
 
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         for number, mode in enumerate(CompareMode, 1):
             self._action(view, mode.label, lambda _c=False, m=mode: self.set_compare(m), str(number))
         self._action(view, "Toggle A/B", self.toggle_ab, "T")

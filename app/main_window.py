@@ -19,6 +19,7 @@ from app.panels.scopes import ScopesPanel
 from app.panels.timeline import Timeline
 from app.preview_feed import PreviewFeed
 from app.session import Session
+from app.viewer.hdr_window import HdrOutput
 from app.viewer.preview_widget import PreviewWidget
 from engine.assets import RESOURCES_DIR
 
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.feed = PreviewFeed(self.session, self.viewer, self.timeline, self)
         self.actions = Actions(self, self.session, self.viewer, self.timeline, settings)
         self.drop_opener = DropOpener(self, self.actions.open_path)
+        self.hdr_output = HdrOutput(self, self.session, self.feed, self.actions.view_menu)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
         self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.timeline.stop()
+        self.hdr_output.set_enabled(False)
         self.feed.shutdown()
         self.session.close()
         super().closeEvent(event)
