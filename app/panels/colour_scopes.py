@@ -25,6 +25,7 @@ from engine.color.ycbcr import YCbCrMatrix
 _CHANNEL_TINTS = np.array([[1.0, 0.25, 0.25], [0.3, 1.0, 0.3], [0.35, 0.5, 1.0]])
 GAMUT_PENS = {"bt709": (255, 255, 255), "p3-d65": (255, 210, 60), "bt2020": (80, 220, 255)}
 GAMUT_LABELS = {"bt709": "BT.709", "p3-d65": "P3-D65", "bt2020": "BT.2020"}
+MATRIX_LABELS = {"bt709": "BT.709", "bt2020nc": "BT.2020"}
 
 
 def _log_counts(counts: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ class VectorscopePlot(pg.PlotWidget):
         if matrix == self.matrix:
             return
         self.matrix = matrix
-        self.setTitle(f"Vectorscope ({matrix.name.removesuffix('nc').upper()} Y'CbCr)")
+        self.setTitle(f"Vectorscope ({MATRIX_LABELS[matrix.name]} Y'CbCr)")
         spots = []
         for amplitude in TARGET_AMPLITUDES:
             for cb, cr in vectorscope_targets(matrix, amplitude).values():

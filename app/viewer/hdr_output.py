@@ -143,8 +143,8 @@ class HdrPreviewWidget(QRhiWidget):
         self.exposure = 0.0
         self.peak_nits = 1000.0
         self.reference_white = SDR_REFERENCE_WHITE_NITS
-        self._frame: np.ndarray | None = None  # (H, W, 4) float16, waiting for upload
-        self._size: tuple[int, int] | None = None  # (W, H) of the frame shown
+        self._frame: np.ndarray | None = None  # (H, W, 4) float16, the latest frame
+        self._uploaded = False  # whether the texture holds it
         self._rhi: QRhi | None = None
         self._texture: QRhiTexture | None = None
 
@@ -153,7 +153,7 @@ class HdrPreviewWidget(QRhiWidget):
         height, width = frame.shape[:2]
         rgba = np.ones((height, width, 4), np.float16)
         rgba[..., :3] = frame
-        self._frame = rgba
+        self._frame, self._uploaded = rgba, False
         self.update()
 
     def set_output(self, signal: HdrSignal, exposure: float, peak_nits: float,
@@ -188,8 +188,7 @@ class HdrPreviewWidget(QRhiWidget):
         self._pipeline.setShaderResourceBindings(self._bindings)
         self._pipeline.setRenderPassDescriptor(self.renderTarget().renderPassDescriptor())
         self._pipeline.create()
-        if self._frame is None and self._size is not None:
-            self._size = None  # a new QRhi lost the texture: the next frame must come again
+        self._uploaded = False  # a new QRhi: the frame goes to its new texture
         self.formats_found.emit(hdr_formats(rhi, self))
 
     def _ensure_texture(self, size: tuple[int, int]) -> None:
@@ -213,21 +212,22 @@ class HdrPreviewWidget(QRhiWidget):
         rhi = self._rhi
         assert rhi is not None
         batch = rhi.nextResourceUpdateBatch()
-        frame, self._frame = self._frame, None
-        if frame is not None:
-            self._size = (frame.shape[1], frame.shape[0])
-            self._ensure_texture(self._size)
+        frame = self._frame
+        size = (frame.shape[1], frame.shape[0]) if frame is not None else None
+        if frame is not None and not self._uploaded:
+            self._ensure_texture((frame.shape[1], frame.shape[0]))
             upload = QRhiTextureSubresourceUploadDescription(frame.tobytes())
             entry = QRhiTextureUploadEntry(0, 0, upload)
             batch.uploadTexture(self._texture, QRhiTextureUploadDescription(entry))
+            self._uploaded = True
         target = self.renderTarget()
         pixels = target.pixelSize()
-        rect = fit_rect(self._size, (pixels.width(), pixels.height())) if self._size else (0.0, 0.0, 0.0, 0.0)
+        rect = fit_rect(size, (pixels.width(), pixels.height())) if size else (0.0, 0.0, 0.0, 0.0)
         block = uniform_block(self.signal, self.exposure, self.peak_nits, self.reference_white, rect,
                               rhi.isYUpInNDC())
         batch.updateDynamicBuffer(self._uniforms, 0, block)
         cb.beginPass(target, QColor(0, 0, 0), QRhiDepthStencilClearValue(1.0, 0), batch)
-        if self._size is not None:
+        if size is not None:
             cb.setGraphicsPipeline(self._pipeline)
             cb.setViewport(QRhiViewport(0, 0, pixels.width(), pixels.height()))
             cb.setShaderResources()

@@ -133,7 +133,7 @@ def test_panel_draws_the_red_frame_on_the_red_target_and_the_three_triangles(
     assert abs(centre.x() - target[0]) <= 1 / 256 and abs(centre.y() - target[1]) <= 1 / 256
     drawn = [tuple(p) for p in plot.targets.getData()[0:2]]
     assert any(abs(x - target[0]) < 1e-9 and abs(y - target[1]) < 1e-9 for x, y in zip(*drawn, strict=True))
-    assert "BT2020" in plot.plotItem.titleLabel.text
+    assert "BT.2020 Y'CbCr" in plot.plotItem.titleLabel.text
     triangles = panel.gamut_plot.triangles
     assert set(triangles) == {p.name for p in SCOPE_GAMUTS} == {"bt709", "p3-d65", "bt2020"}
     x, y = triangles["p3-d65"].getData()

@@ -100,11 +100,11 @@ def test_a_dropped_project_opens_with_its_grade(
 def test_drops_of_nothing_local_are_refused_and_bad_files_get_the_open_dialog(
     window: MainWindow, tmp_path: Path
 ) -> None:
+    before = window.session.clip_path
     assert drop(window, "https://example.com/clip.mp4") == (False, False)
-    assert window.session.clip is None or window.session.clip_path != "https://example.com/clip.mp4"
+    assert window.session.clip_path == before and window.actions.error_box is None
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
-    before = window.session.clip_path
     assert drop(window, broken) == (True, True)
     assert "broken.mp4" in window.actions.error_box.text()  # type: ignore[union-attr]
     assert window.session.clip_path == before
