@@ -43,7 +43,7 @@ from torch import Tensor
 from torch.nn.functional import interpolate
 
 from app.panels.scope_data import ScopeData, compute_scopes
-from app.panels.signal_scope_data import SignalScopes, compute_signal_scopes
+from app.panels.signal_scope_data import PARADE_MAX_COLUMNS, SignalScopes, compute_signal_scopes
 from app.versions import CURRENT, SOURCE
 from engine.color.luminance import luminance
 from engine.display import DisplayTransform, encoded_view, sdr_view
@@ -60,6 +60,9 @@ HALF_MAX = 65504.0  # the largest float16: brighter pixels would become inf in t
 DEFAULT_CACHE_BYTES = 1 << 30
 FULL_RESOLUTION = 1.0
 SCOPE_MAX_WIDTH = 480  # scopes read a frame reduced to about this width: 256 waveform columns at most
+# Two pixels per parade column; the vectorscope is a distribution, so more pixels would add
+# time (the display transform of each), not detail.
+SIGNAL_SCOPE_MAX_WIDTH = 2 * PARADE_MAX_COLUMNS
 
 
 def to_half_image(frame: Tensor) -> np.ndarray:
@@ -67,9 +70,9 @@ def to_half_image(frame: Tensor) -> np.ndarray:
     return frame.clamp(-HALF_MAX, HALF_MAX).permute(1, 2, 0).to("cpu", torch.float16).contiguous().numpy()
 
 
-def reduced(frame: Tensor) -> Tensor:
-    """A (3, H, W) frame subsampled to about SCOPE_MAX_WIDTH columns, for the scopes."""
-    step = max(1, math.ceil(frame.shape[-1] / SCOPE_MAX_WIDTH))
+def reduced(frame: Tensor, max_width: int = SCOPE_MAX_WIDTH) -> Tensor:
+    """A (3, H, W) frame subsampled to about `max_width` columns, for the scopes."""
+    step = max(1, math.ceil(frame.shape[-1] / max_width))
     return frame[:, ::step, ::step]
 
 
@@ -82,7 +85,7 @@ def scopes_of(hdr: Tensor) -> ScopeData:
 def signal_scopes_of(display: DisplayTransform, shown: Tensor) -> SignalScopes:
     """Parade and vectorscope of the signal `display` makes of the reduced frame `shown` (cd/m²,
     or the engine's encoded SDR when `display` is the identity)."""
-    return compute_signal_scopes(display.apply(reduced(shown)), display.kind)
+    return compute_signal_scopes(display.apply(reduced(shown, SIGNAL_SCOPE_MAX_WIDTH)), display.kind)
 
 
 def shown_b(hdr: Tensor, sides: tuple[SidePicture, SidePicture] | None, encoded: bool) -> Tensor:
