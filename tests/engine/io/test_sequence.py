@@ -15,7 +15,7 @@ import torch
 from engine.errors import FormatError, MediaError
 from engine.io.exr import write_exr
 from engine.io.open import open_clip
-from engine.io.sequence import DEFAULT_SEQUENCE_FPS
+from engine.io.sequence import DEFAULT_SEQUENCE_FPS, sequence_pattern_of
 from engine.io.tags import ColorTags
 
 
@@ -137,3 +137,16 @@ def test_bad_sequences(tmp_path: Path) -> None:
     write_exr(tmp_path / "b_1.exr", torch.zeros(3, 2, 2))
     with pytest.raises(MediaError, match="several EXR sequences"):
         open_clip(tmp_path)
+
+
+def test_sequence_pattern_of_a_frame(tmp_path: Path) -> None:
+    """A frame's pattern keeps its padding; frames of another padding or name are not its siblings."""
+    for name in ("beauty.0009.exr", "beauty.0010.exr", "beauty.011.exr", "depth.0009.exr", "single_7.exr"):
+        write_exr(tmp_path / name, torch.zeros(3, 2, 2))
+    pattern = sequence_pattern_of(tmp_path / "beauty.0009.exr")
+    assert pattern == tmp_path / "beauty.%04d.exr"
+    assert open_clip(pattern).info.frame_count == 2
+    assert sequence_pattern_of(tmp_path / "beauty.011.exr") is None  # no other three-digit frame
+    assert sequence_pattern_of(tmp_path / "depth.0009.exr") is None
+    assert sequence_pattern_of(tmp_path / "single_7.exr") is None
+    assert sequence_pattern_of(tmp_path / "missing.0001.exr") is None
