@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from engine.errors import LumigradeError
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lumigrade", description="SDR to HDR grading: inverse tone mapping, temporal "
         "highlight reconstruction, tone mapping and HDR export."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('lumigrade')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"app.commands.{name}").add_parser(sub)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.overwrite import check_overwrite, policy_of
+from app.project import PROJECT_SUFFIX, Project
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
 from engine.grade import Grade, OperatorChoice
@@ -35,7 +37,12 @@ def add_parser(sub: Any) -> None:
                    help="reconstruct highlights from other frames of the shot")
     p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
-    p.add_argument("--grade", type=Path, metavar="FILE.json", help="a saved grade")
+    p.add_argument("--grade", type=Path, metavar="FILE",
+                   help="a saved grade (.json) or a .lumigrade project (its grade)")
+    overwrite = p.add_mutually_exclusive_group()
+    overwrite.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
+    overwrite.add_argument("-n", "--no-overwrite", action="store_true",
+                           help="refuse an existing output (the default without a terminal)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(run=run)
 
@@ -63,7 +70,7 @@ def _operator_choice(kind: OperatorKind, name: str | None, current: OperatorChoi
 
 
 def build_grade(args: argparse.Namespace) -> Grade:
-    grade = Grade.load(args.grade) if args.grade else Grade()
+    grade = load_grade(args.grade) if args.grade else Grade()
     params = _split_params(args.param, "--param")
     tmo_params = _split_params(args.tmo_param, "--tmo-param")
     changes: dict[str, Any] = {}
@@ -80,6 +87,13 @@ def build_grade(args: argparse.Namespace) -> Grade:
     if args.format:
         changes["output"] = grade.output.__class__(**{**grade.output.__dict__, "format": args.format})
     return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
+
+
+def load_grade(path: Path) -> Grade:
+    """A grade file's Grade, or a .lumigrade project's current grade."""
+    if path.suffix.lower() == PROJECT_SUFFIX:
+        return Project.load(path).grade
+    return Grade.load(path)
 
 
 def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
@@ -100,6 +114,7 @@ def progress_bar(stage: str, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     grade = build_grade(args)
+    check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
     with open_clip(args.input) as clip:
         frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
         progress = progress_bar if sys.stderr.isatty() else None
