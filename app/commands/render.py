@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from app.overwrite import check_overwrite, policy_of
 from app.project import PROJECT_SUFFIX, Project
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
-from engine.grade import Grade, OperatorChoice
+from engine.grade import EXR_PRIMARIES, MASTERING_PRIMARIES, Grade, OperatorChoice
 from engine.io.open import open_clip
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class
@@ -37,6 +38,12 @@ def add_parser(sub: Any) -> None:
                    help="reconstruct highlights from other frames of the shot")
     p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
+    p.add_argument("--mastering-primaries", choices=MASTERING_PRIMARIES,
+                   help="HDR10 mastering display primaries for SMPTE ST 2086 (default p3-d65)")
+    p.add_argument("--mastering-min-nits", type=float, metavar="N",
+                   help="HDR10 mastering display black level in cd/m² (its peak is --peak-nits)")
+    p.add_argument("--exr-primaries", choices=EXR_PRIMARIES,
+                   help="EXR primaries: bt2020, or aces-ap0 for ACES2065-1 (default bt2020)")
     p.add_argument("--grade", type=Path, metavar="FILE",
                    help="a saved grade (.json) or a .lumigrade project (its grade)")
     overwrite = p.add_mutually_exclusive_group()
@@ -84,8 +91,12 @@ def build_grade(args: argparse.Namespace) -> Grade:
         changes["tmo"] = _operator_choice("tmo", args.tmo, grade.tmo, tmo_params)
     if args.peak_nits is not None:
         changes["peak_nits"] = args.peak_nits
-    if args.format:
-        changes["output"] = grade.output.__class__(**{**grade.output.__dict__, "format": args.format})
+    output = {key: value for key, value in (
+        ("format", args.format), ("mastering_primaries", args.mastering_primaries),
+        ("mastering_min_nits", args.mastering_min_nits), ("exr_primaries", args.exr_primaries),
+    ) if value is not None}
+    if output:
+        changes["output"] = dataclasses.replace(grade.output, **output)
     return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
 
 
