@@ -21,7 +21,7 @@ from engine.params import ParamSpec, param, param_specs
 
 GRADE_SCHEMA_VERSION = 1
 
-SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg")
+SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg", "ocio")
 SOURCE_PRIMARIES = ("auto", "bt709", "bt2020", "p3-d65", "aces-ap0", "aces-ap1")
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
 MASTERING_PRIMARIES = ("p3-d65", "bt2020")
@@ -42,6 +42,10 @@ class SourceTransform:
     transfer: str = param("auto", choices=SOURCE_TRANSFERS, help="source transfer function")
     gamma: float = param(2.4, 1.0, 3.5, help="source gamma, used when transfer is 'gamma'")
     primaries: str = param("auto", choices=SOURCE_PRIMARIES, help="source primaries")
+    ocio_space: str = param("", help="OpenColorIO input colour space, used when transfer is 'ocio' "
+                            "(e.g. 'S-Log3 S-Gamut3', 'ARRI LogC3 (EI800)', 'Apple Log')")
+    ocio_config: str = param("ocio://studio-config-latest",
+                             help="OpenColorIO config: a file or a built-in ocio:// name")
 
 
 @dataclass(frozen=True)

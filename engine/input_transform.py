@@ -2,7 +2,9 @@
 
 SDR sources come out display-linear and relative (1.0 = the SDR display's peak), which is what
 ITM operators take. HDR sources (PQ, HLG, linear EXR) come out in absolute cd/m² and skip the
-ITM stage.
+ITM stage. So does footage in an OpenColorIO input colour space (camera log, ACEScct;
+engine.ocio_input): it is scene-linear with 1.0 the scene's diffuse white, placed at the
+grade's reference white (ITU-R BT.2408: 203 cd/m²), and its highlights need no expansion.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from torch import Tensor
 
 from engine.color import transfer as tf
 from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
-from engine.errors import FormatError
+from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.errors import FormatError, GradeError
 from engine.grade import SourceTransform
 from engine.io.clip import ClipInfo
+from engine.ocio_input import OcioInput, bake_input_space
 
 # Stream transfer tags (FFmpeg's names) -> our transfer families.
 _TRANSFER_ALIASES = {
@@ -34,18 +38,21 @@ DEFAULT_LINEAR_NITS_PER_UNIT = 100.0  # OpenEXR convention when whiteLuminance i
 class InputTransform:
     """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
 
-    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg
+    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg | ocio
     gamma: float
     primaries: Primaries
     nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
     hlg_peak: float = 1000.0
+    ocio: OcioInput | None = None  # transfer 'ocio': the baked colour space, already to BT.2020
 
     @property
     def hdr(self) -> bool:
-        return self.transfer in ("pq", "hlg", "linear")
+        return self.transfer in ("pq", "hlg", "linear", "ocio")
 
     def apply(self, signal: Tensor) -> Tensor:
         """(3, H, W) code values (or linear data) -> linear BT.2020, relative or cd/m²."""
+        if self.ocio is not None:
+            return self.ocio.apply(signal) * self.nits_per_unit
         if self.transfer == "bt1886":
             linear = tf.bt1886_eotf(signal)
         elif self.transfer == "srgb":
@@ -61,8 +68,17 @@ class InputTransform:
         return convert_primaries(linear, self.primaries, BT2020)
 
 
-def resolve_input_transform(source: SourceTransform, info: ClipInfo) -> InputTransform:
-    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags)."""
+def resolve_input_transform(source: SourceTransform, info: ClipInfo,
+                            reference_white: float = SDR_REFERENCE_WHITE_NITS) -> InputTransform:
+    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags).
+
+    reference_white: cd/m² of an OCIO input space's 1.0 (its diffuse white), the grade's.
+    """
+    if source.transfer == "ocio":
+        if not source.ocio_space:
+            raise GradeError("source transfer 'ocio' needs source.ocio_space, an OpenColorIO colour space")
+        baked = bake_input_space(source.ocio_config, source.ocio_space)
+        return InputTransform("ocio", 1.0, BT2020, nits_per_unit=reference_white, ocio=baked)
     tags = info.tags
     name = source.transfer
     gamma = source.gamma

@@ -38,6 +38,11 @@ def add_parser(sub: Any) -> None:
                    help="reconstruct highlights from other frames of the shot")
     p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
+    p.add_argument("--input-space", metavar="NAME",
+                   help="OpenColorIO input colour space of the source, e.g. 'S-Log3 S-Gamut3', "
+                   "'ARRI LogC3 (EI800)', 'Apple Log' (see `lumigrade colourspaces`)")
+    p.add_argument("--ocio-config", metavar="FILE",
+                   help="OpenColorIO config for --input-space (default: OCIO's built-in studio config)")
     p.add_argument("--mastering-primaries", choices=MASTERING_PRIMARIES,
                    help="HDR10 mastering display primaries for SMPTE ST 2086 (default p3-d65)")
     p.add_argument("--mastering-min-nits", type=float, metavar="N",
@@ -97,6 +102,11 @@ def build_grade(args: argparse.Namespace) -> Grade:
     ) if value is not None}
     if output:
         changes["output"] = dataclasses.replace(grade.output, **output)
+    if args.input_space or args.ocio_config:
+        source = {"transfer": "ocio", "ocio_space": args.input_space or grade.source.ocio_space}
+        if args.ocio_config:
+            source["ocio_config"] = args.ocio_config
+        changes["source"] = dataclasses.replace(grade.source, **source)
     return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
 
 

@@ -108,3 +108,20 @@ def test_aces2065_exr_matches_ocio_and_says_so(tmp_path: Path) -> None:
     # Both files hold half floats: within half a unit in the last place of a half (2^-11 relative).
     assert np.allclose(aces, expected, rtol=2.0**-10, atol=1e-6)
     assert float(np.abs(aces - rec2020).max()) > 0.01  # the primaries really changed
+
+
+def test_camera_log_input_space_renders_what_ocio_computes(tmp_path: Path) -> None:
+    """A clip declared S-Log3 renders (EXR, 100 cd/m² per unit) OCIO's linear Rec.2020 of its
+    decoded codes, diffuse white (1.0) placed at the grade's reference white, 203 cd/m²."""
+    clip = write_timecoded_clip(tmp_path / "src.mov", "01:00:00:00", frames=1)
+    out = tmp_path / "slog3"
+    assert main(["render", str(clip), "-o", str(out), "--format", "exr", "--frames", "0:1",
+                 "--input-space", "S-Log3 S-Gamut3"]) == 0
+    rendered, _ = _exr_rgb(next(out.glob("*.exr")))
+    with open_clip(clip) as opened:
+        codes = opened.frame(0).permute(1, 2, 0).numpy().reshape(-1, 3).copy()
+    config = PyOpenColorIO.Config.CreateFromFile("ocio://studio-config-latest")
+    config.getProcessor("S-Log3 S-Gamut3", "Linear Rec.2020").getDefaultCPUProcessor().applyRGB(codes)
+    # The grade stage clamps negative light (colours outside BT.2020) to 0.
+    expected = codes.reshape(rendered.shape).clip(min=0.0) * 203.0 / 100.0
+    assert np.allclose(rendered, expected, rtol=2.0**-10, atol=1e-4)  # half floats in the file
