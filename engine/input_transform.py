@@ -19,6 +19,7 @@ from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.errors import FormatError, GradeError
 from engine.grade import SourceTransform
 from engine.io.clip import ClipInfo
+from engine.io.tags import ColorTags
 from engine.ocio_input import OcioInput, bake_input_space
 
 # Stream transfer tags (FFmpeg's names) -> our transfer families.
@@ -32,6 +33,7 @@ _TRANSFER_ALIASES = {
 _PRIMARY_ALIASES = {"smpte432": "p3-d65", "bt470bg": "bt601-625", "smpte170m": "bt601-525",
                     "smpte240m": "bt601-525"}
 DEFAULT_LINEAR_NITS_PER_UNIT = 100.0  # OpenEXR convention when whiteLuminance is absent
+_UNTAGGED_HD = ColorTags("bt709", "bt709", "bt709", False)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,10 @@ class InputTransform:
         return convert_primaries(linear, self.primaries, BT2020)
 
 
-def resolve_input_transform(source: SourceTransform, info: ClipInfo,
+def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
                             reference_white: float = SDR_REFERENCE_WHITE_NITS) -> InputTransform:
-    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags).
+    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags;
+    without a clip, the tags of untagged HD video: BT.709 primaries, BT.1886).
 
     reference_white: cd/m² of an OCIO input space's 1.0 (its diffuse white), the grade's.
     """
@@ -79,17 +82,18 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo,
             raise GradeError("source transfer 'ocio' needs source.ocio_space, an OpenColorIO colour space")
         baked = bake_input_space(source.ocio_config, source.ocio_space)
         return InputTransform("ocio", 1.0, BT2020, nits_per_unit=reference_white, ocio=baked)
-    tags = info.tags
+    tags = info.tags if info is not None else _UNTAGGED_HD
     name = source.transfer
     gamma = source.gamma
     if name == "auto":
         family = _TRANSFER_ALIASES.get(tags.transfer)
         if family is None:
-            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}", info.path)
+            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}",
+                              None if info is None else info.path)
         name, gamma = {"gamma22": ("gamma", 2.2), "gamma28": ("gamma", 2.8)}.get(family, (family, gamma))
     prim_name = source.primaries
     if prim_name == "auto":
         prim_name = _PRIMARY_ALIASES.get(tags.primaries, tags.primaries)
     primaries = PRIMARIES.get(prim_name, BT709)
-    nits = info.white_luminance or DEFAULT_LINEAR_NITS_PER_UNIT
+    nits = (info.white_luminance if info is not None else None) or DEFAULT_LINEAR_NITS_PER_UNIT
     return InputTransform(name, gamma, primaries, nits_per_unit=nits)

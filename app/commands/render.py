@@ -28,6 +28,26 @@ def add_parser(sub: Any) -> None:
                    help="output file; for --format exr a directory or a frame pattern")
     p.add_argument("--format", choices=tuple(DELIVERABLES),
                    help="deliverable (default: hdr10, or the grade's)")
+    p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
+    add_grade_arguments(p)
+    p.add_argument("--mastering-primaries", choices=MASTERING_PRIMARIES,
+                   help="HDR10 mastering display primaries for SMPTE ST 2086 (default p3-d65)")
+    p.add_argument("--mastering-min-nits", type=float, metavar="N",
+                   help="HDR10 mastering display black level in cd/m² (its peak is --peak-nits)")
+    p.add_argument("--exr-primaries", choices=EXR_PRIMARIES,
+                   help="EXR primaries: bt2020, or aces-ap0 for ACES2065-1 (default bt2020)")
+    overwrite = p.add_mutually_exclusive_group()
+    overwrite.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
+    overwrite.add_argument("-n", "--no-overwrite", action="store_true",
+                           help="refuse an existing output (the default without a terminal)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(run=run)
+
+
+def add_grade_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that make the Grade (build_grade), shared by `render` and `lut`."""
+    p.add_argument("--grade", type=Path, metavar="FILE",
+                   help="a saved grade (.json) or a .lumigrade project (its grade)")
     p.add_argument("--itm", help="SDR->HDR operator (see `lumigrade operators`)")
     p.add_argument("--tmo", help="HDR->SDR operator for --format sdr")
     p.add_argument("--tmo-param", action="append", default=[], metavar="KEY=VALUE",
@@ -36,27 +56,12 @@ def add_parser(sub: Any) -> None:
                    help="operator parameter (ITM, or temporal with --temporal); repeatable")
     p.add_argument("--temporal", action="store_true",
                    help="reconstruct highlights from other frames of the shot")
-    p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
     p.add_argument("--input-space", metavar="NAME",
                    help="OpenColorIO input colour space of the source, e.g. 'S-Log3 S-Gamut3', "
                    "'ARRI LogC3 (EI800)', 'Apple Log' (see `lumigrade colourspaces`)")
     p.add_argument("--ocio-config", metavar="FILE",
                    help="OpenColorIO config for --input-space (default: OCIO's built-in studio config)")
-    p.add_argument("--mastering-primaries", choices=MASTERING_PRIMARIES,
-                   help="HDR10 mastering display primaries for SMPTE ST 2086 (default p3-d65)")
-    p.add_argument("--mastering-min-nits", type=float, metavar="N",
-                   help="HDR10 mastering display black level in cd/m² (its peak is --peak-nits)")
-    p.add_argument("--exr-primaries", choices=EXR_PRIMARIES,
-                   help="EXR primaries: bt2020, or aces-ap0 for ACES2065-1 (default bt2020)")
-    p.add_argument("--grade", type=Path, metavar="FILE",
-                   help="a saved grade (.json) or a .lumigrade project (its grade)")
-    overwrite = p.add_mutually_exclusive_group()
-    overwrite.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
-    overwrite.add_argument("-n", "--no-overwrite", action="store_true",
-                           help="refuse an existing output (the default without a terminal)")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(run=run)
 
 
 def _split_params(items: list[str], flag: str) -> dict[str, str]:
