@@ -8,10 +8,11 @@ data the engine already runs: a per-channel curve over the code values [0, 1] as
 table of CURVE_SIZE entries (engine.processor.ops.UniformLut, blended linearly) and a 3x3
 matrix. That is exactly the shape of every camera transform of the studio config (a log curve,
 then the camera gamut's matrix), and the bake checks it: a space that is not a shared
-per-channel curve followed by a matrix is refused. The frame then goes through the torch path
-(engine.processor.torch_backend), on any device, and the fused processor reads the same ops, so
-the preview equals the export; tests/engine/test_ocio_input.py compares them with OCIO's CPU
-processor on the same pixels.
+per-channel curve followed by a matrix is refused. The processor ops (the .cube baker) read
+that table; frames take the faster of two paths (bench/ocio_input.py): on the CPU, OCIO's own
+optimised CPU processor, on CUDA the torch table (engine.processor.torch_backend), where the
+frame stays on the device. Preview and export run on one device, so they agree exactly;
+tests/engine/test_ocio_input.py holds both paths to OCIO's CPU processor on the same pixels.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from engine.processor import torch_backend
 from engine.processor.ops import UniformLut
 
 DEFAULT_CONFIG = "ocio://studio-config-latest"
-CURVE_SIZE = 65536  # linear blending of an exponential over 1/65535 of the code range: < 1e-8 relative
+# 2^18 entries: Apple Log's toe grows like sqrt(code) from code 0, and linear blending there errs
+# by about sqrt(step); 2^16 entries left 1.4e-4 of it, 2^18 about 7e-5. Elsewhere (exponentials)
+# the blending error is below 1e-9 relative.
+CURVE_SIZE = 1 << 18
 _PROBES = 512  # random code triplets that fit and then check the matrix
 _FIT_TOLERANCE = 1e-5  # relative: OCIO's float32 CPU path, a decade inside the 1e-4 the tests ask
 
@@ -62,9 +66,19 @@ class OcioInput:
     space: str
     curve: UniformLut | None
     matrix: np.ndarray
+    cpu: PyOpenColorIO.CPUProcessor  # the same conversion, space -> linear BT.2020, by OCIO
 
     def apply(self, codes: Tensor) -> Tensor:
-        """(3, H, W) code values (or linear data) -> linear BT.2020, float32, on their device."""
+        """(3, H, W) code values (or linear data) -> linear BT.2020, float32, on their device:
+        OCIO's CPU processor for a CPU frame, the torch table on another device."""
+        if codes.device.type != "cpu":
+            return self.apply_table(codes)
+        packed = np.ascontiguousarray(codes.to(torch.float32).permute(1, 2, 0).numpy())
+        self.cpu.applyRGB(packed)
+        return torch.from_numpy(packed).permute(2, 0, 1).contiguous()
+
+    def apply_table(self, codes: Tensor) -> Tensor:
+        """The baked table and matrix in torch, on the frame's device."""
         shape = codes.shape
         x = codes.reshape(3, -1).to(torch.float32).clone()
         if self.curve is not None:
@@ -117,4 +131,16 @@ def bake_input_space(uri: str, space: str) -> OcioInput:
         raise GradeError(f"OpenColorIO colour space {space!r} is not a per-channel curve and a matrix "
                          f"(residual {float(error.max()):.1e}); Lumigrade cannot bake it")
     table = None if linear else UniformLut(curve[None, :], 0.0, 1.0)
-    return OcioInput(uri, space, table, to_bt2020 @ matrix)
+    # OCIO's processor for frames: its conversion, then the same AP0 -> BT.2020 matrix.
+    group = PyOpenColorIO.GroupTransform()
+    group.appendTransform(PyOpenColorIO.ColorSpaceTransform(space, PyOpenColorIO.ROLE_INTERCHANGE_SCENE))
+    group.appendTransform(PyOpenColorIO.MatrixTransform(_matrix44(to_bt2020)))
+    frames = load_config(uri).getProcessor(group).getDefaultCPUProcessor()
+    return OcioInput(uri, space, table, to_bt2020 @ matrix, frames)
+
+
+def _matrix44(matrix: np.ndarray) -> list[float]:
+    """A 3x3 matrix as OCIO's row-major 4x4 MatrixTransform list."""
+    out = np.eye(4)
+    out[:3, :3] = matrix
+    return [float(v) for v in out.ravel()]
