@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.constants import OCIO_STUDIO_CONFIG, SDR_REFERENCE_WHITE_NITS
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
 from engine.params import ParamSpec, param, param_specs
@@ -44,7 +44,7 @@ class SourceTransform:
     primaries: str = param("auto", choices=SOURCE_PRIMARIES, help="source primaries")
     ocio_space: str = param("", help="OpenColorIO input colour space, used when transfer is 'ocio' "
                             "(e.g. 'S-Log3 S-Gamut3', 'ARRI LogC3 (EI800)', 'Apple Log')")
-    ocio_config: str = param("ocio://studio-config-latest",
+    ocio_config: str = param(OCIO_STUDIO_CONFIG,
                              help="OpenColorIO config: a file or a built-in ocio:// name")
 
 

@@ -26,11 +26,12 @@ import torch
 from torch import Tensor
 
 from engine.color.primaries import ACES_AP0, BT2020, conversion_matrix
+from engine.constants import OCIO_STUDIO_CONFIG
 from engine.errors import GradeError
 from engine.processor import torch_backend
 from engine.processor.ops import UniformLut
 
-DEFAULT_CONFIG = "ocio://studio-config-latest"
+DEFAULT_CONFIG = OCIO_STUDIO_CONFIG
 # 2^18 entries: Apple Log's toe grows like sqrt(code) from code 0, and linear blending there errs
 # by about sqrt(step); 2^16 entries left 1.4e-4 of it, 2^18 about 7e-5. Elsewhere (exponentials)
 # the blending error is below 1e-9 relative.
