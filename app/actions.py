@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from app.export_dialog import ExportDialog
+from app.lut_dialog import LutDialog
 from app.panels.timeline import Timeline
 from app.project import PROJECT_SUFFIX
 from app.session import Session
@@ -23,11 +24,13 @@ from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import VIEW_PARAMS, CompareMode
 from engine.errors import LumigradeError
 from engine.grade import Grade
+from engine.io.atomic import AtomicOutput
 
 MAX_RECENT = 10
 VIEW_EXPOSURE_NUDGE = 0.25  # stops per [ or ] press
 CLIP_FILTER = "Clips (*.mov *.mp4 *.mkv *.avi *.mxf *.exr *.png *.tif *.tiff *.dpx);;All files (*)"
 PROJECT_FILTER = f"Lumigrade projects (*{PROJECT_SUFFIX})"
+GRADE_FILTER = "Grades (*.json)"
 
 
 class Actions(QObject):
@@ -61,7 +64,10 @@ class Actions(QObject):
         self.recent_menu = file.addMenu("Recent Files")
         self._rebuild_recent()
         file.addSeparator()
+        self._action(file, "Save Grade…", self.ask_save_grade)
+        file.addSeparator()
         self._action(file, "Export…", self.show_export_dialog, "Ctrl+E")
+        self._action(file, "Export LUT (.cube)…", self.show_lut_dialog)
         file.addSeparator()
         self._action(file, "Quit", self.window.close, QKeySequence.StandardKey.Quit)
 
@@ -184,6 +190,32 @@ class Actions(QObject):
             self.show_error("Export", "open a clip first")
             return None
         dialog = ExportDialog(s.clip_path, s.clip.info.frame_count, s.grade, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def save_grade(self, path: Path) -> bool:
+        """Write the grade's JSON (what `lumigrade render --grade` reads), atomically."""
+        try:
+            with AtomicOutput(path) as temp:
+                temp.write_text(self.session.grade.to_json(), encoding="utf-8")
+        except (LumigradeError, OSError) as exc:
+            self.show_error("Cannot save grade", exc if isinstance(exc, LumigradeError) else str(exc))
+            return False
+        self.window.statusBar().showMessage(f"Saved the grade to {path}", 5000)
+        return True
+
+    def ask_save_grade(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save grade", "", GRADE_FILTER)
+        if path:
+            self.save_grade(Path(path).with_suffix(".json"))
+
+    def show_lut_dialog(self) -> LutDialog | None:
+        s = self.session
+        if s.clip is None:
+            self.show_error("Export LUT", "open a clip first")
+            return None
+        dialog = LutDialog(s.clip.info, s.grade, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

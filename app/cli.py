@@ -12,11 +12,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from engine.errors import LumigradeError
 
 # Subcommand modules under app.commands, in the order `--help` lists them.
-COMMANDS = ("open", "render", "probe", "operators", "synth", "eval")
+COMMANDS = ("open", "render", "lut", "probe", "operators", "colourspaces", "synth", "eval")
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE, as the shell reports `yes | head -1`'s yes
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lumigrade", description="SDR to HDR grading: inverse tone mapping, temporal "
         "highlight reconstruction, tone mapping and HDR export."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('lumigrade')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"app.commands.{name}").add_parser(sub)

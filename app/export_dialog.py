@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 
 from engine.deliverables import DELIVERABLES
 from engine.errors import LumigradeError, RenderCancelled
-from engine.grade import Grade
+from engine.grade import Grade, OutputSettings
 from engine.jobs import CancelToken
+from engine.params import ParamSpec, param_specs
 from engine.render import RenderSummary, render
 
 
@@ -103,10 +105,28 @@ class ExportDialog(QDialog):
         range_row.addWidget(QLabel("to"))
         range_row.addWidget(self.stop)
 
+        # SMPTE ST 2086 mastering display (HDR10) and the EXR primaries, from the grade.
+        self.mastering = QComboBox()
+        for name, label in (("p3-d65", "P3-D65"), ("bt2020", "BT.2020")):
+            self.mastering.addItem(label, name)
+        self.mastering.setCurrentIndex(self.mastering.findData(grade.output.mastering_primaries))
+        self.peak = self._spin(param_specs(Grade), "peak_nits", grade.peak_nits, 0)
+        self.black = self._spin(param_specs(OutputSettings), "mastering_min_nits",
+                                grade.output.mastering_min_nits, 4)
+        mastering_row = QHBoxLayout()
+        for widget in (self.mastering, QLabel("peak"), self.peak, QLabel("black"), self.black):
+            mastering_row.addWidget(widget)
+        self.exr_primaries = QComboBox()
+        for name, label in (("bt2020", "BT.2020"), ("aces-ap0", "ACES2065-1 (AP0)")):
+            self.exr_primaries.addItem(label, name)
+        self.exr_primaries.setCurrentIndex(self.exr_primaries.findData(grade.output.exr_primaries))
+
         form = QFormLayout()
         form.addRow("Deliverable", self.format)
         form.addRow("Frames", range_row)
         form.addRow("Output", path_row)
+        form.addRow("Mastering display", mastering_row)
+        form.addRow("EXR primaries", self.exr_primaries)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status = QLabel("Ready")
@@ -125,6 +145,26 @@ class ExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
+
+    @staticmethod
+    def _spin(specs: list[ParamSpec], name: str, value: float, decimals: int) -> QDoubleSpinBox:
+        spec = next(s for s in specs if s.name == name)
+        spin = QDoubleSpinBox()
+        spin.setDecimals(decimals)
+        spin.setRange(float(spec.minimum), float(spec.maximum))  # type: ignore[arg-type]
+        spin.setSuffix(" cd/m²")
+        spin.setToolTip(spec.help)
+        spin.setValue(value)
+        return spin
+
+    def export_grade(self) -> Grade:
+        """The grade with this dialog's deliverable settings."""
+        output = dataclasses.replace(
+            self.grade.output, format=self.format.currentData(),
+            mastering_primaries=self.mastering.currentData(), mastering_min_nits=self.black.value(),
+            exr_primaries=self.exr_primaries.currentData(),
+        )
+        return self.grade.replace(output=output, peak_nits=self.peak.value())
 
     @property
     def running(self) -> bool:
@@ -150,10 +190,9 @@ class ExportDialog(QDialog):
         if stop <= start:
             self.status.setText(f"The end frame {stop} must come after the start frame {start}.")
             return
-        output = dataclasses.replace(self.grade.output, format=self.format.currentData())
         self.summary = None
-        self.thread_ = RenderThread(self.source, Path(self.path.text()), self.grade.replace(output=output),
-                                    (start, stop), self)
+        self.thread_ = RenderThread(self.source, Path(self.path.text()), self.export_grade(), (start, stop),
+                                    self)
         self.thread_.progressed.connect(self._progressed)
         self.thread_.succeeded.connect(self._succeeded)
         self.thread_.failed.connect(self._failed)

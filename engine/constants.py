@@ -50,3 +50,6 @@ statistics (Masia, Serrano & Gutierrez 2017, over-exposed share). In BT.1886 cod
 0.95^(1/2.4) = 249.6/255, near but not equal to the signal levels above; expressing it through
 them would change the renders of the operators that read the share (masia17).
 """
+
+OCIO_STUDIO_CONFIG = "ocio://studio-config-latest"
+"""OpenColorIO's built-in studio config (ACES 2.0 views, camera log spaces): the default config."""

@@ -29,6 +29,8 @@ class Deliverable:
     bits: int = 16  # code value bits (an EXR sequence holds half floats)
     subsample: bool = False  # 4:2:0 chroma
     signals: tuple[ViewKind, ...] = ()  # signals the stream can carry; the first is the view
+    # 4:2:0 chroma siting (engine.color.chroma_siting): BT.2020 deliveries use top-left (type 2).
+    chroma_siting: Literal["center", "topleft"] = "center"
 
     @property
     def extension(self) -> str:
@@ -42,9 +44,9 @@ DELIVERABLES: dict[str, Deliverable] = {
     d.name: d
     for d in (
         Deliverable("hdr10", "HDR10: HEVC Main10, PQ, ST 2086 + MaxCLL", "pq", "video", _X26X_CONTAINERS,
-                    "libx265", "yuv420p10le", 10, True, ("pq",)),
+                    "libx265", "yuv420p10le", 10, True, ("pq",), "topleft"),
         Deliverable("hlg", "HLG: HEVC Main10, BT.2100 HLG", "hlg", "video", _X26X_CONTAINERS,
-                    "libx265", "yuv420p10le", 10, True, ("hlg",)),
+                    "libx265", "yuv420p10le", 10, True, ("hlg",), "topleft"),
         # ProRes 4444 is a mastering format: it may carry any of the three signals, PQ by default.
         Deliverable("prores", "ProRes 4444, PQ", "pq", "video", (".mov",),
                     "prores_ks", "yuv444p10le", 10, False, ("pq", "hlg", "sdr")),

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.constants import OCIO_STUDIO_CONFIG, SDR_REFERENCE_WHITE_NITS
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
 from engine.params import ParamSpec, param, param_specs
 
 GRADE_SCHEMA_VERSION = 1
 
-SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg")
+SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg", "ocio")
 SOURCE_PRIMARIES = ("auto", "bt709", "bt2020", "p3-d65", "aces-ap0", "aces-ap1")
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
+MASTERING_PRIMARIES = ("p3-d65", "bt2020")
+EXR_PRIMARIES = ("bt2020", "aces-ap0")
 X26X_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
 )
@@ -40,6 +42,10 @@ class SourceTransform:
     transfer: str = param("auto", choices=SOURCE_TRANSFERS, help="source transfer function")
     gamma: float = param(2.4, 1.0, 3.5, help="source gamma, used when transfer is 'gamma'")
     primaries: str = param("auto", choices=SOURCE_PRIMARIES, help="source primaries")
+    ocio_space: str = param("", help="OpenColorIO input colour space, used when transfer is 'ocio' "
+                            "(e.g. 'S-Log3 S-Gamut3', 'ARRI LogC3 (EI800)', 'Apple Log')")
+    ocio_config: str = param(OCIO_STUDIO_CONFIG,
+                             help="OpenColorIO config: a file or a built-in ocio:// name")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,12 @@ class OutputSettings:
     exr_compression: str = param("zip", choices=EXR_COMPRESSIONS, help="OpenEXR compression")
     exr_nits_per_unit: float = param(100.0, 1.0, 10000.0, "cd/m²", "EXR whiteLuminance of 1.0 in the file",
                                      display_only=True)
+    exr_primaries: str = param("bt2020", choices=EXR_PRIMARIES,
+                               help="EXR primaries: BT.2020 or ACES2065-1 (aces-ap0, SMPTE ST 2065-1)")
+    mastering_primaries: str = param("p3-d65", choices=MASTERING_PRIMARIES,
+                                     help="HDR10 mastering display primaries (SMPTE ST 2086)")
+    mastering_min_nits: float = param(0.0001, 0.0, 1.0, "cd/m²", "HDR10 mastering display black level "
+                                      "(SMPTE ST 2086); its peak is the grade's peak_nits", display_only=True)
     crf: int = param(18, 0, 51, help="x264/x265 constant rate factor", display_only=True)
     preset: str = param("medium", choices=X26X_PRESETS, help="x264/x265 preset")
 

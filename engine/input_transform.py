@@ -2,7 +2,9 @@
 
 SDR sources come out display-linear and relative (1.0 = the SDR display's peak), which is what
 ITM operators take. HDR sources (PQ, HLG, linear EXR) come out in absolute cd/m² and skip the
-ITM stage.
+ITM stage. So does footage in an OpenColorIO input colour space (camera log, ACEScct;
+engine.ocio_input): it is scene-linear with 1.0 the scene's diffuse white, placed at the
+grade's reference white (ITU-R BT.2408: 203 cd/m²), and its highlights need no expansion.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from torch import Tensor
 
 from engine.color import transfer as tf
 from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
-from engine.errors import FormatError
+from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.errors import FormatError, GradeError
 from engine.grade import SourceTransform
 from engine.io.clip import ClipInfo
+from engine.io.tags import ColorTags
+from engine.ocio_input import OcioInput, bake_input_space
 
 # Stream transfer tags (FFmpeg's names) -> our transfer families.
 _TRANSFER_ALIASES = {
@@ -28,24 +33,28 @@ _TRANSFER_ALIASES = {
 _PRIMARY_ALIASES = {"smpte432": "p3-d65", "bt470bg": "bt601-625", "smpte170m": "bt601-525",
                     "smpte240m": "bt601-525"}
 DEFAULT_LINEAR_NITS_PER_UNIT = 100.0  # OpenEXR convention when whiteLuminance is absent
+_UNTAGGED_HD = ColorTags("bt709", "bt709", "bt709", False)
 
 
 @dataclass(frozen=True)
 class InputTransform:
     """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
 
-    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg
+    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg | ocio
     gamma: float
     primaries: Primaries
     nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
     hlg_peak: float = 1000.0
+    ocio: OcioInput | None = None  # transfer 'ocio': the baked colour space, already to BT.2020
 
     @property
     def hdr(self) -> bool:
-        return self.transfer in ("pq", "hlg", "linear")
+        return self.transfer in ("pq", "hlg", "linear", "ocio")
 
     def apply(self, signal: Tensor) -> Tensor:
         """(3, H, W) code values (or linear data) -> linear BT.2020, relative or cd/m²."""
+        if self.ocio is not None:
+            return self.ocio.apply(signal) * self.nits_per_unit
         if self.transfer == "bt1886":
             linear = tf.bt1886_eotf(signal)
         elif self.transfer == "srgb":
@@ -61,19 +70,30 @@ class InputTransform:
         return convert_primaries(linear, self.primaries, BT2020)
 
 
-def resolve_input_transform(source: SourceTransform, info: ClipInfo) -> InputTransform:
-    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags)."""
-    tags = info.tags
+def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
+                            reference_white: float = SDR_REFERENCE_WHITE_NITS) -> InputTransform:
+    """Combine the grade's source settings with the clip's colour tags ('auto' follows tags;
+    without a clip, the tags of untagged HD video: BT.709 primaries, BT.1886).
+
+    reference_white: cd/m² of an OCIO input space's 1.0 (its diffuse white), the grade's.
+    """
+    if source.transfer == "ocio":
+        if not source.ocio_space:
+            raise GradeError("source transfer 'ocio' needs source.ocio_space, an OpenColorIO colour space")
+        baked = bake_input_space(source.ocio_config, source.ocio_space)
+        return InputTransform("ocio", 1.0, BT2020, nits_per_unit=reference_white, ocio=baked)
+    tags = info.tags if info is not None else _UNTAGGED_HD
     name = source.transfer
     gamma = source.gamma
     if name == "auto":
         family = _TRANSFER_ALIASES.get(tags.transfer)
         if family is None:
-            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}", info.path)
+            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}",
+                              None if info is None else info.path)
         name, gamma = {"gamma22": ("gamma", 2.2), "gamma28": ("gamma", 2.8)}.get(family, (family, gamma))
     prim_name = source.primaries
     if prim_name == "auto":
         prim_name = _PRIMARY_ALIASES.get(tags.primaries, tags.primaries)
     primaries = PRIMARIES.get(prim_name, BT709)
-    nits = info.white_luminance or DEFAULT_LINEAR_NITS_PER_UNIT
+    nits = (info.white_luminance if info is not None else None) or DEFAULT_LINEAR_NITS_PER_UNIT
     return InputTransform(name, gamma, primaries, nits_per_unit=nits)

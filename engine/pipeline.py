@@ -47,7 +47,7 @@ class Pipeline:
         self.grade = grade
         self.clip = clip
         self.device = torch.device(device) if device is not None else default_device()
-        self.input: InputTransform = resolve_input_transform(grade.source, clip.info)
+        self.input: InputTransform = resolve_input_transform(grade.source, clip.info, grade.reference_white)
         self.itm: Operator = make_operator("itm", grade.itm.name, grade.itm.params)
         self.tmo: Operator = make_operator("tmo", grade.tmo.name, grade.tmo.params)
         self._input_stage = InputStage(self.input)

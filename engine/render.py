@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine.color.primaries import PRIMARIES
 from engine.deliverables import DELIVERABLES
 from engine.errors import FormatError, GradeError, OutputError
 from engine.grade import Grade
@@ -32,6 +33,7 @@ from engine.io.clip import Clip
 from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
 from engine.io.hdr_metadata import ContentLightLevel, LightLevelMeter, MasteringDisplay
 from engine.io.open import open_clip
+from engine.io.timecode import timecode_at
 from engine.jobs import CancelToken, ProgressFn
 from engine.pipeline import Pipeline
 from engine.prefetch import prefetched
@@ -195,7 +197,8 @@ def _render(
     processor: GradeProcessor | None = None
     if deliverable.writer == "video":
         target = VideoTarget(fmt, crf=grade.output.crf, preset=grade.output.preset)
-        plane_format = TargetFormat(deliverable.bits, target.tags.matrix, False, deliverable.subsample)
+        plane_format = TargetFormat(deliverable.bits, target.tags.matrix, False, deliverable.subsample,
+                                    deliverable.chroma_siting)
         processor = pipeline.processor(view, plane_format)
     meter = LightLevelMeter(grade.peak_nits)
 
@@ -230,8 +233,12 @@ def _render(
             fps=Fraction(clip.info.fps),
             audio_source=clip.info.path if clip.info.has_audio else None,
             audio_offset=start / float(clip.info.fps),
-            mastering=MasteringDisplay.p3_d65(grade.peak_nits),
+            mastering=MasteringDisplay.from_primaries(
+                PRIMARIES[grade.output.mastering_primaries], grade.peak_nits, grade.output.mastering_min_nits
+            ),
             light_level=light,
+            timecode=None if clip.info.timecode is None else timecode_at(clip.info.timecode, clip.info.fps,
+                                                                          start),
         )
         try:
             if spool is not None and spool.complete and isinstance(writer, VideoWriter):

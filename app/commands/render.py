@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from app.overwrite import check_overwrite, policy_of
+from app.project import PROJECT_SUFFIX, Project
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
-from engine.grade import Grade, OperatorChoice
+from engine.grade import EXR_PRIMARIES, MASTERING_PRIMARIES, Grade, OperatorChoice
 from engine.io.open import open_clip
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class
@@ -25,6 +28,26 @@ def add_parser(sub: Any) -> None:
                    help="output file; for --format exr a directory or a frame pattern")
     p.add_argument("--format", choices=tuple(DELIVERABLES),
                    help="deliverable (default: hdr10, or the grade's)")
+    p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
+    add_grade_arguments(p)
+    p.add_argument("--mastering-primaries", choices=MASTERING_PRIMARIES,
+                   help="HDR10 mastering display primaries for SMPTE ST 2086 (default p3-d65)")
+    p.add_argument("--mastering-min-nits", type=float, metavar="N",
+                   help="HDR10 mastering display black level in cd/m² (its peak is --peak-nits)")
+    p.add_argument("--exr-primaries", choices=EXR_PRIMARIES,
+                   help="EXR primaries: bt2020, or aces-ap0 for ACES2065-1 (default bt2020)")
+    overwrite = p.add_mutually_exclusive_group()
+    overwrite.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
+    overwrite.add_argument("-n", "--no-overwrite", action="store_true",
+                           help="refuse an existing output (the default without a terminal)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(run=run)
+
+
+def add_grade_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that make the Grade (build_grade), shared by `render` and `lut`."""
+    p.add_argument("--grade", type=Path, metavar="FILE",
+                   help="a saved grade (.json) or a .lumigrade project (its grade)")
     p.add_argument("--itm", help="SDR->HDR operator (see `lumigrade operators`)")
     p.add_argument("--tmo", help="HDR->SDR operator for --format sdr")
     p.add_argument("--tmo-param", action="append", default=[], metavar="KEY=VALUE",
@@ -33,11 +56,12 @@ def add_parser(sub: Any) -> None:
                    help="operator parameter (ITM, or temporal with --temporal); repeatable")
     p.add_argument("--temporal", action="store_true",
                    help="reconstruct highlights from other frames of the shot")
-    p.add_argument("--frames", metavar="START:END", help="frame range, END exclusive")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
-    p.add_argument("--grade", type=Path, metavar="FILE.json", help="a saved grade")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(run=run)
+    p.add_argument("--input-space", metavar="NAME",
+                   help="OpenColorIO input colour space of the source, e.g. 'S-Log3 S-Gamut3', "
+                   "'ARRI LogC3 (EI800)', 'Apple Log' (see `lumigrade colourspaces`)")
+    p.add_argument("--ocio-config", metavar="FILE",
+                   help="OpenColorIO config for --input-space (default: OCIO's built-in studio config)")
 
 
 def _split_params(items: list[str], flag: str) -> dict[str, str]:
@@ -63,7 +87,7 @@ def _operator_choice(kind: OperatorKind, name: str | None, current: OperatorChoi
 
 
 def build_grade(args: argparse.Namespace) -> Grade:
-    grade = Grade.load(args.grade) if args.grade else Grade()
+    grade = load_grade(args.grade) if args.grade else Grade()
     params = _split_params(args.param, "--param")
     tmo_params = _split_params(args.tmo_param, "--tmo-param")
     changes: dict[str, Any] = {}
@@ -77,9 +101,25 @@ def build_grade(args: argparse.Namespace) -> Grade:
         changes["tmo"] = _operator_choice("tmo", args.tmo, grade.tmo, tmo_params)
     if args.peak_nits is not None:
         changes["peak_nits"] = args.peak_nits
-    if args.format:
-        changes["output"] = grade.output.__class__(**{**grade.output.__dict__, "format": args.format})
+    output = {key: value for key, value in (
+        ("format", args.format), ("mastering_primaries", args.mastering_primaries),
+        ("mastering_min_nits", args.mastering_min_nits), ("exr_primaries", args.exr_primaries),
+    ) if value is not None}
+    if output:
+        changes["output"] = dataclasses.replace(grade.output, **output)
+    if args.input_space or args.ocio_config:
+        source = {"transfer": "ocio", "ocio_space": args.input_space or grade.source.ocio_space}
+        if args.ocio_config:
+            source["ocio_config"] = args.ocio_config
+        changes["source"] = dataclasses.replace(grade.source, **source)
     return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
+
+
+def load_grade(path: Path) -> Grade:
+    """A grade file's Grade, or a .lumigrade project's current grade."""
+    if path.suffix.lower() == PROJECT_SUFFIX:
+        return Project.load(path).grade
+    return Grade.load(path)
 
 
 def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
@@ -100,6 +140,7 @@ def progress_bar(stage: str, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     grade = build_grade(args)
+    check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
     with open_clip(args.input) as clip:
         frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
         progress = progress_bar if sys.stderr.isatty() else None

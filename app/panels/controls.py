@@ -35,6 +35,7 @@ from engine.grade import (
     SourceTransform,
     grade_specs,
 )
+from engine.ocio_input import DEFAULT_CONFIG, input_spaces
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class, operators
 from engine.params import ParamSpec, param_specs
@@ -132,11 +133,21 @@ class ControlsPanel(QScrollArea):
         self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
+        # OpenColorIO input colour spaces (engine.ocio_input), for transfer 'ocio': camera log.
+        self._ocio_config = DEFAULT_CONFIG
+        self.colour_space = QComboBox()
+        self.colour_space.addItems(input_spaces(DEFAULT_CONFIG))
+        # Long names ('S-Log3 Venice S-Gamut3.Cine') must not widen the dock.
+        self.colour_space.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.colour_space.setMinimumContentsLength(14)
+        self.colour_space.setToolTip("OpenColorIO input colour space (OCIO's studio config), used when "
+                                     "the transfer is 'ocio'")
         form.addRow("Transfer", self.transfer)
         form.addRow("Gamma", self.gamma)
         form.addRow("Primaries", self.primaries)
+        form.addRow("Colour space", self.colour_space)
         for signal in (self.transfer.currentTextChanged, self.primaries.currentTextChanged,
-                       self.gamma.value_changed):
+                       self.gamma.value_changed, self.colour_space.currentTextChanged):
             signal.connect(lambda *_: self._edit_source())
         return box
 
@@ -221,11 +232,15 @@ class ControlsPanel(QScrollArea):
     # -- state in -------------------------------------------------------------------------
     def set_grade(self, grade: Grade) -> None:
         """Show `grade` without proposing anything."""
-        widgets = (self.transfer, self.primaries, self.temporal)
+        widgets = (self.transfer, self.primaries, self.temporal, self.colour_space)
         for widget in widgets:
             widget.blockSignals(True)
         self.transfer.setCurrentText(grade.source.transfer)
         self.primaries.setCurrentText(grade.source.primaries)
+        if grade.source.ocio_space:
+            self.colour_space.setCurrentText(grade.source.ocio_space)
+        self.colour_space.setEnabled(grade.source.transfer == "ocio")
+        self._ocio_config = grade.source.ocio_config
         self.temporal.setChecked(grade.temporal)
         for widget in widgets:
             widget.blockSignals(False)
@@ -252,8 +267,10 @@ class ControlsPanel(QScrollArea):
 
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:
+        ocio = self.transfer.currentText() == "ocio"
         source = SourceTransform(
-            self.transfer.currentText(), self.gamma.value(), self.primaries.currentText()
+            self.transfer.currentText(), self.gamma.value(), self.primaries.currentText(),
+            ocio_space=self.colour_space.currentText() if ocio else "", ocio_config=self._ocio_config,
         )
         self._propose("source", source=source)
 

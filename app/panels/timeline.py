@@ -25,12 +25,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.session import Session
+from engine.io.timecode import timecode_at
 
 MAX_SHUTTLE_SPEED = 8  # J/L pressed repeatedly: 1x, 2x, 4x, 8x
 
 
-def timecode(index: int, fps: Fraction) -> str:
-    """SMPTE ST 12-1 non-drop-frame timecode HH:MM:SS:FF, counted at the nominal integer rate."""
+def timecode(index: int, fps: Fraction, start: str | None = None) -> str:
+    """SMPTE ST 12-1 timecode HH:MM:SS:FF of frame `index`: counted from the source's `start`
+    timecode (drop-frame when it is, engine.io.timecode), else non-drop-frame from zero at the
+    nominal integer rate."""
+    if start is not None:
+        return timecode_at(start, fps, index)
     nominal = max(1, round(fps))
     frames = index % nominal
     seconds = index // nominal
@@ -71,6 +76,7 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.session = session
         self.fps = Fraction(24)
+        self.start_timecode: str | None = None  # the source's, when it carries one
         self.speed = 0  # playback direction and multiplier; 0 = stopped
         self._origin = (0, 0.0)  # (frame, monotonic seconds) where playback at this speed began
         self.play_button = QPushButton("Play")
@@ -113,11 +119,13 @@ class Timeline(QWidget):
             widget.setRange(0, max(frame_count - 1, 0))
             widget.setValue(0)
             widget.blockSignals(False)
-        self.timecode.setText(timecode(0, self.fps))
+        self.timecode.setText(timecode(0, self.fps, self.start_timecode))
 
     def _clip_changed(self) -> None:
         info = self.session.info
         if info is not None:
+            self.start_timecode = info.timecode
+            self.timecode.setToolTip("source timecode" if info.timecode else "timecode from frame 0")
             self._set_range(info.frame_count, info.fps)
 
     def set_markers(self, frames: list[int]) -> None:
@@ -182,5 +190,5 @@ class Timeline(QWidget):
         self.frame_box.blockSignals(True)
         self.frame_box.setValue(index)
         self.frame_box.blockSignals(False)
-        self.timecode.setText(timecode(index, self.fps))
+        self.timecode.setText(timecode(index, self.fps, self.start_timecode))
         self.session.set_frame(index)

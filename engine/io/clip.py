@@ -37,6 +37,7 @@ class ClipInfo:
     has_audio: bool
     white_luminance: float | None  # cd/m² per 1.0 of linear sources (EXR whiteLuminance)
     chroma_location: ChromaLocation | None  # what an H.264/HEVC SPS signals; None: the format's default
+    timecode: str | None = None  # SMPTE ST 12-1 timecode of frame 0 (engine.io.timecode), when tagged
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable fields (fractions as 'num/den' strings)."""
@@ -47,6 +48,7 @@ class ClipInfo:
             "codec": self.codec, "rotation": self.rotation, "has_audio": self.has_audio,
             "white_luminance": self.white_luminance,
             "chroma_location": None if self.chroma_location is None else self.chroma_location.ffmpeg_name,
+            "timecode": self.timecode,
         }
 
 

@@ -5,9 +5,9 @@ output transform (PQ, HLG or BT.1886 and the target primaries). The writer conve
 Y'CbCr itself (BT.2020 NCL for HDR, BT.709 for SDR; ITU-R BT.2100-2 Table 9 narrow range),
 fills the AVFrame planes directly, and never lets swscale touch colour.
 
-4:2:0 chroma is the mean of each 2x2 block of full-resolution Cb'/Cr', so each chroma sample
-sits at the centre of its four luma samples; the bitstream says so (chroma_sample_loc_type 1,
-ITU-T H.273 Figure 1), since BT.2020's default is the top-left site.
+4:2:0 chroma is downsampled at the deliverable's siting (engine.color.chroma_siting): top-left
+(chroma_sample_loc_type 2, ITU-T H.273) for the BT.2020 deliverables, as UHD delivery
+specifications ask, the centre of each 2x2 block (type 1) for SDR; the bitstream says which.
 
 Every stream is tagged twice: on the codec context (read by muxers into colr / Colour
 elements) and in the bitstream's VUI through the x26x parameters, so readers that trust either
@@ -29,8 +29,9 @@ import numpy as np
 import torch
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 from torch import Tensor
-from torch.nn import functional as tnf
 
+from engine.color.chroma_siting import CHROMA_LOC_TYPE, ChromaSiting, downsample_420
+from engine.color.primaries import PRIMARIES
 from engine.color.ycbcr import BT709, BT2020_NCL, YCbCrMatrix, quantize_chroma, quantize_luma, rgb_to_ycbcr
 from engine.deliverables import DELIVERABLES, MUXERS, Deliverable
 from engine.errors import FormatError, LumigradeError, OutputError
@@ -110,17 +111,18 @@ class VideoTarget:
     def planes(self, frame: Tensor) -> list[np.ndarray]:
         """A (3, H, W) R'G'B' frame as this target's code planes (what the encoder is fed)."""
         codec = DELIVERABLES[self.kind]
-        return encode_planes(frame, self.tags.matrix, codec.bits, codec.subsample)
+        return encode_planes(frame, self.tags.matrix, codec.bits, codec.subsample, codec.chroma_siting)
 
 
-def encode_planes(frame: Tensor, matrix: YCbCrMatrix, bits: int, subsample: bool) -> list[np.ndarray]:
+def encode_planes(frame: Tensor, matrix: YCbCrMatrix, bits: int, subsample: bool,
+                  siting: ChromaSiting = "center") -> list[np.ndarray]:
     """(3, H, W) R'G'B' in [0, 1] -> [Y', Cb, Cr] limited-range code planes (uint8/uint16, on CPU).
 
     Values outside [0, 1] are clipped in R'G'B' so Y'CbCr stays inside the nominal range. With
-    `subsample`, chroma is the 2x2 block mean (centre siting), computed before quantisation.
+    `subsample`, chroma is downsampled at `siting` before quantisation.
     """
     ycc = rgb_to_ycbcr(frame.float().clamp(0.0, 1.0), matrix)
-    chroma = tnf.avg_pool2d(ycc[1:].unsqueeze(0), 2).squeeze(0) if subsample else ycc[1:]
+    chroma = downsample_420(ycc[1:], siting) if subsample else ycc[1:]
     codes = [quantize_luma(ycc[0], bits, full_range=False), *quantize_chroma(chroma, bits, full_range=False)]
     dtype = np.uint8 if bits == 8 else np.uint16
     return [c.cpu().numpy().astype(dtype) for c in codes]
@@ -131,7 +133,7 @@ def _x26x_params(target: VideoTarget, mastering: MasteringDisplay | None,
     tags = target.tags
     colorprim, transfer, colormatrix = tags.x26x
     params = [f"colorprim={colorprim}", f"transfer={transfer}", f"colormatrix={colormatrix}",
-              "chromaloc=1", "log-level=error"]
+              f"chromaloc={CHROMA_LOC_TYPE[DELIVERABLES[target.kind].chroma_siting]}", "log-level=error"]
     if target.kind == "sdr":
         # x264's macroblock-tree rate control makes the bitstream differ from run to run with the
         # bundled build, even on one thread; a render, and a synthetic camera's clip, must come
@@ -176,6 +178,7 @@ class VideoWriter:
         audio_offset: float,
         mastering: MasteringDisplay | None,
         light_level: ContentLightLevel | None,
+        timecode: str | None = None,
     ) -> None:
         self.path = path
         self.target = target
@@ -191,6 +194,9 @@ class VideoWriter:
             container = av.open(str(self._output_file.temp), "w", format=format_name)
             self._container = container
             self._stream = self._add_video_stream(container, format_name, mastering, light_level)
+            if timecode is not None:
+                # The muxers turn it into a tmcd track (MOV, MP4) or a TIMECODE tag (Matroska).
+                self._stream.metadata["timecode"] = timecode
             if audio_source is not None:
                 self._audio = AudioTrack(audio_source, container, format_name, audio_offset)
         except BaseException as exc:
@@ -336,12 +342,14 @@ def open_video_writer(
     audio_offset: float = 0.0,
     mastering: MasteringDisplay | None = None,
     light_level: ContentLightLevel | None = None,
+    timecode: str | None = None,
 ) -> VideoWriter:
     """Open a video deliverable at `path` (.mp4, .mov or .mkv; ProRes: .mov).
 
     audio_source: a media file whose audio streams are copied, from `audio_offset` seconds on.
     mastering: ST 2086 display for HDR10 (default P3-D65, 1000 cd/m²); light_level: MaxCLL and
-    MaxFALL measured by the caller, since x265 writes them before the first frame.
+    MaxFALL measured by the caller, since x265 writes them before the first frame. timecode: the
+    start timecode of the first frame (engine.io.timecode), written as the stream's.
     """
     path = Path(path)
     codec = DELIVERABLES[target.kind]
@@ -352,7 +360,8 @@ def open_video_writer(
     if fps <= 0:
         raise OutputError(f"frame rate {fps} is not positive", path)
     return VideoWriter(
-        path, target, width, height, Fraction(fps), audio_source, audio_offset, mastering, light_level
+        path, target, width, height, Fraction(fps), audio_source, audio_offset, mastering, light_level,
+        timecode,
     )
 
 
@@ -367,14 +376,17 @@ def open_frame_writer(
     audio_offset: float = 0.0,
     mastering: MasteringDisplay | None = None,
     light_level: ContentLightLevel | None = None,
+    timecode: str | None = None,
 ) -> FrameWriter:
     """The writer for a Grade's output settings: an EXR sequence or a video file."""
     if DELIVERABLES[settings.format].writer == "exr":
         return open_exr_sequence_writer(
-            path, compression=settings.exr_compression, nits_per_unit=settings.exr_nits_per_unit
+            path, compression=settings.exr_compression, nits_per_unit=settings.exr_nits_per_unit,
+            primaries=PRIMARIES[settings.exr_primaries],
         )
     target = VideoTarget(settings.format, crf=settings.crf, preset=settings.preset)
     return open_video_writer(
         path, target, width, height, fps, audio_source=audio_source, audio_offset=audio_offset,
         mastering=mastering if settings.format == "hdr10" else None, light_level=light_level,
+        timecode=timecode,
     )

@@ -1,10 +1,12 @@
 """OpenEXR image sequences with the video writers' write / close / abort interface.
 
-Frames are half-float scene-linear BT.2020, one file per frame, named from a printf pattern
-('shot.%06d.exr' by default). The values are written as given, in units of `nits_per_unit`
-cd/m² (the pipeline's 'linear' view divides by it), and each file records that scale in its
-`whiteLuminance` attribute and the BT.2020 primaries in `chromaticities`, the standard
-attributes of the OpenEXR Technical Introduction. The sequence is built in a hidden folder
+Frames arrive as scene-linear BT.2020 and are written as half floats, one file per frame, named
+from a printf pattern ('shot.%06d.exr' by default), in BT.2020 or converted to the file's
+`primaries` (ACES2065-1, SMPTE ST 2065-1: AP0 primaries, ACES white, Bradford-adapted as
+OpenColorIO's studio config does). The values are in units of `nits_per_unit` cd/m² (the
+pipeline's 'linear' view divides by it), and each file records that scale in its
+`whiteLuminance` attribute and its primaries in `chromaticities`, the standard attributes of the
+OpenEXR Technical Introduction. The sequence is built in a hidden folder
 and moved into place by close().
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from engine.color.primaries import BT2020
+from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.errors import FormatError, LumigradeError, OutputError
 from engine.io.atomic import AtomicOutput, output_error
 from engine.io.exr import COMPRESSIONS, write_exr
@@ -25,12 +27,14 @@ class ExrSequenceWriter:
     """Writes frame `start_number + i` of a sequence to `folder / (pattern % (start_number + i))`."""
 
     def __init__(
-        self, folder: Path, pattern: str, compression: str, nits_per_unit: float, start_number: int
+        self, folder: Path, pattern: str, compression: str, nits_per_unit: float, start_number: int,
+        primaries: Primaries = BT2020,
     ) -> None:
         self.folder = folder
         self.pattern = pattern
         self.compression = compression
         self.nits_per_unit = nits_per_unit
+        self.primaries = primaries
         self._next = start_number
         self._written = 0
         self._finished = False
@@ -49,10 +53,10 @@ class ExrSequenceWriter:
                 raise FormatError(f"frame {self._written} holds NaN or Inf", self.folder / name)
             write_exr(
                 self._output.temp / name,
-                frame,
+                convert_primaries(frame, BT2020, self.primaries),
                 compression=self.compression,
                 half=True,
-                chromaticities=BT2020,
+                chromaticities=self.primaries,
                 white_luminance=self.nits_per_unit,
             )
         except BaseException as exc:
@@ -93,6 +97,7 @@ def open_exr_sequence_writer(
     nits_per_unit: float = 100.0,
     pattern: str | None = None,
     start_number: int = 0,
+    primaries: Primaries = BT2020,
 ) -> ExrSequenceWriter:
     """An EXR sequence into the folder `path`, or into its parent when its name is a pattern.
 
@@ -113,4 +118,4 @@ def open_exr_sequence_writer(
         raise OutputError(f"unknown EXR compression {compression!r} (one of {', '.join(COMPRESSIONS)})", path)
     if not nits_per_unit > 0:
         raise OutputError(f"nits per unit must be positive, got {nits_per_unit}", path)
-    return ExrSequenceWriter(path, pattern, compression, float(nits_per_unit), start_number)
+    return ExrSequenceWriter(path, pattern, compression, float(nits_per_unit), start_number, primaries)

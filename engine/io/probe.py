@@ -19,6 +19,7 @@ from av.sidedata.sidedata import Type as SideDataType
 
 from engine.errors import MediaError
 from engine.io.clip import ClipInfo
+from engine.io.dovi import dolby_vision_config
 from engine.io.exr import compression_name, read_exr_header
 from engine.io.hdr_metadata import ContentLightLevel, MasteringDisplay
 from engine.io.open import is_sequence_pattern, open_clip
@@ -74,6 +75,7 @@ def _video_details(path: Path) -> dict[str, Any]:
             frame = next(container.decode(video), None)
         except av.error.FFmpegError as exc:
             raise MediaError(f"corrupt video data ({exc})", path) from exc
+        details["hdr10_plus"] = False
         if frame is not None:
             for side in frame.side_data:
                 if side.type == SideDataType.MASTERING_DISPLAY_METADATA:
@@ -84,6 +86,11 @@ def _video_details(path: Path) -> dict[str, Any]:
                     light = light_level_from_side_data(bytes(side))
                     if light is not None:
                         details["content_light_level"] = asdict(light)
+                elif side.type == SideDataType.DYNAMIC_HDR_PLUS:
+                    details["hdr10_plus"] = True  # SMPTE ST 2094-40 metadata on the first frame
+    dolby_vision = dolby_vision_config(path)
+    if dolby_vision is not None:
+        details["dolby_vision"] = dolby_vision
     return details
 
 
@@ -105,8 +112,10 @@ def probe(path: str | Path) -> dict[str, Any]:
     Keys: path, container, codec, width, height, frame_count, fps (string 'num/den'),
     fps_value, time_base, duration (seconds), pixel_format, bit_depth, tags, is_hdr, rotation,
     has_audio, white_luminance, chroma_location (FFmpeg's name of the siting an H.264/HEVC
-    stream signals, else None), audio (list of streams); and mastering_display and
-    content_light_level when the stream carries them; EXR adds channels, compression and
+    stream signals, else None), timecode (of frame 0, else None), audio (list of streams),
+    hdr10_plus (whether the first frame carries SMPTE ST 2094-40 dynamic metadata); and
+    mastering_display, content_light_level and dolby_vision (the MP4/MOV configuration record,
+    engine.io.dovi) when the stream carries them; EXR adds channels, compression and
     chromaticities.
     """
     path = Path(path)

@@ -20,6 +20,7 @@ from engine.io.clip import ClipBase, ClipInfo
 from engine.io.pixels import Planes, format_bits, frame_planes, frame_to_rgb
 from engine.io.sps import read_chroma_location
 from engine.io.tags import ChromaLocation, tags_from_stream
+from engine.io.timecode import start_timecode
 
 # Containers whose index gives an exact frame count (MP4/MOV sample tables, MXF index tables).
 _INDEXED_CONTAINERS = ("mov", "mp4", "mxf")
@@ -121,6 +122,10 @@ class VideoClip(ClipBase):
             has_audio=bool(container.streams.audio),
             white_luminance=None,
             chroma_location=_chroma_location(self.path, stream),
+            timecode=start_timecode(
+                [stream.metadata, *(d.metadata for d in container.streams.data), container.metadata],
+                self._fps,
+            ),
         )
         if self.info.frame_count == 0:
             raise MediaError("the video stream holds no frames", self.path)

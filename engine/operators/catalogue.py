@@ -25,12 +25,13 @@ from engine.tmo.bt2446a import Bt2446a
 from engine.tmo.drago import Drago
 from engine.tmo.durand import Durand
 from engine.tmo.filmic import AcesFitted, Hable
+from engine.tmo.ocio_view import OcioView
 from engine.tmo.reinhard import Reinhard, ReinhardLocal
 from engine.tmo.reinhard_devlin import ReinhardDevlin
 
 _OPERATORS: tuple[type[Operator], ...] = (
     Akyuz, BT2408, BT2446A, BT2446C, Huo, Kovaleski, Masia09, Masia17, MaskedCnnItm, Meylan,
-    Bt2390, Bt2446a, Drago, Durand, AcesFitted, Hable, Reinhard, ReinhardLocal, ReinhardDevlin,
+    Bt2390, Bt2446a, Drago, Durand, AcesFitted, Hable, OcioView, Reinhard, ReinhardLocal, ReinhardDevlin,
 )
 
 

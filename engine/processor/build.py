@@ -20,7 +20,7 @@ from engine.display import HLG_GAIN_MIN_NITS, DisplayTransform
 from engine.input_transform import InputTransform
 from engine.lut import Lut1D
 from engine.processor.formats import SourceFormat, TargetFormat
-from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, Transfer
+from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, Transfer, UniformLut
 
 BT2020_WEIGHTS = luminance_weights(BT2020)
 
@@ -46,6 +46,11 @@ def eotf_ops(transform: InputTransform, source: SourceFormat) -> list[Op]:
         "hlg": tf.hlg_inverse_oetf,
     }
     ops: list[Op] = []
+    if transform.ocio is not None:
+        # engine.ocio_input: the baked curve over [0, 1] (in codes: [0, peak]), then one matrix.
+        curve = transform.ocio.curve
+        ops.append(Affine(np.eye(3) / peak) if curve is None else UniformLut(curve.table, 0.0, peak))
+        return [*ops, Affine(transform.ocio.matrix * transform.nits_per_unit)]
     if transform.transfer == "linear":
         ops += [Clamp(0.0), Affine(np.eye(3) * transform.nits_per_unit / peak)]
     else:

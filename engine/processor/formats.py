@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.color.chroma_siting import ChromaSiting
 from engine.color.ycbcr import YCbCrMatrix
 
 
@@ -22,13 +23,15 @@ class SourceFormat:
 
 @dataclass(frozen=True)
 class TargetFormat:
-    """Encoded planes: limited- or full-range n-bit Y'CbCr with `matrix`; `subsample` averages
-    chroma over 2x2 blocks before quantisation (4:2:0, as engine.io.encode.encode_planes)."""
+    """Encoded planes: limited- or full-range n-bit Y'CbCr with `matrix`; `subsample` downsamples
+    chroma to 4:2:0 at `siting` before quantisation (engine.color.chroma_siting, as
+    engine.io.encode.encode_planes)."""
 
     bits: int
     matrix: YCbCrMatrix
     full_range: bool = False
     subsample: bool = False
+    siting: ChromaSiting = "center"
 
 
 def chroma_axis(n_out: int, n_in: int, phase: float) -> tuple[np.ndarray, np.ndarray]:

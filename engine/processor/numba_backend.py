@@ -2,9 +2,11 @@
 
 The kernel reads the decoded planes as they come from the decoder (integer codes, chroma at its
 own resolution), upsamples chroma bilinearly at the source's sample phase on the fly, runs every
-op on three scalars held in registers, and writes the integer output planes, averaging 2x2
-chroma before quantisation for a 4:2:0 target (engine.io.encode.encode_planes). Nothing the
-size of a frame is allocated besides the output planes.
+op on three scalars held in registers, and writes the integer output planes, downsampling
+chroma before quantisation for a 4:2:0 target (engine.io.encode.encode_planes): the 2x2 mean
+within each strip for centre siting; for top-left siting, whose [1, 2, 1] filter reaches the row
+above the strip, full-resolution chroma goes to two float32 planes filtered in a second pass.
+Besides those, nothing the size of a frame is allocated but the output planes.
 
 Source code is generated from the op list (as OpenColorIO generates shader code) and compiled
 with numba's parallel=True; rows are split across the cores. fastmath is on: table indices come
@@ -140,7 +142,7 @@ def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[s
 # chroma blocks). Each loop over a row is free of branches and calls, so LLVM vectorises it,
 # table reads becoming gathers. Strip buffers are float32 and stay in L1.
 _KERNEL = '''
-def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, light, peak{args}):
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, fbf, frf, light, peak{args}):
     height, width = yp.shape
     cw = cbp.shape[1]
     top = np.float32({top})
@@ -188,6 +190,24 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, light, peak{args}):
                 sr = (fr[0, j] + fr[0, j + 1] + fr[1, j] + fr[1, j + 1]) * quarter
                 ocb[bi, bj] = np.uint32(min(max(sb, zero), top) + half)
                 ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
+    if {topleft}:
+        # engine.color.chroma_siting: [1, 2, 1] / 4 in each direction about the top-left sample.
+        sixteenth = np.float32(1.0 / 16.0)
+        two = np.float32(2.0)
+        for bi in prange(height // 2):
+            i = 2 * bi
+            im = max(i - 1, 0)
+            for bj in range(width // 2):
+                j = 2 * bj
+                jm = max(j - 1, 0)
+                sb = ((fbf[im, jm] + two * fbf[im, j] + fbf[im, j + 1])
+                      + two * (fbf[i, jm] + two * fbf[i, j] + fbf[i, j + 1])
+                      + (fbf[i + 1, jm] + two * fbf[i + 1, j] + fbf[i + 1, j + 1])) * sixteenth
+                sr = ((frf[im, jm] + two * frf[im, j] + frf[im, j + 1])
+                      + two * (frf[i, jm] + two * frf[i, j] + frf[i, j + 1])
+                      + (frf[i + 1, jm] + two * frf[i + 1, j] + frf[i + 1, j + 1])) * sixteenth
+                ocb[bi, bj] = np.uint32(min(max(sb, zero), top) + half)
+                ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
 '''
 
 _QUANTIZE = "np.uint32(min(max({}, zero), top) + half)"
@@ -196,6 +216,8 @@ _STORES = {
     "444": ["oy[i, j] = " + _QUANTIZE.format("c0"), "ocb[i, j] = " + _QUANTIZE.format("c1"),
             "ocr[i, j] = " + _QUANTIZE.format("c2")],
     "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
+    # Top-left siting: full-resolution chroma for the filter pass after the strips.
+    "420topleft": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fbf[i, j] = c1", "frf[i, j] = c2"],
     # The first channel as float32 (a luminance plane for frame statistics).
     "float": ["oy[i, j] = c0"],
 }
@@ -207,12 +229,13 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
     """The kernel for one chain structure and plane layout; the numbers are its arguments."""
     from numba import njit, prange
 
-    step = 2 if store == "420" else 1
+    step = 2 if store.startswith("420") else 1
     src = _KERNEL.format(
         args="".join(f", a{i}" for i in range(count)),
         top=float(2**bits - 1),
         rows=step,
         subsample=store == "420",
+        topleft=store == "420topleft",
         full_chroma=full_chroma,
         setup="\n".join("    " + line for line in setup),
         body="\n".join("                " + line for line in body),
@@ -240,7 +263,8 @@ class NumbaProcessor:
         self.target = target
         self.peak = peak
         setup, body, count = chain_source(self.ops, meter_at)
-        store = "float" if target is None else "420" if target.subsample else "444"
+        store = "float" if target is None else "444" if not target.subsample else (
+            "420topleft" if target.siting == "topleft" else "420")
         bits = target.bits if target is not None else 16
         self._compile = lambda full: _compile(tuple(setup), tuple(body), count, bits, store, full)
         self._arrays = chain_arrays(self.ops)
@@ -270,8 +294,11 @@ class NumbaProcessor:
             oy = np.empty((height, width), dtype)
             ocb = np.empty((height // div, width // div), dtype)
             ocr = np.empty_like(ocb)
+        topleft = target is not None and target.subsample and target.siting == "topleft"
+        fbf = np.empty((height, width) if topleft else (1, 1), np.float32)
+        frf = np.empty_like(fbf)
         light = np.zeros((height, 2), np.float32)
         kernel = self._compile(cb.shape == y.shape)
         wx32 = wx.astype(np.float32)
-        kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, light, self.peak, *self._arrays)
+        kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, fbf, frf, light, self.peak, *self._arrays)
         return ([oy] if target is None else [oy, ocb, ocr]), light

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as tnf
 from torch import Tensor
 
+from engine.color.chroma_siting import ChromaSiting, downsample_420
 from engine.processor.ops import (
     BLACK_LUMINANCE,
     Affine,
@@ -70,10 +70,11 @@ def apply_op(op: Op, x: Tensor) -> Tensor:
     raise TypeError(f"unknown op {op!r}")
 
 
-def run(ops: Sequence[Op], codes: Tensor, subsample: bool = False) -> list[Tensor]:
+def run(ops: Sequence[Op], codes: Tensor, subsample: bool = False,
+        siting: ChromaSiting = "center") -> list[Tensor]:
     """(3, H, W) input codes (chroma at full size) -> [Y', Cb, Cr] integer code planes (int32).
 
-    With `subsample`, chroma is averaged over 2x2 blocks before the final Quantize, as
+    With `subsample`, chroma is downsampled to 4:2:0 at `siting` before the final Quantize, as
     engine.io.encode.encode_planes does.
     """
     _, height, width = codes.shape
@@ -84,7 +85,7 @@ def run(ops: Sequence[Op], codes: Tensor, subsample: bool = False) -> list[Tenso
     planes = x.view(3, height, width)
     luma, chroma = planes[:1], planes[1:]
     if subsample:
-        chroma = tnf.avg_pool2d(chroma.unsqueeze(0), 2).squeeze(0)
+        chroma = downsample_420(chroma, siting)
     if last is not None:
         luma, chroma = apply_op(last, luma.clone()), apply_op(last, chroma.contiguous())
     return [luma[0].to(torch.int32), *chroma.to(torch.int32)]

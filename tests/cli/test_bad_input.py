@@ -129,7 +129,7 @@ def test_full_disk_leaves_nothing(white_clip: Path, tmp_path: Path, fmt: str) ->
 
     res = subprocess.run(
         [sys.executable, "-m", "app.cli", "render", str(white_clip), "-o", str(existing),
-         "--format", fmt],
+         "--format", fmt, "-y"],
         capture_output=True, text=True, preexec_fn=limit_file_size, cwd=Path(__file__).parents[2],
     )
     assert res.returncode == 2, res.stderr

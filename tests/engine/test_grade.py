@@ -111,7 +111,7 @@ def test_every_numeric_param_is_refused_just_outside_its_range() -> None:
                     Grade.from_dict(data)
             checked.append(prefix + spec.name)
     assert checked == ["exposure", "saturation", "reference_white", "peak_nits", "sdr_peak_nits",
-                       "source.gamma", "output.exr_nits_per_unit", "output.crf"]
+                       "source.gamma", "output.exr_nits_per_unit", "output.mastering_min_nits", "output.crf"]
 
 
 def test_values_read_from_json_keep_their_types() -> None:

@@ -61,3 +61,35 @@ def test_torch_backend_runs_on_the_device_of_its_input(device: str) -> None:
     want = NumbaProcessor(chain, SOURCE, TARGET_420)(y, cb, cr)
     for got, expected in zip(planes, want, strict=True):
         assert int((got.cpu().long() - torch.from_numpy(expected.astype(np.int64))).abs().max()) <= 1
+
+
+def test_numba_top_left_siting_matches_torch_and_the_encoder() -> None:
+    """The kernel's second (top-left [1, 2, 1]) chroma pass against the torch back end and
+    engine.io.encode.encode_planes on the same frame."""
+    from dataclasses import replace
+
+    from engine.io.encode import encode_planes
+
+    chain = optimise(chain_for("bt2446a"))
+    codes = torch.randint(0, 256, (3, 48, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    y, cb, cr = codes.numpy()
+    want = NumbaProcessor(chain, SOURCE, replace(TARGET_420, siting="topleft"))(y, cb, cr)
+    got = torch_backend.run(chain, codes, subsample=True, siting="topleft")
+    centre = NumbaProcessor(chain, SOURCE, TARGET_420)(y, cb, cr)
+    for plane, expected in zip(got, want, strict=True):
+        assert int((plane.long() - torch.from_numpy(expected.astype(np.int64))).abs().max()) <= 1
+    assert int(np.abs(want[1].astype(np.int64) - centre[1]).max()) > 1  # the siting changed chroma
+    # The encoder's path on a frame whose chroma is one blue sample (Cb > 0). At luma (2, 2),
+    # co-sited with chroma (1, 1), it reaches that sample alone, with the filter's centre 4/16.
+    # At luma (3, 3), between four chroma sites, it reaches all four with the corner 1/16
+    # (centre siting would put it, as 4/16, into chroma (1, 1) alone).
+    def cb_of(row: int, col: int) -> np.ndarray:
+        frame = torch.zeros(3, 8, 8)
+        frame[2, row, col] = 1.0
+        return encode_planes(frame, TARGET_420.matrix, 10, True, "topleft")[1].astype(np.int64) - 512
+
+    cosited, between = cb_of(2, 2), cb_of(3, 3)
+    peak = cosited[1, 1]
+    assert peak > 100 and np.count_nonzero(cosited) == 1
+    assert np.count_nonzero(between) == 4
+    assert all(abs(between[r, c] - peak / 4) <= 1 for r, c in ((1, 1), (1, 2), (2, 1), (2, 2)))

@@ -27,7 +27,7 @@ def _curve(name: str, nits: float | list[float], ctx: StageContext, **params: ob
 
 
 def test_catalogue_lists_the_curves() -> None:
-    assert CURVES == ["aces", "bt2390", "bt2446a", "drago", "hable", "reinhard"]
+    assert CURVES == ["aces", "bt2390", "bt2446a", "drago", "hable", "ocio-view", "reinhard"]
 
 
 def test_aces_fitted_published_values() -> None:
@@ -170,3 +170,25 @@ def test_extreme_frames_give_finite_output(name: str, frame_name: str) -> None:
     assert out.shape == frame.shape
     assert bool(torch.isfinite(out).all())
     assert float(out.min()) >= 0.0
+
+
+def test_ocio_view_curve_is_ocio_on_the_neutral_axis() -> None:
+    """The ACES 2.0 SDR view of OCIO's studio config: its own processors on grey, and the ACES
+    mid-grey anchor (scene 0.18 -> 10 cd/m² on a 100 cd/m² display, Y = 0.1)."""
+    import PyOpenColorIO
+
+    ctx = StageContext()
+    nits = np.array([0.18 * 203.0, 203.0, 4.0 * 203.0])
+    ours = _curve("ocio-view", nits.tolist(), ctx)
+    config = PyOpenColorIO.Config.CreateFromFile("ocio://studio-config-latest")
+    display, view = "Rec.1886 Rec.709 - Display", "ACES 2.0 - SDR 100 nits (Rec.709)"
+    grey = np.repeat((nits / 203.0).astype(np.float32)[:, None], 3, axis=1)
+    config.getProcessor("Linear Rec.2020", display, view,
+                        PyOpenColorIO.TRANSFORM_DIR_FORWARD).getDefaultCPUProcessor().applyRGB(grey)
+    encoding = config.getColorSpace(display).getTransform(PyOpenColorIO.COLORSPACE_DIR_FROM_REFERENCE)
+    config.getProcessor(encoding, PyOpenColorIO.TRANSFORM_DIR_INVERSE).getDefaultCPUProcessor().applyRGB(grey)
+    assert ours == pytest.approx(grey[:, 1], abs=1e-4)
+    assert ours[0] == pytest.approx(0.1, abs=1e-3)
+    # Against a 200 cd/m² display the same light is half as much of its peak.
+    brighter = _curve("ocio-view", 203.0, StageContext(display_peak=200.0))
+    assert brighter == pytest.approx(ours[1] / 2, rel=1e-6)
