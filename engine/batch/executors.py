@@ -121,7 +121,8 @@ class RayExecutor:
 
         names = [str(p.absolute()) for p in paths]
         probe = self._ray.remote(num_cpus=0)(unseen_paths)
-        nodes = [NodeAffinitySchedulingStrategy(n["NodeID"], soft=False) for n in self._ray.nodes() if n["Alive"]]
+        alive = [n["NodeID"] for n in self._ray.nodes() if n["Alive"]]
+        nodes = [NodeAffinitySchedulingStrategy(node, soft=False) for node in alive]
         checks = [probe.options(scheduling_strategy=node).remote(names) for node in nodes]
         for host, missing in self._ray.get(checks):
             if missing:
