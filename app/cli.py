@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from engine.errors import LumigradeError
 
 # Subcommand modules under app.commands, in the order `--help` lists them.
-COMMANDS = ("open", "render", "probe", "operators", "synth", "eval")
+COMMANDS = ("open", "render", "batch", "probe", "operators", "synth", "eval")
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE, as the shell reports `yes | head -1`'s yes
 

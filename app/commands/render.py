@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.progress import ProgressReporter
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
 from engine.grade import Grade, OperatorChoice
@@ -37,6 +38,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
     p.add_argument("--grade", type=Path, metavar="FILE.json", help="a saved grade")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--progress", choices=("json",),
+                   help="progress as JSON lines on stderr (default: a bar when stderr is a terminal)")
     p.set_defaults(run=run)
 
 
@@ -89,21 +92,16 @@ def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
     return {k: getattr(parsed, k) for k in params}
 
 
-def progress_bar(stage: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r{stage:>12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     grade = build_grade(args)
     with open_clip(args.input) as clip:
         frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
-        progress = progress_bar if sys.stderr.isatty() else None
-        summary = render(clip, args.output, grade, frames=frames, progress=progress)
+        mode = "json" if args.progress == "json" else "rich" if sys.stderr.isatty() else "none"
+        reporter = ProgressReporter(mode, sys.stderr)
+        try:
+            summary = render(clip, args.output, grade, frames=frames, progress=reporter.render_progress())
+        finally:
+            reporter.close()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
