@@ -118,7 +118,7 @@ class ProgressReporter:
             self.job_done[job] = event["done"]
             self.update(job, event["done"], event["total"])
             self.update(OVERALL, sum(self.job_done.values()), sum(self.jobs.values()))
-        elif kind in ("task_done", "task_reused", "output"):
+        elif kind in ("task", "task_done", "task_reused", "output"):
             self.event(event)
 
     def close(self) -> None:
