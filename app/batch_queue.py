@@ -9,9 +9,11 @@ A queue is versioned JSON (docs/batch.md has the format):
               {"timeline": "cut.otio", "grade": "look.json",
                "outputs": [{"format": "hlg", "path": "out/{index:03d}_{clip}.mp4"}]}]}
 
-Relative paths are relative to the queue file. A "timeline" entry becomes one job per clip of
-the timeline: the clip's media reference is the input and its source range the frames; output
-paths are templates of {clip} (the clip's name) and {index} (its place in the timeline).
+Relative paths are relative to the queue file. "grade" is a grade file, a .lumigrade project,
+or a grade's JSON object written inline (what the GUI's "Add to Render Queue" writes). A
+"timeline" entry becomes one job per clip of the timeline: the clip's media reference is the
+input and its source range the frames; output paths are templates of {clip} (the clip's name)
+and {index} (its place in the timeline).
 
 Everything is checked before anything starts: keys and types, inputs that open, frame ranges
 inside the clips, grades and projects that load, formats and containers, output folders that
@@ -111,8 +113,14 @@ class _QueueParser(JsonValidator):
         return [self.job(name, source, frames, outputs, grade, chunk_frames, label, {})]
 
     def grade(self, value: Any, label: str) -> Grade:
+        """A grade file, a project, or the grade's JSON written in the queue itself."""
         if value is None:
             return Grade()
+        if isinstance(value, Mapping):
+            try:
+                return Grade.from_dict(value, self.path)
+            except GradeError as exc:
+                raise self.fail(f"{label}: grade: {exc.problem}") from None
         path = self.local(value, f"{label}: grade")
         if path not in self.grades:
             self.grades[path] = load_grade(path)

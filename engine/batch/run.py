@@ -28,9 +28,10 @@ from engine.batch.plan import Chunk, Job, Output, plan_chunks
 from engine.batch.state import QueueState, fingerprint, input_identity
 from engine.batch.tasks import Task, TaskResult
 from engine.deliverables import DELIVERABLES
-from engine.errors import OutputError
+from engine.errors import OutputError, RenderCancelled
 from engine.io.hdr_metadata import ContentLightLevel
 from engine.io.open import open_clip
+from engine.jobs import CancelToken
 
 EventFn = Callable[[dict[str, Any]], None]
 _POLL_S = 0.2
@@ -205,8 +206,10 @@ class _Runner:
         done = sum(n for key, n in self.done.items() if self.job_of[key] == job)
         self.emit({"event": "progress", "job": job, "done": done, "total": self.totals[job]})
 
-    def loop(self) -> None:
+    def loop(self, cancel: CancelToken) -> None:
         while self.pending:
+            if cancel.cancelled:
+                raise RenderCancelled("queue stopped; finished chunks are kept for a resume")
             finished, _ = wait(self.pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
             touched = set()
             for event in self.executor.drain():
@@ -264,8 +267,12 @@ class _Runner:
 
 
 def run_queue(jobs: list[Job], executor: Executor, state: QueueState,
-              on_event: EventFn | None = None) -> BatchSummary:
-    """Render every deliverable of `jobs` on `executor`, resuming from `state`."""
+              on_event: EventFn | None = None, cancel: CancelToken | None = None) -> BatchSummary:
+    """Render every deliverable of `jobs` on `executor`, resuming from `state`.
+
+    `cancel` stops the queue between tasks: running chunks finish on their own (and are
+    recorded by the next run), nothing more is submitted, and RenderCancelled is raised.
+    """
     started = time.perf_counter()
     emit = on_event or (lambda event: None)
     deliverables = _plan(jobs)
@@ -280,7 +287,7 @@ def run_queue(jobs: list[Job], executor: Executor, state: QueueState,
             runner.start(d)
         for job in jobs:
             runner.progress(job.name)
-        runner.loop()
+        runner.loop(cancel or CancelToken())
     finally:
         for future in runner.pending:
             future.cancel()
