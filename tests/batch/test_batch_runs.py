@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import ray
 import torch
 
 from app.cli import main
@@ -32,8 +33,6 @@ from tests.batch.conftest import (
     write_queue,
     write_rgb_clip,
 )
-
-ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
