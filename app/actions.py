@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
-from app.export_dialog import ExportDialog
+from app.batch_dialog import QueueDialog, append_to_queue
+from app.export_dialog import ExportDialog, default_output
 from app.lut_dialog import LutDialog
 from app.panels.timeline import Timeline
 from app.project import PROJECT_SUFFIX
@@ -31,6 +32,7 @@ VIEW_EXPOSURE_NUDGE = 0.25  # stops per [ or ] press
 CLIP_FILTER = "Clips (*.mov *.mp4 *.mkv *.avi *.mxf *.exr *.png *.tif *.tiff *.dpx);;All files (*)"
 PROJECT_FILTER = f"Lumigrade projects (*{PROJECT_SUFFIX})"
 GRADE_FILTER = "Grades (*.json)"
+QUEUE_FILTER = "Render queues (*.json)"
 
 
 class Actions(QObject):
@@ -68,6 +70,8 @@ class Actions(QObject):
         file.addSeparator()
         self._action(file, "Export…", self.show_export_dialog, "Ctrl+E")
         self._action(file, "Export LUT (.cube)…", self.show_lut_dialog)
+        self._action(file, "Add to Render Queue…", self.ask_add_to_queue)
+        self._action(file, "Render Queue…", self.ask_show_queue)
         file.addSeparator()
         self._action(file, "Quit", self.window.close, QKeySequence.StandardKey.Quit)
 
@@ -219,6 +223,42 @@ class Actions(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+    def add_to_queue(self, queue: Path) -> bool:
+        """The open clip and its grade as a new job of `queue`, to the grade's format beside the clip."""
+        s = self.session
+        if s.clip_path is None:
+            self.show_error("Add to Render Queue", "open a clip first")
+            return False
+        try:
+            output = default_output(s.clip_path, s.grade.output.format)
+            name = append_to_queue(queue, s.clip_path, s.grade, output)
+        except LumigradeError as exc:
+            self.show_error("Add to Render Queue", exc)
+            return False
+        self.window.statusBar().showMessage(f"Added {name!r} to {queue.name}", 5000)
+        return True
+
+    def ask_add_to_queue(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Add to render queue", "", QUEUE_FILTER,
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.add_to_queue(Path(path))
+
+    def show_queue(self, queue: Path) -> QueueDialog | None:
+        try:
+            dialog = QueueDialog(queue, parent=self.window)
+        except LumigradeError as exc:
+            self.show_error("Render Queue", exc)
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def ask_show_queue(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Render queue", "", QUEUE_FILTER)
+        if path:
+            self.show_queue(Path(path))
 
     def save_version(self) -> None:
         """Keep the current grade as the next 'Version N', to compare against (View > Compare)."""

@@ -126,11 +126,19 @@ def render(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     device: torch.device | str | None = None,
+    light_level: ContentLightLevel | None = None,
+    audio: bool = True,
 ) -> RenderSummary:
-    """Render `frames` of `source` through `grade` into `output` in grade.output.format."""
+    """Render `frames` of `source` through `grade` into `output` in grade.output.format.
+
+    light_level: MaxCLL/MaxFALL already measured over a larger whole (a clip rendered in chunks,
+    engine.batch); an HDR10 render then writes them and skips its own analysis pass.
+    audio: False leaves the source's audio out (chunks of a clip, whose join copies it once).
+    """
     clip = open_clip(source) if isinstance(source, (str, Path)) else source
     try:
-        return _render(clip, Path(output), grade, frames, progress, cancel or CancelToken(), device)
+        return _render(clip, Path(output), grade, frames, progress, cancel or CancelToken(), device,
+                       light_level, audio)
     finally:
         if isinstance(source, (str, Path)):
             clip.close()
@@ -169,6 +177,71 @@ def _processed(clip: Clip, processor: GradeProcessor, start: int, stop: int) -> 
         yield _Rendered(index, done.planes, None, done.max_light, done.mean_light)
 
 
+class _Graded:
+    """The graded frames of one render: its pipeline, the encoder's target and, where the grade
+    allows, the fused processor; shared by the render and its measure-only analysis pass."""
+
+    def __init__(self, clip: Clip, output: Path, grade: Grade, frames: tuple[int, int] | None,
+                 progress: ProgressFn | None, cancel: CancelToken, device: torch.device | str | None) -> None:
+        self.clip, self.output = clip, output
+        deliverable = DELIVERABLES[grade.output.format]
+        self.view = deliverable.view
+        self.pipeline = Pipeline(grade, clip, device)
+        self.start, self.stop = frames if frames is not None else (0, clip.info.frame_count)
+        if self.pipeline.temporal is not None:
+            self.pipeline.temporal.analyse(_stage_progress(progress))
+            cancel.check(output)
+        self.target: VideoTarget | None = None
+        self.processor: GradeProcessor | None = None
+        if deliverable.writer == "video":
+            settings = grade.output
+            self.target = VideoTarget(settings.format, crf=settings.crf, preset=settings.preset)
+            planes = TargetFormat(deliverable.bits, self.target.tags.matrix, False, deliverable.subsample,
+                                  deliverable.chroma_siting)
+            self.processor = self.pipeline.processor(self.view, planes)
+
+    @property
+    def total(self) -> int:
+        return self.stop - self.start
+
+    def rendered(self, meter: LightLevelMeter, as_planes: bool) -> Iterator[_Rendered]:
+        """The frames in order, graded a frame or two ahead of the encoder in another thread."""
+        if self.processor is not None:
+            return prefetched(_processed(self.clip, self.processor, self.start, self.stop))
+        staged = _staged(self.pipeline, self.view, self.start, self.stop, meter,
+                         self.target if as_planes else None, self.output)
+        # Temporal reconstruction stays on this thread: OpenCV's RANSAC draws from a per-thread
+        # random generator, so another thread would give other (equally valid) motion fits.
+        return staged if self.pipeline.temporal is not None else prefetched(staged)
+
+
+def measure_light_levels(
+    source: str | Path | Clip,
+    grade: Grade,
+    *,
+    frames: tuple[int, int] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    device: torch.device | str | None = None,
+) -> ContentLightLevel:
+    """MaxCLL and MaxFALL (CTA-861.3) of `frames` rendered through `grade`, nothing written: the
+    HDR10 analysis pass alone, for a clip whose chunks are encoded apart (engine.batch)."""
+    clip = open_clip(source) if isinstance(source, (str, Path)) else source
+    try:
+        cancel = cancel or CancelToken()
+        graded = _Graded(clip, clip.info.path, grade, frames, progress, cancel, device)
+        meter = LightLevelMeter(grade.peak_nits)
+        report = progress or (lambda stage, done, n: None)
+        for done, frame in enumerate(graded.rendered(meter, as_planes=True), 1):
+            cancel.check(clip.info.path)
+            meter.add_levels(frame.max_light, frame.mean_light)
+            report("analysis", done, graded.total)
+        return meter.result()
+    finally:
+        if isinstance(source, (str, Path)):
+            clip.close()
+
+
 def _render(
     clip: Clip,
     output: Path,
@@ -177,48 +250,26 @@ def _render(
     progress: ProgressFn | None,
     cancel: CancelToken,
     device: torch.device | str | None,
+    light: ContentLightLevel | None,
+    audio: bool,
 ) -> RenderSummary:
     started = time.perf_counter()
     fmt = grade.output.format
-    deliverable = DELIVERABLES[fmt]
-    view = deliverable.view
-    pipeline = Pipeline(grade, clip, device)
-    start, stop = frames if frames is not None else (0, clip.info.frame_count)
-    total = stop - start
+    graded = _Graded(clip, output, grade, frames, progress, cancel, device)
+    start, total = graded.start, graded.total
     report = progress or (lambda stage, done, n: None)
-    if pipeline.temporal is not None:
-        pipeline.temporal.analyse(_stage_progress(progress))
-        cancel.check(output)
-
     folder = output.absolute().parent
     if not folder.is_dir():
         raise OutputError("output folder does not exist", folder)
-    target: VideoTarget | None = None
-    processor: GradeProcessor | None = None
-    if deliverable.writer == "video":
-        target = VideoTarget(fmt, crf=grade.output.crf, preset=grade.output.preset)
-        plane_format = TargetFormat(deliverable.bits, target.tags.matrix, False, deliverable.subsample,
-                                    deliverable.chroma_siting)
-        processor = pipeline.processor(view, plane_format)
     meter = LightLevelMeter(grade.peak_nits)
 
-    def rendered(as_planes: bool) -> Iterator[_Rendered]:
-        """The frames in order, graded a frame or two ahead of the encoder in another thread."""
-        if processor is not None:
-            return prefetched(_processed(clip, processor, start, stop))
-        staged = _staged(pipeline, view, start, stop, meter, target if as_planes else None, output)
-        # Temporal reconstruction stays on this thread: OpenCV's RANSAC draws from a per-thread
-        # random generator, so another thread would give other (equally valid) motion fits.
-        return staged if pipeline.temporal is not None else prefetched(staged)
-
-    light: ContentLightLevel | None = None
     spool: _PlaneSpool | None = None
-    if fmt == "hdr10":
+    if fmt == "hdr10" and light is None:
         spool = _PlaneSpool(folder)
     try:
         if spool is not None:
             # MaxCLL/MaxFALL go into x265's first SEI: measure every frame first, keep its planes.
-            for done, frame in enumerate(rendered(as_planes=True), 1):
+            for done, frame in enumerate(graded.rendered(meter, as_planes=True), 1):
                 cancel.check(output)
                 meter.add_levels(frame.max_light, frame.mean_light)
                 assert frame.planes is not None
@@ -231,7 +282,7 @@ def _render(
             width=clip.info.width,
             height=clip.info.height,
             fps=Fraction(clip.info.fps),
-            audio_source=clip.info.path if clip.info.has_audio else None,
+            audio_source=clip.info.path if clip.info.has_audio and audio else None,
             audio_offset=start / float(clip.info.fps),
             mastering=MasteringDisplay.from_primaries(
                 PRIMARIES[grade.output.mastering_primaries], grade.peak_nits, grade.output.mastering_min_nits
@@ -248,7 +299,8 @@ def _render(
                     report("encode", done, total)
             else:
                 meter = LightLevelMeter(grade.peak_nits)
-                for done, frame in enumerate(rendered(as_planes=spool is not None), 1):
+                as_planes = fmt == "hdr10"
+                for done, frame in enumerate(graded.rendered(meter, as_planes), 1):
                     cancel.check(output)
                     meter.add_levels(frame.max_light, frame.mean_light)
                     if frame.planes is not None and isinstance(writer, VideoWriter):
@@ -274,5 +326,5 @@ def _render(
         seconds=time.perf_counter() - started,
         max_cll=measured.max_cll,
         max_fall=measured.max_fall,
-        device=str(pipeline.device),
+        device=str(graded.pipeline.device),
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from app.commands.render import progress_bar
+from app.progress import ProgressReporter
 from engine.device import default_device
 from engine.metrics.evaluate import evaluate_paths
 
@@ -27,8 +26,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = progress_bar if sys.stderr.isatty() else None
-    report = evaluate_paths(args.test, args.reference, args.sdr, args.masks, device=default_device(),
-                            with_cvvdp=not args.no_vdp, progress=progress)
+    reporter = ProgressReporter.for_terminal(json_lines=False)
+    try:
+        report = evaluate_paths(args.test, args.reference, args.sdr, args.masks, device=default_device(),
+                                with_cvvdp=not args.no_vdp, progress=reporter.render_progress("eval"))
+    finally:
+        reporter.close()
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.overwrite import check_overwrite, policy_of
+from app.progress import ProgressReporter
 from app.project import PROJECT_SUFFIX, Project
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
@@ -41,6 +42,8 @@ def add_parser(sub: Any) -> None:
     overwrite.add_argument("-n", "--no-overwrite", action="store_true",
                            help="refuse an existing output (the default without a terminal)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--progress", choices=("json",),
+                   help="progress as JSON lines on stderr (default: a bar when stderr is a terminal)")
     p.set_defaults(run=run)
 
 
@@ -129,22 +132,17 @@ def _temporal_params(params: dict[str, str]) -> dict[str, Any]:
     return {k: getattr(parsed, k) for k in params}
 
 
-def progress_bar(stage: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r{stage:>12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     grade = build_grade(args)
     check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
     with open_clip(args.input) as clip:
         frames = parse_frame_range(args.frames, clip.info.frame_count, args.input)
-        progress = progress_bar if sys.stderr.isatty() else None
-        summary = render(clip, args.output, grade, frames=frames, progress=progress)
+        mode = "json" if args.progress == "json" else "rich" if sys.stderr.isatty() else "none"
+        reporter = ProgressReporter(mode, sys.stderr)
+        try:
+            summary = render(clip, args.output, grade, frames=frames, progress=reporter.render_progress())
+        finally:
+            reporter.close()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from app.commands.render import progress_bar
+from app.progress import ProgressReporter
 from engine.device import default_device
 from engine.errors import GradeError
 from engine.synth.camera import INTERPOLATIONS, MOTIONS
@@ -57,8 +56,12 @@ def run(args: argparse.Namespace) -> int:
         size=args.size, crf=args.crf, seed=args.seed, interpolation=args.interpolation,
         pan_widths=args.pan_widths, noise=None if args.no_noise else SynthSettings().noise,
     )
-    summary = synthesize(args.still, args.output, settings, device=default_device(),
-                         progress=progress_bar if sys.stderr.isatty() else None)
+    reporter = ProgressReporter.for_terminal(json_lines=False)
+    try:
+        summary = synthesize(args.still, args.output, settings, device=default_device(),
+                             progress=reporter.render_progress("synth"))
+    finally:
+        reporter.close()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

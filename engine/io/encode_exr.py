@@ -90,6 +90,14 @@ class ExrSequenceWriter:
         self._output.discard()
 
 
+def sequence_layout(path: str | Path, pattern: str | None = None) -> tuple[Path, str]:
+    """The folder and the frame name pattern a sequence written to `path` uses."""
+    path = Path(path)
+    if pattern is None and "%" in path.name:
+        return path.parent, path.name
+    return path, pattern or f"{path.name}.%06d.exr"
+
+
 def open_exr_sequence_writer(
     path: str | Path,
     *,
@@ -104,10 +112,7 @@ def open_exr_sequence_writer(
     'renders/shot' writes renders/shot/shot.000000.exr, ...; 'renders/shot.%04d.exr' writes
     renders/shot.0000.exr, ... . 1.0 in the files is `nits_per_unit` cd/m² (default 100).
     """
-    path = Path(path)
-    if pattern is None and "%" in path.name:
-        path, pattern = path.parent, path.name
-    pattern = pattern or f"{path.name}.%06d.exr"
+    path, pattern = sequence_layout(path, pattern)
     try:
         distinct = (pattern % 0) != (pattern % 1)
     except (TypeError, ValueError):
