@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm, param_label
+from app.panels.response_plot import ResponsePlot
 from app.panels.versions_box import VersionsBox
 from app.session import Session
 from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
@@ -42,6 +43,8 @@ from engine.temporal import TemporalParams
 
 _GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
+# How a source transfer reads in the GUI where its grade name is terse.
+_TRANSFER_LABELS = {"estimated": "auto (estimated)"}
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
                 MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
@@ -127,15 +130,19 @@ class ControlsPanel(QScrollArea):
         box = QGroupBox("Source transform")
         form = QFormLayout(box)
         self.transfer = QComboBox()
-        self.transfer.addItems(SOURCE_TRANSFERS)
-        self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags")
+        for name in SOURCE_TRANSFERS:
+            self.transfer.addItem(_TRANSFER_LABELS.get(name, name), name)
+        self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags, "
+                                 "'auto (estimated)' the camera response estimated from the clip")
         self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
         form.addRow("Transfer", self.transfer)
         form.addRow("Gamma", self.gamma)
         form.addRow("Primaries", self.primaries)
-        for signal in (self.transfer.currentTextChanged, self.primaries.currentTextChanged,
+        self.response_plot = ResponsePlot(self.session)
+        form.addRow(self.response_plot)
+        for signal in (self.transfer.currentIndexChanged, self.primaries.currentTextChanged,
                        self.gamma.value_changed):
             signal.connect(lambda *_: self._edit_source())
         return box
@@ -224,7 +231,7 @@ class ControlsPanel(QScrollArea):
         widgets = (self.transfer, self.primaries, self.temporal)
         for widget in widgets:
             widget.blockSignals(True)
-        self.transfer.setCurrentText(grade.source.transfer)
+        self.transfer.setCurrentIndex(self.transfer.findData(grade.source.transfer))
         self.primaries.setCurrentText(grade.source.primaries)
         self.temporal.setChecked(grade.temporal)
         for widget in widgets:
@@ -253,7 +260,7 @@ class ControlsPanel(QScrollArea):
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:
         source = SourceTransform(
-            self.transfer.currentText(), self.gamma.value(), self.primaries.currentText()
+            self.transfer.currentData(), self.gamma.value(), self.primaries.currentText()
         )
         self._propose("source", source=source)
 

@@ -1,0 +1,61 @@
+"""The source transform `estimated`: a clip's camera response, estimated once and cached.
+
+The learned single-frame estimator (engine.crf.net) runs on a few frames spread over the clip
+and their coefficients are averaged (a response belongs to the camera, not to one frame); the
+EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled at
+engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,
+modification time, frame count), so the preview, each new Pipeline of a grade edit and the
+export all take the same curve and the network runs once per clip.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+from engine.crf.net import load_crf_net, predict
+from engine.io.clip import Clip
+
+SAMPLED_FRAMES = 5  # frames of the clip the network looks at
+
+
+@dataclass(frozen=True)
+class ResponseEstimate:
+    """An estimated inverse response (SAMPLES,) float64 over signal values in [0, 1], and its EMoR
+    coefficients."""
+
+    inverse: Tensor
+    coefficients: Tensor
+    frames: tuple[int, ...]
+
+
+_cache: dict[tuple[str, int, int, int], ResponseEstimate] = {}
+_lock = threading.Lock()
+
+
+def _key(clip: Clip) -> tuple[str, int, int, int]:
+    path = Path(clip.info.path)
+    stat = path.stat() if path.is_file() else None
+    return (str(path.resolve()), stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1,
+            clip.info.frame_count)
+
+
+def estimate_clip_response(clip: Clip) -> ResponseEstimate:
+    """The clip's estimated inverse response (computed on first use, then taken from the cache)."""
+    key = _key(clip)
+    with _lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    count = clip.info.frame_count
+    frames = tuple(sorted({int(i) for i in np.linspace(0, max(count - 1, 0), min(SAMPLED_FRAMES, count))}))
+    net, basis = load_crf_net()
+    coefficients = predict(net, basis, [clip.frame(i) for i in frames])
+    estimate = ResponseEstimate(basis.curve(coefficients), coefficients, frames)
+    with _lock:
+        _cache[key] = estimate
+    return estimate
