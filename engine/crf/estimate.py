@@ -1,9 +1,16 @@
 """The source transform `estimated`: a clip's camera response, estimated once and cached.
 
-The learned single-frame estimator (engine.crf.net) runs on a few frames spread over the clip
-and their coefficients are averaged (a response belongs to the camera, not to one frame); the
-EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled at
-engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,
+Two estimators, the better one the shot allows:
+- the learned single-frame estimator (engine.crf.net) runs on a few frames spread over the clip
+  and their coefficients are averaged (a response belongs to the camera, not to one frame);
+- where the first ANALYSED_FRAMES frames hold exposures at least half a stop apart (auto
+  exposure following a pan, an exposure bracket), the temporal analysis (engine.temporal.
+  analysis) chains the exposure changes, measured on frames linearised by the learned
+  estimate, and fits Debevec & Malik's response on its darkest and brightest aligned frames;
+  that response, projected into the EMoR space (engine.crf.fit.fit_response_table), replaces
+  the learned one (bench/crf.py: it closes much more of the gap to the true curve).
+The EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled
+at engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,
 modification time, frame count), so the preview, each new Pipeline of a grade edit and the
 export all take the same curve and the network runs once per clip.
 """
@@ -17,10 +24,15 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
+from engine.crf.fit import fit_response_table
 from engine.crf.net import load_crf_net, predict
 from engine.io.clip import Clip
+from engine.temporal.analysis import analyse_clip
+from engine.temporal.crf import linearise
+from engine.temporal.params import TemporalParams
 
 SAMPLED_FRAMES = 5  # frames of the clip the network looks at
+ANALYSED_FRAMES = 96  # frames searched for an exposure change: 4 s at 24 fps, a bounded wait
 
 
 @dataclass(frozen=True)
@@ -30,7 +42,8 @@ class ResponseEstimate:
 
     inverse: Tensor
     coefficients: Tensor
-    frames: tuple[int, ...]
+    frames: tuple[int, ...]  # the frames the learned estimator looked at
+    method: str  # "learned" or "exposures"
 
 
 _cache: dict[tuple[str, int, int, int], ResponseEstimate] = {}
@@ -55,7 +68,25 @@ def estimate_clip_response(clip: Clip) -> ResponseEstimate:
     frames = tuple(sorted({int(i) for i in np.linspace(0, max(count - 1, 0), min(SAMPLED_FRAMES, count))}))
     net, basis = load_crf_net()
     coefficients = predict(net, basis, [clip.frame(i) for i in frames])
-    estimate = ResponseEstimate(basis.curve(coefficients), coefficients, frames)
+    method = "learned"
+    bracket = _exposure_response(clip, basis.curve(coefficients))
+    if bracket is not None:
+        coefficients, method = fit_response_table(bracket, basis), "exposures"
+    estimate = ResponseEstimate(basis.curve(coefficients), coefficients, frames, method)
     with _lock:
         _cache[key] = estimate
     return estimate
+
+
+def _exposure_response(clip: Clip, inverse: Tensor) -> Tensor | None:
+    """Debevec–Malik's (256,) response from the clip's first frames, or None without an exposure change."""
+    def decode(index: int) -> tuple[Tensor, Tensor]:
+        signal = clip.frame(index).float().cpu().clamp(0.0, 1.0)
+        return linearise(signal, inverse), signal
+
+    count = min(clip.info.frame_count, ANALYSED_FRAMES)
+    if count < 2:
+        return None
+    analysis = analyse_clip(decode, count, TemporalParams(response="estimated"), lambda _stage, _done: None)
+    return analysis.response
+

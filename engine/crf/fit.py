@@ -25,7 +25,9 @@ from engine.temporal.crf import CODES, estimate_crf, hat_weight, linearise
 
 PRIOR_WEIGHT = 1e-3  # weight of the Gaussian prior, per coefficient, against the data term
 EDGE_TRIPLES = 6000  # at most this many edge triples enter the single-frame fit
-EDGE_PRIOR_WEIGHT = 1e-5  # the edge distances are small numbers (fractions of the segment)
+# The edge term is divided by its value where the fit starts, so this weighs the prior against
+# the relative improvement of collinearity.
+EDGE_PRIOR_WEIGHT = 0.1
 _EDGE_FLAT = 8.0 / 255.0  # a region beside an edge is uniform when its step is below this
 _EDGE_STEP = 0.08  # the two sides of an edge differ by at least this much in some channel
 _EDGE_CHROMA = 0.04  # ... and in chromaticity, so that the segment does not pass through black
@@ -44,7 +46,12 @@ def basis_at(basis: EmorBasis, signal: Tensor) -> tuple[Tensor, Tensor]:
 def fit_exposures(signals: Sequence[Tensor], log_exposures: Sequence[float], basis: EmorBasis,
                   valid: Tensor | None = None) -> Tensor:
     """EMoR coefficients (K,) from aligned frames of one scene at different exposures (ln Δt each)."""
-    response = estimate_crf(list(signals), list(log_exposures), valid=valid).double()
+    return fit_response_table(estimate_crf(list(signals), list(log_exposures), valid=valid), basis)
+
+
+def fit_response_table(response: Tensor, basis: EmorBasis) -> Tensor:
+    """EMoR coefficients (K,) of a (256,) Debevec–Malik response (relative light per 8-bit code)."""
+    response = response.double()
     codes = torch.arange(CODES, dtype=torch.float64)
     usable = response > 1e-6
     weight = hat_weight(codes)[usable].sqrt()
@@ -89,24 +96,32 @@ def edge_triples(signal: Tensor, limit: int = EDGE_TRIPLES) -> Tensor:
     return triples
 
 
-def fit_edge_triples(triples: Tensor, basis: EmorBasis) -> Tensor:
+def fit_edge_triples(triples: Tensor, basis: EmorBasis, prior_mean: Tensor | None = None) -> Tensor:
     """EMoR coefficients (K,) minimising the edge triples' distance from collinearity (Lin et al. 2004).
 
-    With no triple the prior's mean comes back: the model's mean response.
+    prior_mean: where the fit starts and the Gaussian prior is centred (another estimate, e.g.
+    the learned one); the training curves' mean by default. With no triple it comes back.
     """
-    coefficients = basis.coef_mean.clone().requires_grad_(True)
+    centre = basis.coef_mean if prior_mean is None else prior_mean.double()
+    coefficients = centre.clone().requires_grad_(True)
     if triples.shape[0] == 0:
         return coefficients.detach()
     mean, parts = basis_at(basis, triples)  # (N, 3, 3), (N, 3, 3, K)
 
-    def objective() -> Tensor:
+    def distances() -> Tensor:
+        """Lin et al. 2004 eq. 5: |(g(M1) - g(M2)) x (g(Ip) - g(M2))| / |g(M1) - g(M2)|, squared, mean."""
         g = (mean + parts @ coefficients).exp()
         a, p, b = g[:, 0], g[:, 1], g[:, 2]
         ab = b - a
         cross = torch.linalg.cross(p - a, ab, dim=-1)
-        distance = cross.norm(dim=-1) / ab.square().sum(-1).clamp_min(1e-12)
-        prior = (((coefficients - basis.coef_mean) / basis.coef_std) ** 2).sum()
-        return distance.square().mean() + EDGE_PRIOR_WEIGHT * prior
+        return (cross.norm(dim=-1) / ab.norm(dim=-1).clamp_min(1e-12)).square().mean()
+
+    with torch.no_grad():
+        start = float(distances()) or 1.0
+
+    def objective() -> Tensor:
+        prior = (((coefficients - centre) / basis.coef_std) ** 2).sum()
+        return distances() / start + EDGE_PRIOR_WEIGHT * prior
 
     optimiser = torch.optim.LBFGS([coefficients], max_iter=_EDGE_ITERATIONS, line_search_fn="strong_wolfe")
 
@@ -120,6 +135,6 @@ def fit_edge_triples(triples: Tensor, basis: EmorBasis) -> Tensor:
     return coefficients.detach()
 
 
-def fit_single_frame(signal: Tensor, basis: EmorBasis) -> Tensor:
+def fit_single_frame(signal: Tensor, basis: EmorBasis, prior_mean: Tensor | None = None) -> Tensor:
     """EMoR coefficients (K,) of a (3, H, W) frame of code values in [0, 1], from its edges."""
-    return fit_edge_triples(edge_triples(signal), basis)
+    return fit_edge_triples(edge_triples(signal), basis, prior_mean)

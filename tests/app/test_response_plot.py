@@ -29,15 +29,15 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     panel = ControlsPanel(session)
     qtbot.addWidget(panel)  # type: ignore[attr-defined]
     plot = panel.response_plot
-    x, y = plot.tagged.getData()
+    x, y = plot.tagged.xData, plot.tagged.yData  # the data, not the log-axis display
     # The clip is tagged BT.709: the tagged curve is the BT.1886 EOTF.
     assert np.allclose(y, np.maximum(bt1886_eotf(torch.from_numpy(np.asarray(x))).numpy(), 1e-4), rtol=1e-5)
-    assert plot.estimated.getData()[0] is None or len(plot.estimated.getData()[0]) == 0
+    assert plot.estimated.yData is None or len(plot.estimated.yData) == 0
     index = panel.transfer.findText("auto (estimated)")
     assert index >= 0
     panel.transfer.setCurrentIndex(index)
     assert session.grade.source.transfer == "estimated"
-    x, y = plot.estimated.getData()
+    x, y = plot.estimated.xData, plot.estimated.yData
     g = session.pipeline.input.response.numpy()
     assert np.allclose(y, np.maximum(np.interp(x, np.linspace(0, 1, g.size), g), 1e-4), rtol=1e-4)
     session.undo_stack.undo()
