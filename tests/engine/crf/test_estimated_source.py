@@ -17,7 +17,7 @@ from engine.crf.emor import log_rms_error
 from engine.crf.estimate import estimate_clip_response
 from engine.crf.net import MODEL_NAME, frame_crops, load_crf_net, predict
 from engine.errors import FormatError
-from engine.grade import Grade, SourceTransform
+from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.input_transform import InputTransform
 from engine.io.open import open_clip
 from engine.models.weights import CHECKSUMS_NAME, MODELS_DIR
@@ -27,7 +27,9 @@ from engine.processor.ops import UniformLut
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
 from tests.engine.crf.scenes import sdr_clip, textured_scene
-from tests.engine.processor.conftest import SOURCE
+from tests.engine.processor.conftest import SOURCE, TARGET_420
+from tests.engine.processor.test_demo_clip import DEMO
+from tests.engine.processor.test_render_path import _encoded_planes
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,18 @@ def test_a_clip_whose_exposure_changes_gets_the_bracket_fit() -> None:
     net, basis = load_crf_net()
     learned = basis.curve(predict(net, basis, [clip.frame(i) for i in estimate.frames]))
     assert float(log_rms_error(estimate.inverse, truth)) < 0.8 * float(log_rms_error(learned, truth))
+
+
+def test_estimated_source_renders_alike_through_the_processor_and_the_stages(monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    """The fused processor folds the estimated curve into its EOTF table; the stage path samples
+    it: the encoder gets the same planes within one code value."""
+    monkeypatch.setattr("engine.crf.estimate.ANALYSED_FRAMES", 8)  # equality, not estimation, is tested
+    grade = Grade(source=SourceTransform(transfer="estimated"), itm=OperatorChoice("bt2408"))
+    with open_clip(DEMO) as clip:
+        assert Pipeline(grade, clip, "cpu").processor("pq", TARGET_420) is not None
+    fast, _ = _encoded_planes(monkeypatch, tmp_path, grade, False, ".mkv")
+    slow, _ = _encoded_planes(monkeypatch, tmp_path, grade, True, ".mkv")
+    for got, want in zip(fast, slow, strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert np.abs(a.astype(np.int64) - b.astype(np.int64)).max() <= 1
