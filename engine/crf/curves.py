@@ -50,12 +50,9 @@ class ResponseCurve:
     source: str
     inverse: np.ndarray  # (SAMPLES,) float64, g(0) = 0, g(1) = 1, non-decreasing
 
-    def decode(self, signal: Tensor) -> Tensor:
-        """Signal in [0, 1] -> exposure, linear between samples."""
-        return interpolate(signal, torch.from_numpy(signal_grid()), torch.from_numpy(self.inverse))
-
     def encode(self, exposure: Tensor) -> Tensor:
-        """Exposure in [0, 1] -> signal: the inverse of `decode`."""
+        """Exposure in [0, 1] -> signal, linear between the samples of the inverse (whose own
+        application is engine.temporal.crf.linearise)."""
         return interpolate(exposure, torch.from_numpy(self.inverse), torch.from_numpy(signal_grid()))
 
 

@@ -15,7 +15,7 @@ sensor's own pixels (no resampling, which would mix code values non-linearly):
 The MLP maps them, normalised by their spread over the training set (kept in the weights), to
 the EMoR coefficients of engine.crf.emor, normalised by theirs. A clip's estimate is the mean
 over a grid of crops of a few frames. (A convolutional version trained in the same budget
-stayed near the constant predictor, 0.45 against 0.50 RMS in ln exposure; this one reached 0.28
+stayed near the constant predictor, 0.45 against 0.50 RMS in ln exposure; this one reached 0.23
 on validation crops.)
 
 The weights and the EMoR basis live together in resources/models/crf_net.safetensors (checked

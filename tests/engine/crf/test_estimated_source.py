@@ -155,3 +155,10 @@ def test_estimated_source_renders_alike_through_the_processor_and_the_stages(mon
     for got, want in zip(fast, slow, strict=True):
         for a, b in zip(got, want, strict=True):
             assert np.abs(a.astype(np.int64) - b.astype(np.int64)).max() <= 1
+
+
+def test_a_clip_too_small_for_the_estimator_is_refused_naming_it() -> None:
+    small = SimpleNamespace(info=SimpleNamespace(path=Path("small.mov"), frame_count=2),
+                            frame=lambda _i: torch.full((3, 48, 64), 0.5))
+    with pytest.raises(FormatError, match=r"small\.mov: a frame of 64x48 pixels is too small"):
+        estimate_clip_response(small)  # type: ignore[arg-type]
