@@ -40,12 +40,14 @@ _UNTAGGED_HD = ColorTags("bt709", "bt709", "bt709", False)
 class InputTransform:
     """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
 
-    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg | ocio
+    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg | ocio | estimated
     gamma: float
     primaries: Primaries
     nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
     hlg_peak: float = 1000.0
     ocio: OcioInput | None = None  # transfer 'ocio': the baked colour space, already to BT.2020
+    # estimated: the inverse camera response tabled at evenly spaced signal values (engine.crf)
+    response: Tensor | None = None
 
     @property
     def hdr(self) -> bool:
@@ -61,6 +63,8 @@ class InputTransform:
             linear = tf.srgb_eotf(signal)
         elif self.transfer == "gamma":
             linear = tf.gamma_eotf(signal, self.gamma)
+        elif self.transfer == "estimated":
+            linear = self.estimated_eotf(signal)
         elif self.transfer == "pq":
             linear = tf.pq_eotf(signal)
         elif self.transfer == "hlg":
@@ -69,13 +73,24 @@ class InputTransform:
             linear = signal.clamp_min(0.0) * self.nits_per_unit
         return convert_primaries(linear, self.primaries, BT2020)
 
+    def estimated_eotf(self, signal: Tensor) -> Tensor:
+        """Code values -> scene-linear light through the estimated response (1.0 = the camera's clip)."""
+        # Imported here: engine.temporal pulls in OpenCV, which most sources never need.
+        from engine.temporal.crf import linearise
+
+        if self.response is None:
+            raise FormatError("the estimated source transfer has no response curve")
+        return linearise(signal, self.response)
+
 
 def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
-                            reference_white: float = SDR_REFERENCE_WHITE_NITS) -> InputTransform:
+                            reference_white: float = SDR_REFERENCE_WHITE_NITS,
+                            response: Tensor | None = None) -> InputTransform:
     """Combine the grade's source settings with the clip's colour tags ('auto' follows tags;
     without a clip, the tags of untagged HD video: BT.709 primaries, BT.1886).
 
     reference_white: cd/m² of an OCIO input space's 1.0 (its diffuse white), the grade's.
+    response: the clip's estimated inverse response, used when the transfer is 'estimated'.
     """
     if source.transfer == "ocio":
         if not source.ocio_space:
@@ -85,6 +100,12 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     tags = info.tags if info is not None else _UNTAGGED_HD
     name = source.transfer
     gamma = source.gamma
+    if name == "estimated" and tags.is_hdr():
+        raise FormatError(f"the estimated transfer linearises SDR camera footage, not {tags.transfer}",
+                          None if info is None else info.path)
+    if name == "estimated" and response is None:
+        raise FormatError("the estimated transfer needs the clip's estimated response",
+                          None if info is None else info.path)
     if name == "auto":
         family = _TRANSFER_ALIASES.get(tags.transfer)
         if family is None:
@@ -96,4 +117,5 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
         prim_name = _PRIMARY_ALIASES.get(tags.primaries, tags.primaries)
     primaries = PRIMARIES.get(prim_name, BT709)
     nits = (info.white_luminance if info is not None else None) or DEFAULT_LINEAR_NITS_PER_UNIT
-    return InputTransform(name, gamma, primaries, nits_per_unit=nits)
+    return InputTransform(name, gamma, primaries, nits_per_unit=nits,
+                          response=response if name == "estimated" else None)

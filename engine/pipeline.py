@@ -47,7 +47,9 @@ class Pipeline:
         self.grade = grade
         self.clip = clip
         self.device = torch.device(device) if device is not None else default_device()
-        self.input: InputTransform = resolve_input_transform(grade.source, clip.info, grade.reference_white)
+        response = self._estimated_response() if grade.source.transfer == "estimated" else None
+        self.input: InputTransform = resolve_input_transform(grade.source, clip.info, grade.reference_white,
+                                                             response)
         self.itm: Operator = make_operator("itm", grade.itm.name, grade.itm.params)
         self.tmo: Operator = make_operator("tmo", grade.tmo.name, grade.tmo.params)
         self._input_stage = InputStage(self.input)
@@ -68,6 +70,14 @@ class Pipeline:
         check_chain(self.stages, Space.CODE, Space.NITS)
         self._tmo_stats = SequenceStats()
         self._outputs: dict[str, OutputStage] = {}
+
+    def _estimated_response(self) -> Tensor | None:
+        # Imported here because the estimator pulls in engine.temporal (OpenCV); see engine.crf.estimate.
+        from engine.crf.estimate import estimate_clip_response
+
+        if self.clip.info.tags.is_hdr():
+            return None  # resolve_input_transform names the problem
+        return estimate_clip_response(self.clip).inverse
 
     def _temporal_stage(self) -> TemporalStage:
         # Imported here because engine.temporal pulls in OpenCV, which most renders never need.

@@ -14,12 +14,14 @@ from app.progress import ProgressReporter
 from app.project import PROJECT_SUFFIX, Project
 from engine.deliverables import DELIVERABLES
 from engine.errors import GradeError
-from engine.grade import EXR_PRIMARIES, MASTERING_PRIMARIES, Grade, OperatorChoice
+from engine.grade import EXR_PRIMARIES, MASTERING_PRIMARIES, Grade, OperatorChoice, SourceTransform
 from engine.io.open import open_clip
 from engine.operators.base import OperatorKind
 from engine.operators.catalogue import operator_class
 from engine.params import build_params
 from engine.render import parse_frame_range, render
+
+SOURCE_PREFIX = "source."  # --param keys for the Grade's source transform, not the ITM
 
 
 def add_parser(sub: Any) -> None:
@@ -56,7 +58,8 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tmo-param", action="append", default=[], metavar="KEY=VALUE",
                    help="TMO parameter; repeatable")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="operator parameter (ITM, or temporal with --temporal); repeatable")
+                   help="operator parameter (ITM, or temporal with --temporal), or the source transform "
+                        "as source.KEY=VALUE (source.transfer=estimated); repeatable")
     p.add_argument("--temporal", action="store_true",
                    help="reconstruct highlights from other frames of the shot")
     p.add_argument("--peak-nits", type=float, help="mastering peak in cd/m²")
@@ -94,6 +97,11 @@ def build_grade(args: argparse.Namespace) -> Grade:
     params = _split_params(args.param, "--param")
     tmo_params = _split_params(args.tmo_param, "--tmo-param")
     changes: dict[str, Any] = {}
+    source = {k.removeprefix(SOURCE_PREFIX): v for k, v in params.items() if k.startswith(SOURCE_PREFIX)}
+    params = {k: v for k, v in params.items() if not k.startswith(SOURCE_PREFIX)}
+    if source:
+        changes["source"] = build_params(SourceTransform, {**dataclasses.asdict(grade.source), **source},
+                                         "--param source")
     if args.temporal:
         changes["temporal"] = True
         changes["temporal_params"] = _temporal_params(params)

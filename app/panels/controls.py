@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm, param_label
+from app.panels.response_plot import ResponsePlot
 from app.panels.versions_box import VersionsBox
 from app.session import Session
 from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
@@ -43,6 +44,8 @@ from engine.temporal import TemporalParams
 
 _GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
+# How a source transfer reads in the GUI where its grade name is terse.
+_TRANSFER_LABELS = {"estimated": "auto (estimated)"}
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
                 MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
@@ -128,8 +131,10 @@ class ControlsPanel(QScrollArea):
         box = QGroupBox("Source transform")
         form = QFormLayout(box)
         self.transfer = QComboBox()
-        self.transfer.addItems(SOURCE_TRANSFERS)
-        self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags")
+        for name in SOURCE_TRANSFERS:
+            self.transfer.addItem(_TRANSFER_LABELS.get(name, name), name)
+        self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags, "
+                                 "'auto (estimated)' the camera response estimated from the clip")
         self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
@@ -146,7 +151,9 @@ class ControlsPanel(QScrollArea):
         form.addRow("Gamma", self.gamma)
         form.addRow("Primaries", self.primaries)
         form.addRow("Colour space", self.colour_space)
-        for signal in (self.transfer.currentTextChanged, self.primaries.currentTextChanged,
+        self.response_plot = ResponsePlot(self.session)
+        form.addRow(self.response_plot)
+        for signal in (self.transfer.currentIndexChanged, self.primaries.currentTextChanged,
                        self.gamma.value_changed, self.colour_space.currentTextChanged):
             signal.connect(lambda *_: self._edit_source())
         return box
@@ -235,7 +242,7 @@ class ControlsPanel(QScrollArea):
         widgets = (self.transfer, self.primaries, self.temporal, self.colour_space)
         for widget in widgets:
             widget.blockSignals(True)
-        self.transfer.setCurrentText(grade.source.transfer)
+        self.transfer.setCurrentIndex(self.transfer.findData(grade.source.transfer))
         self.primaries.setCurrentText(grade.source.primaries)
         if grade.source.ocio_space:
             self.colour_space.setCurrentText(grade.source.ocio_space)
@@ -267,9 +274,9 @@ class ControlsPanel(QScrollArea):
 
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:
-        ocio = self.transfer.currentText() == "ocio"
+        ocio = self.transfer.currentData() == "ocio"
         source = SourceTransform(
-            self.transfer.currentText(), self.gamma.value(), self.primaries.currentText(),
+            self.transfer.currentData(), self.gamma.value(), self.primaries.currentText(),
             ocio_space=self.colour_space.currentText() if ocio else "", ocio_config=self._ocio_config,
         )
         self._propose("source", source=source)

@@ -77,10 +77,11 @@ def estimate_crf(
 
 
 def linearise(signal: Tensor, response: Tensor) -> Tensor:
-    """Code values in [0, 1] -> relative linear light through a (256,) response, linear between codes."""
+    """Code values in [0, 1] -> relative linear light through a response sampled at evenly spaced
+    signal values ((256,) per 8-bit code here, (1024,) for an EMoR curve), linear between samples."""
     table = response.to(device=signal.device, dtype=signal.dtype)
-    position = signal.clamp(0.0, 1.0) * (CODES - 1)
-    lower = position.floor().long().clamp(max=CODES - 2)
+    position = signal.clamp(0.0, 1.0) * (table.numel() - 1)
+    lower = position.floor().long().clamp(max=table.numel() - 2)
     frac = position - lower
     return table[lower] * (1.0 - frac) + table[lower + 1] * frac
 

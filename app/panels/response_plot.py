@@ -1,0 +1,55 @@
+"""The source transform as a curve: the tagged transfer beside the estimated camera response.
+
+Code value (0..1) against the relative linear light it becomes, on a log axis, drawn with
+pyqtgraph. The tagged curve is the stream's tagged transfer (the 'auto' source transform); the
+estimated curve is the inverse response the session's Pipeline applies when the source transfer
+is 'estimated' (engine.crf.estimate), so the plot shows exactly what the preview and the export use.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import torch
+
+from app.session import Session
+from engine.errors import LumigradeError
+from engine.grade import SourceTransform
+from engine.input_transform import resolve_input_transform
+
+_CODES = torch.linspace(0.0, 1.0, 256)
+_FLOOR = 1e-4  # the plot's floor on its log axis
+
+
+class ResponsePlot(pg.PlotWidget):
+    """Tagged transfer (grey) and estimated response (orange) of the session's clip."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.setMinimumHeight(140)
+        self.setLogMode(x=False, y=True)
+        self.setLabel("bottom", "code value")
+        self.setLabel("left", "linear light")
+        self.addLegend(offset=(5, 5))
+        self.tagged = self.plot(pen=pg.mkPen(170, 170, 170, width=2), name="tagged")
+        self.estimated = self.plot(pen=pg.mkPen(255, 150, 40, width=2), name="estimated")
+        session.clip_changed.connect(self.refresh)
+        session.grade_changed.connect(lambda _grade, _engine: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        info = self.session.info
+        x = _CODES.numpy()
+        self.tagged.setData([], [])
+        self.estimated.setData([], [])
+        if info is None or info.tags.is_hdr():
+            return
+        try:
+            tagged = resolve_input_transform(SourceTransform(), info)
+        except LumigradeError:
+            return
+        ramp = _CODES.expand(3, 1, -1)
+        self.tagged.setData(x, tagged.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())
+        pipeline = self.session.pipeline
+        if pipeline is not None and pipeline.input.transfer == "estimated":
+            self.estimated.setData(x, pipeline.input.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())

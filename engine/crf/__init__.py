@@ -1,0 +1,7 @@
+"""Camera response (CRF) estimation: the EMoR model, classical fits and a learned estimator.
+
+curves.py holds the documented camera curves the model is built from and evaluated on,
+emor.py the empirical model of response (Grossberg & Nayar, PAMI 2004), fit.py the classical
+per-shot fits, net.py the single-frame network, train.py its training, and estimate.py the
+source transform `estimated` that linearises a clip through its estimated response.
+"""

@@ -1,0 +1,44 @@
+"""The source transform's `auto (estimated)` choice and the curve plot beside the tagged curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.panels.controls import ControlsPanel
+from app.session import Session
+from engine.color.transfer import bt1886_eotf
+from tests.engine.crf.scenes import sdr_clip
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def estimator_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sdr_clip(tmp_path_factory.mktemp("clips") / "estimate.mp4", 3)
+
+
+def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
+    gl_app: object, qtbot: object, estimator_clip: Path
+) -> None:
+    session = Session()
+    session.open_clip(estimator_clip)
+    panel = ControlsPanel(session)
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    plot = panel.response_plot
+    x, y = plot.tagged.xData, plot.tagged.yData  # the data, not the log-axis display
+    # The clip is tagged BT.709: the tagged curve is the BT.1886 EOTF.
+    assert np.allclose(y, np.maximum(bt1886_eotf(torch.from_numpy(np.asarray(x))).numpy(), 1e-4), rtol=1e-5)
+    assert plot.estimated.yData is None or len(plot.estimated.yData) == 0
+    index = panel.transfer.findText("auto (estimated)")
+    assert index >= 0
+    panel.transfer.setCurrentIndex(index)
+    assert session.grade.source.transfer == "estimated"
+    x, y = plot.estimated.xData, plot.estimated.yData
+    g = session.pipeline.input.response.numpy()
+    assert np.allclose(y, np.maximum(np.interp(x, np.linspace(0, 1, g.size), g), 1e-4), rtol=1e-4)
+    session.undo_stack.undo()
+    assert panel.transfer.currentText() == "auto"
