@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
             lambda index, message: self.actions.show_error(f"Cannot render frame {index}", message))
         self.viewer.pixel_hovered.connect(lambda x, y: self.probe.show_values(self.feed.probe_at(x, y)))
         self.session.error.connect(self.actions.show_error)
+        self.session.estimating.connect(lambda busy: self.statusBar().showMessage(
+            "Estimating the camera response…" if busy else "Camera response estimated", 0 if busy else 4000))
         self.session.clip_changed.connect(self._update_title)
         self.session.project_changed.connect(self._update_title)
         self._update_title()

@@ -14,6 +14,7 @@ show (app.versions): a saved version on a side is a second grade for the engine 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 from typing import ClassVar
 
@@ -91,6 +92,8 @@ class Session(QObject):
     # A problem the user should see that no caller can be told of (an edit from a widget):
     # title, one-line message. Calls that can fail raise LumigradeError instead.
     error = Signal(str, str)
+    estimating = Signal(bool)  # the clip's camera response is being estimated off the GUI thread
+    _estimated = Signal(object, object, str, object)  # from the estimate thread: path, Grade, key, error
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +107,7 @@ class Session(QObject):
         self.sides = CompareSides()
         self._versions_edited = False  # versions or sides changed since the project was saved
         self.revision = 0
+        self._estimated.connect(self._estimate_done)
         # The clip through the current Grade, on the GUI thread: it checks a Grade against the
         # clip's tags and gives the preview its display transform. The engine bridge renders
         # with its own Pipeline on its worker thread.
@@ -185,7 +189,7 @@ class Session(QObject):
         A Grade the clip refuses is reported on `error`, and grade_changed repeats the current
         Grade so the widget that proposed it shows the Grade in force again.
         """
-        if grade == self.grade:
+        if grade == self.grade or self._estimate_first(grade, key):
             return
         try:
             self._pipeline_for(grade)
@@ -194,6 +198,45 @@ class Session(QObject):
             self.grade_changed.emit(self.grade, False)
             return
         self.undo_stack.push(GradeCommand(self, self.grade, grade, key))
+
+    def _estimate_first(self, grade: Grade, key: str) -> bool:
+        """Start estimating the clip's camera response on a thread when `grade` needs one not yet made.
+
+        The estimate (engine.crf.estimate) decodes and analyses frames for seconds; the Grade is
+        proposed again when it is cached, so the GUI thread never waits for it.
+        """
+        # Imported here: the estimator pulls in engine.temporal (OpenCV), which most sessions never need.
+        from engine.crf.estimate import cached_clip_response, estimate_clip_response
+
+        clip = self.clip
+        if grade.source.transfer != "estimated" or clip is None or clip.info.tags.is_hdr():
+            return False
+        if cached_clip_response(clip) is not None:
+            return False
+        path = clip.info.path
+
+        def estimate() -> None:
+            problem: LumigradeError | None = None
+            try:
+                with open_clip(path) as own:  # the thread's own decoder: clips are not shared
+                    estimate_clip_response(own)
+            except LumigradeError as exc:
+                problem = exc
+            self._estimated.emit(path, grade, key, problem)
+
+        self.estimating.emit(True)
+        threading.Thread(target=estimate, name="crf-estimate", daemon=True).start()
+        return True
+
+    def _estimate_done(self, path: Path, grade: Grade, key: str, problem: LumigradeError | None) -> None:
+        self.estimating.emit(False)
+        if self.clip is None or self.clip.info.path != path:
+            return  # another clip was opened meanwhile: the edit was for the one before
+        if problem is not None:
+            self.error.emit("Invalid grade", str(problem))
+            self.grade_changed.emit(self.grade, False)
+        else:
+            self.propose_grade(grade, key)
 
     def apply_grade(self, grade: Grade) -> None:
         """Make `grade` current without an undo step (undo/redo and opening a project use this)."""

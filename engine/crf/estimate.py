@@ -60,13 +60,19 @@ def _key(clip: Clip) -> tuple[str, int, int, int]:
             clip.info.frame_count)
 
 
-def estimate_clip_response(clip: Clip) -> ResponseEstimate:
-    """The clip's estimated inverse response (computed on first use, then taken from the cache)."""
+def cached_clip_response(clip: Clip) -> ResponseEstimate | None:
+    """The clip's estimate if it was already made, without making it (an estimate takes seconds)."""
     key = _key(clip)
     with _lock:
-        cached = _cache.get(key)
+        return _cache.get(key)
+
+
+def estimate_clip_response(clip: Clip) -> ResponseEstimate:
+    """The clip's estimated inverse response (computed on first use, then taken from the cache)."""
+    cached = cached_clip_response(clip)
     if cached is not None:
         return cached
+    key = _key(clip)
     count = clip.info.frame_count
     frames = tuple(sorted({int(i) for i in np.linspace(0, max(count - 1, 0), min(SAMPLED_FRAMES, count))}))
     net, basis = load_crf_net()

@@ -35,8 +35,14 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     assert plot.estimated.yData is None or len(plot.estimated.yData) == 0
     index = panel.transfer.findText("auto (estimated)")
     assert index >= 0
+    busy: list[bool] = []
+    session.estimating.connect(busy.append)
     panel.transfer.setCurrentIndex(index)
-    assert session.grade.source.transfer == "estimated"
+    # The estimate runs on a thread: the choice takes effect when it is cached, not before.
+    assert busy == [True]
+    assert session.grade.source.transfer == "auto"
+    qtbot.waitUntil(lambda: session.grade.source.transfer == "estimated", timeout=60000)  # type: ignore[attr-defined]
+    assert busy == [True, False]
     x, y = plot.estimated.xData, plot.estimated.yData
     g = session.pipeline.input.response.numpy()
     assert np.allclose(y, np.maximum(np.interp(x, np.linspace(0, 1, g.size), g), 1e-4), rtol=1e-4)
