@@ -1,7 +1,8 @@
 """Train the learned tone mapper (operator `deep`) and write its weights to resources/models.
 
     .venv/bin/python -m bench.train_tmo --data DIR [--minutes 10] [--steps 1500] [--batch 4]
-                                        [--crop 192] [--shift 12] [--flicker 2.0] [--seed 0]
+                                        [--crop 192] [--shift 12] [--flicker 2.0] [--scene-flicker 0]
+                                        [--seed 0]
 
 engine.models.tone_net.ToneNet on pan pairs of crops of the tuning stills (engine.models.tone_train):
 loss 1 - TMQI plus --flicker x the mean signal change over the pixels both frames of a pan see.
@@ -23,8 +24,7 @@ import torch
 
 from engine.models.data import EVAL_STILLS, load_stills, training_stills
 from engine.models.tone_net import TONE_MODEL, ToneNet, save_tone_net
-from engine.models.tone_train import CROP_SCALES, CropSampler, train_tone_net
-from engine.models.train import TrainSettings
+from engine.models.tone_train import CROP_SCALES, CropSampler, ToneTrainSettings, train_tone_net
 from engine.models.unet import parameter_count
 from engine.models.weights import MODELS_DIR
 
@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=4, help="pan pairs per step")
     parser.add_argument("--crop", type=int, default=192, help="crop side (TMQI's 5 scales need 176)")
     parser.add_argument("--shift", type=int, default=12, help="largest pan step between the two frames, px")
-    parser.add_argument("--flicker", type=float, default=2.0, help="weight of the flicker term")
+    parser.add_argument("--flicker", type=float, default=2.0, help="weight of the aligned pan flicker term")
+    parser.add_argument("--scene-flicker", type=float, default=0.0,
+                        help="weight of the flicker against the HDR scene's change (engine.metrics.flicker)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
@@ -54,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.checkpoints.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
-                             max_minutes=args.minutes, stability_weight=args.flicker,
-                             warp_pixels=float(args.shift), learning_rate=3e-3, final_learning_rate=1e-4,
-                             checkpoint_every=100, log_every=25)
+    settings = ToneTrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
+                                 max_minutes=args.minutes, stability_weight=args.flicker,
+                                 warp_pixels=float(args.shift), learning_rate=3e-3, final_learning_rate=1e-4,
+                                 checkpoint_every=100, log_every=25, scene_flicker_weight=args.scene_flicker)
     started = time.perf_counter()
     sampler = CropSampler(load_stills(paths), args.crop, args.shift)
     torch.manual_seed(args.seed)
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     state = train_tone_net(net, sampler, settings, args.checkpoints, log)
     history = state.history or []
     save_tone_net(net, {
-        "training": {**asdict(settings), "loss": "1 - TMQI + stability_weight * pan flicker",
+        "training": {**asdict(settings), "loss": "1 - TMQI + stability_weight * pan flicker"
+                                                 " + scene_flicker_weight * scene flicker",
                      "pan_shift_px": args.shift, "crop_scales": list(CROP_SCALES)},
         "data": {"train_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS)},
         "result": {"steps": state.step, "minutes": round(state.seconds / 60.0, 2),

@@ -6,7 +6,9 @@ multi-scale local structure against the HDR's as an SDR display shows it, plus i
 and a flicker term on synthetic video: each example is a pair of frames of a pan (two crops of
 the same still a few pixels apart), and the mean absolute difference of the SDR signal over the
 pixels both frames see is penalised (the scene did not change there, so neither should the
-picture; the stabilised key is shared as the pipeline's stabiliser would share it).
+picture; the stabilised key is shared as the pipeline's stabiliser would share it), and
+optionally the flicker of engine.metrics.flicker between the two frames at the same pixel
+positions, against the HDR scene's own change (`scene_flicker`).
 
 Crops come from the tuning stills at several scales (the held-out TEST stills never enter:
 engine.models.data.EVAL_STILLS); their exposure is irrelevant by construction, as the network
@@ -27,8 +29,10 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.color.luminance import luminance
+from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.metrics.pu21 import PU21_PEAK, pu21_encode
 from engine.metrics.tmqi import tmqi_terms
-from engine.models.tone_net import ToneNet, tone_signal
+from engine.models.tone_net import SDR_GAMMA, ToneNet, tone_signal
 from engine.models.train import (
     CHECKPOINT_NAME,
     Log,
@@ -43,6 +47,9 @@ from engine.stats import measure
 # Output pixels per still pixel at which crops are drawn: detail at full size and whole-scene
 # layouts at a third of it.
 CROP_SCALES = (1.0, 0.7, 0.5, 0.35)
+# A synthetic shot's auto exposure puts its key near 18% of reference white (engine.synth).
+KEY_NITS = 0.18 * SDR_REFERENCE_WHITE_NITS
+SDR_PEAK_NITS = 100.0
 # TMQI's gradient has an infinite root at a zero local variance: a tiny variance floor.
 VARIANCE_EPS = 1e-6
 
@@ -104,8 +111,28 @@ def shared_overlap(va: Tensor, vb: Tensor, shift: tuple[int, int]) -> tuple[Tens
     return va[:, ra, ca], vb[:, rb, cb]
 
 
-def pair_loss(net: ToneNet, pairs: PanPairs, flicker_weight: float) -> tuple[Tensor, dict[str, float]]:
-    """1 - mean TMQI over both frames of every pair + flicker_weight x mean |ΔV| on their overlap."""
+@dataclass(frozen=True)
+class ToneTrainSettings(TrainSettings):
+    """TrainSettings (stability_weight: the aligned pan flicker; warp_pixels: the largest pan
+    step) and the weight of the unaligned flicker against the HDR scene's own change."""
+
+    scene_flicker_weight: float = 0.0
+
+
+def scene_flicker(va: Tensor, vb: Tensor, ya: Tensor, yb: Tensor, keys: Tensor) -> Tensor:
+    """engine.metrics.flicker between two frames, per pixel position, divided by PU21_PEAK:
+    |Δ PU21(SDR display light) - Δ PU21(HDR)|, the HDR exposed so its key sits at KEY_NITS (as a
+    synthetic shot's auto exposure puts it) and the SDR on a SDR_PEAK_NITS display."""
+    scale = (KEY_NITS / keys).view(-1, 1, 1, 1)
+    shown = [pu21_encode(SDR_PEAK_NITS * v.clamp(0.0, 1.0) ** SDR_GAMMA) for v in (va, vb)]
+    scene = [pu21_encode(y * scale) for y in (ya, yb)]
+    return ((shown[1] - shown[0]) - (scene[1] - scene[0])).abs().mean() / PU21_PEAK
+
+
+def pair_loss(net: ToneNet, pairs: PanPairs, flicker_weight: float,
+              scene_flicker_weight: float = 0.0) -> tuple[Tensor, dict[str, float]]:
+    """1 - mean TMQI over both frames of every pair + flicker_weight x mean |ΔV| on their overlap
+    + scene_flicker_weight x `scene_flicker`."""
     keys = torch.tensor([measure(y).log_average for y in pairs.a], dtype=pairs.a.dtype)
     # One key per pair, as the pipeline's stabiliser holds it across consecutive frames.
     keys4 = keys.view(-1, 1, 1, 1)
@@ -119,12 +146,13 @@ def pair_loss(net: ToneNet, pairs: PanPairs, flicker_weight: float) -> tuple[Ten
         pa, pb = shared_overlap(va[i], vb[i], shift)
         differences.append((pa - pb).abs().mean())
     flicker = torch.stack(differences).mean()
-    loss = (1.0 - q).mean() + flicker_weight * flicker
+    moved = scene_flicker(va, vb, pairs.a, pairs.b, keys)
+    loss = (1.0 - q).mean() + flicker_weight * flicker + scene_flicker_weight * moved
     return loss, {"q": float(q.detach().mean()), "s": float(s.detach().mean()), "n": float(n.detach().mean()),
-                  "flicker": float(flicker.detach())}
+                  "flicker": float(flicker.detach()), "scene_flicker": float(moved.detach())}
 
 
-def train_tone_net(net: ToneNet, sampler: CropSampler, settings: TrainSettings,
+def train_tone_net(net: ToneNet, sampler: CropSampler, settings: ToneTrainSettings,
                    checkpoints: Path | None = None, log: Log = print) -> TrainState:
     """Adam on `pair_loss` with `settings.batch` pairs a step and the cosine learning rate of
     engine.models.train; stops after `steps` or `max_minutes`, checkpoints and resumes like it."""
@@ -141,7 +169,8 @@ def train_tone_net(net: ToneNet, sampler: CropSampler, settings: TrainSettings,
     while state.step < settings.steps and time.perf_counter() - started < settings.max_minutes * 60.0:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(state.step, settings)
-        loss, terms = pair_loss(net, sampler.draw(settings.batch, generator), settings.stability_weight)
+        loss, terms = pair_loss(net, sampler.draw(settings.batch, generator), settings.stability_weight,
+                                settings.scene_flicker_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

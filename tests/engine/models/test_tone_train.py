@@ -11,13 +11,22 @@ import pytest
 import torch
 
 from engine.models.tone_net import ToneNet, ToneNetConfig
-from engine.models.tone_train import CropSampler, PanPairs, pair_loss, shared_overlap, train_tone_net
-from engine.models.train import TrainSettings
+from engine.models.tone_train import (
+    KEY_NITS,
+    SDR_PEAK_NITS,
+    CropSampler,
+    PanPairs,
+    ToneTrainSettings,
+    pair_loss,
+    scene_flicker,
+    shared_overlap,
+    train_tone_net,
+)
 from tests.engine.models.conftest import hdr_scene
 
 SMALL = ToneNetConfig(thumbnail=32, grid=8, knots=12, widths=(8, 16))
-SETTINGS = TrainSettings(steps=4, batch=1, crop=176, seed=3, stability_weight=2.0, learning_rate=3e-3,
-                         checkpoint_every=2, log_every=2)
+SETTINGS = ToneTrainSettings(steps=4, batch=1, crop=176, seed=3, stability_weight=2.0, learning_rate=3e-3,
+                             checkpoint_every=2, log_every=2, scene_flicker_weight=0.5)
 
 
 def sampler() -> CropSampler:
@@ -34,6 +43,18 @@ def test_overlap_is_the_same_scene_points() -> None:
     pa, pb = shared_overlap(a, b, (2, -3))
     assert pa.shape == pb.shape == (1, 8, 7)
     assert torch.equal(pa, pb)
+
+
+def test_scene_flicker_is_zero_when_the_display_shows_the_scene() -> None:
+    # HDR keyed at KEY_NITS and below the SDR peak, shown exactly on the SDR display: every
+    # change of the picture is the scene's own.
+    generator = torch.Generator().manual_seed(4)
+    ya, yb = (torch.rand((1, 1, 24, 24), generator=generator) * 90.0 + 1.0 for _ in range(2))
+    keys = torch.full((1,), KEY_NITS)
+    va, vb = ((y / SDR_PEAK_NITS) ** (1 / 2.4) for y in (ya, yb))
+    assert float(scene_flicker(va, vb, ya, yb, keys)) < 1e-6
+    # A second frame shown brighter than the scene became adds a change the scene does not have.
+    assert float(scene_flicker(va, vb.clamp(max=0.5) * 2.0, ya, yb, keys)) > 0.01
 
 
 def test_the_pan_flicker_term_is_zero_for_identical_frames() -> None:
