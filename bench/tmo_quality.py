@@ -14,7 +14,12 @@ luminance. Printed: the mean Q, S and N per operator, and Q per still.
 Flicker: engine.synth shots of the same stills (a pan and a push-in, --frames frames, 480x270,
 at the shot's auto-exposure scale in cd/m²), tone-mapped frame by frame with the statistics
 stabiliser the pipeline uses; engine.metrics.flicker compares the frame-to-frame change of the
-SDR picture (on a 100 cd/m² display) with that of the HDR scene, both in PU21 units.
+SDR picture (on a 100 cd/m² display) with that of the HDR scene, both in PU21 units, twice:
+"flicker" at the same pixel positions (the goal's measure: motion makes both change, and a
+picture whose changes differ from the scene's scores high), and "warped" motion-compensated (the
+previous frame warped onto the current one by the shot's known camera poses, over the pixels
+both see), where only changes the scene does not have remain: a fixed curve scores near 0, an
+operator that adapts to the frame (a key, a network) above it.
 
 Speed: milliseconds per 1920x1080 frame of each operator on --device (the median of --repeats),
 with the ratio against BT.2390 run in the same process.
@@ -123,7 +128,7 @@ def shot_flicker(tmos: list[str], data: Path, stills: list[str],
                      for i in range(1, len(scenes))]
             seen = [warp(torch.ones(1, SHOT_SIZE[1], SHOT_SIZE[0]), g) > 0.999 for g in grids]
             reference = [pu21_luminance(s) for s in scenes]
-            warped_reference = [warp(reference[i], grids[i - 1]) for i in range(1, len(scenes))]
+            warped_reference = [warp(reference[i - 1], grids[i - 1]) for i in range(1, len(scenes))]
             for tmo in tmos:
                 op, stabiliser = make_operator("tmo", tmo), StatsStabiliser()
                 shown = []
