@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.tmo_quality --data DIR [--tmos deep,reinhard,hable,aces,bt2390]
                                           [--frames 24] [--threads 1] [--device cpu|cuda]
+                                          [--stills GoldenGate,sunset] [--skip-quality]
 
 Quality: the stills held out of every training and tuning run (GoldenGate and sunset in --data,
 engine.models.data.EVAL_STILLS), each whole and as a centre crop of half its width and height,
