@@ -1,11 +1,13 @@
 """Train the learned tone mapper (operator `deep`) and write its weights to resources/models.
 
-    .venv/bin/python -m bench.train_tmo --data DIR [--minutes 10] [--steps 1500] [--batch 4]
-                                        [--crop 192] [--shift 12] [--flicker 2.0] [--scene-flicker 0]
+    .venv/bin/python -m bench.train_tmo --data DIR [--minutes 10] [--steps 800] [--batch 4]
+                                        [--crop 192] [--shift 12] [--flicker 30] [--scene-flicker 0.5]
                                         [--seed 0]
 
 engine.models.tone_net.ToneNet on pan pairs of crops of the tuning stills (engine.models.tone_train):
-loss 1 - TMQI plus --flicker x the mean signal change over the pixels both frames of a pan see.
+loss 1 - TMQI, plus --flicker x the mean signal change over the pixels both frames of a pan see,
+plus --scene-flicker x engine.metrics.flicker between the two frames against the HDR's change.
+The defaults are the settings of the shipped weights (resources/models/deep_tmo.json).
 Split: every EXR still in --data trains except GoldenGate and sunset (engine.models.data.EVAL_STILLS),
 held out for bench/tmo_quality.py. Seeded, one CPU thread by default, stops after --steps or
 --minutes, checkpoints to --checkpoints (safetensors + JSON) and resumes from there. The weights,
@@ -36,13 +38,13 @@ def log(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder of the HDR stills (EXR)")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-time cap of the optimisation")
     parser.add_argument("--batch", type=int, default=4, help="pan pairs per step")
     parser.add_argument("--crop", type=int, default=192, help="crop side (TMQI's 5 scales need 176)")
     parser.add_argument("--shift", type=int, default=12, help="largest pan step between the two frames, px")
-    parser.add_argument("--flicker", type=float, default=2.0, help="weight of the aligned pan flicker term")
-    parser.add_argument("--scene-flicker", type=float, default=0.0,
+    parser.add_argument("--flicker", type=float, default=30.0, help="weight of the aligned pan flicker term")
+    parser.add_argument("--scene-flicker", type=float, default=0.5,
                         help="weight of the flicker against the HDR scene's change (engine.metrics.flicker)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
