@@ -1,5 +1,5 @@
 """Quality metrics for HDR reconstructions: PU21-PSNR, PU21-SSIM, PSNR-μ, flicker, scale
-alignment, regions, and ColorVideoVDP when its package is installed."""
+alignment, regions, and ColorVideoVDP when its package is installed; TMQI for tone-mapped images."""
 
 from engine.metrics.align import robust_scale
 from engine.metrics.evaluate import EvalReport, evaluate, evaluate_paths
@@ -7,9 +7,11 @@ from engine.metrics.flicker import flicker, pu21_luminance
 from engine.metrics.psnr import psnr, psnr_mu, pu21_psnr
 from engine.metrics.pu21 import pu21_decode, pu21_encode
 from engine.metrics.ssim import pu21_ssim, ssim
+from engine.metrics.tmqi import TmqiScore, tmqi
 
 __all__ = [
     "EvalReport",
+    "TmqiScore",
     "evaluate",
     "evaluate_paths",
     "flicker",
@@ -22,4 +24,5 @@ __all__ = [
     "pu21_ssim",
     "robust_scale",
     "ssim",
+    "tmqi",
 ]

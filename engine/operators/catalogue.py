@@ -22,6 +22,7 @@ from engine.itm.meylan import Meylan
 from engine.operators.base import Operator, OperatorKind
 from engine.tmo.bt2390 import Bt2390
 from engine.tmo.bt2446a import Bt2446a
+from engine.tmo.deep import DeepTmo
 from engine.tmo.drago import Drago
 from engine.tmo.durand import Durand
 from engine.tmo.filmic import AcesFitted, Hable
@@ -31,7 +32,8 @@ from engine.tmo.reinhard_devlin import ReinhardDevlin
 
 _OPERATORS: tuple[type[Operator], ...] = (
     Akyuz, BT2408, BT2446A, BT2446C, Huo, Kovaleski, Masia09, Masia17, MaskedCnnItm, Meylan,
-    Bt2390, Bt2446a, Drago, Durand, AcesFitted, Hable, OcioView, Reinhard, ReinhardLocal, ReinhardDevlin,
+    Bt2390, Bt2446a, DeepTmo, Drago, Durand, AcesFitted, Hable, OcioView, Reinhard, ReinhardLocal,
+    ReinhardDevlin,
 )
 
 

@@ -1,11 +1,11 @@
 """Every tone mapper is previewed: a spatial TMO's SDR preview is its SDR export.
 
-Durand, Reinhard local and Reinhard–Devlin need the whole frame, so the worker sends the engine's
-tone-mapped SDR frame (the SDR export's output stage) and the preview shows it through the
-identity transform. The frame read back from the GL framebuffer must equal the frame decoded
-from the rendered SDR file within 1 code value. The test frame is neutral grey with smooth and
-clipped structure: 4:2:0 chroma is then exact, and x264 at crf 0 is lossless, so the file
-adds only the Y'CbCr round trip's rounding.
+Durand, Reinhard local, Reinhard–Devlin and the learned `deep` need the whole frame, so the
+worker sends the engine's tone-mapped SDR frame (the SDR export's output stage) and the preview
+shows it through the identity transform. The frame read back from the GL framebuffer must equal
+the frame decoded from the rendered SDR file within 1 code value. The test frame is neutral grey
+with smooth and clipped structure: 4:2:0 chroma is then exact, and x264 at crf 0 is lossless, so
+the file adds only the Y'CbCr round trip's rounding.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def grey_still(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("tmo", ["durand", "reinhard-local", "reinhard-devlin"])
+@pytest.mark.parametrize("tmo", ["durand", "reinhard-local", "reinhard-devlin", "deep"])
 def test_spatial_tmo_sdr_preview_equals_the_decoded_sdr_export(
     gl_app: object, qtbot: object, tmp_path: Path, tmo: str
 ) -> None:
