@@ -38,8 +38,8 @@ class CameraFamily:
     description: str
     transfers: tuple[tuple[str, float, str], ...]  # (response, gamma, declared source transfer)
     size: tuple[int, int]  # nominal (width, height)
-    # Camera motions, "+shake" adding hand-held shake and "+roll" shake and a ±3° roll;
-    # "object" is a static camera and a moving object in front of the view.
+    # Camera motions, "+shake" adding hand-held shake, "+roll" shake and a ±3° roll, "+object"
+    # a moving object in front of the view; "object" alone is a static camera and a moving object.
     motions: tuple[str, ...]
     time_constant_s: Range
     max_ev_per_frame: Range
@@ -62,8 +62,9 @@ class CameraShot:
     def describe(self) -> str:
         s = self.settings
         ae = s.auto_exposure
-        motion = "object" if s.moving_object else s.motion
+        motion = "object" if s.moving_object and s.motion == "static" else s.motion
         motion += {None: "", 0.0: "+shake"}.get(s.handheld_roll, "+roll")
+        motion += "+object" if s.moving_object and s.motion != "static" else ""
         return (f"{s.crf}{'' if s.crf != 'gamma' else f' {s.gamma:g}'} {s.codec} crf {s.video_crf} "
                 f"{motion} tau {ae.time_constant_s:.2f}s "
                 f"hold {ae.hold_ev:.2f} step {ae.ev_step:.2f} "
@@ -81,10 +82,10 @@ FAMILIES: dict[str, CameraFamily] = {f.name: f for f in (
                  (("gamma", 2.2, "gamma"), ("gamma", 2.4, "gamma")), (960, 540), ("pan+roll", "push+shake"),
                  (0.0, 0.0), (2.0, 2.0), (0.7, 1.0), (1.0, 0.5), (2.0, 8.0), ("hevc",), (22, 28)),
     CameraFamily("filmic", "Hable filmic look, medium AE in 1/3 stops, a moving object, HEVC",
-                 (("filmic", 2.2, "srgb"),), (512, 288), ("object", "push"),
+                 (("filmic", 2.2, "srgb"),), (512, 288), ("object", "push+object"),
                  (0.5, 1.0), (0.1, 0.3), (0.0, 0.2), (1 / 3,), (1.0, 3.0), ("hevc",), (18, 24)),
     CameraFamily("camcorder", "camera-like S-curve (Eilertsen 2017), 1/2-stop AE, H.264",
-                 (("sigmoid", 2.2, "bt1886"),), (1280, 720), ("pan", "object"),
+                 (("sigmoid", 2.2, "bt1886"),), (1280, 720), ("pan", "pan+object"),
                  (0.5, 1.0), (0.1, 0.2), (0.0, 0.3), (0.5,), (0.5, 2.0), ("h264",), (16, 22)),
     CameraFamily("cinema-log", "log curve read as BT.709, slow continuous AE drift, HEVC",
                  (("log", 2.2, "bt1886"),), (1920, 1080), ("push", "pan"),
@@ -115,12 +116,13 @@ def draw(family: CameraFamily, seed: int, frames: int, size: tuple[int, int], mo
     scale = uniform(family.noise_scale)
     default = SensorNoise()
     noise = None if scale == 0.0 else SensorNoise(default.shot * scale, default.read * scale)
-    base, _, extra = chosen.partition("+")
+    base, *extras = chosen.split("+")
     settings = SynthSettings(
         frames=frames, motion="static" if base == "object" else base, exposure="auto", size=size,
-        handheld_roll={"": None, "shake": 0.0, "roll": ROLL_DEGREES}[extra],
+        handheld_roll=ROLL_DEGREES if "roll" in extras else 0.0 if "shake" in extras else None,
         crf=response, gamma=gamma, seed=seed, noise=noise, auto_exposure=auto,
-        moving_object=base == "object", codec=family.codecs[int(rng.integers(len(family.codecs)))],
+        moving_object=base == "object" or "object" in extras,
+        codec=family.codecs[int(rng.integers(len(family.codecs)))],
         video_crf=int(rng.integers(family.crf[0], family.crf[1] + 1)), video_preset="fast")
     return CameraShot(family.name, settings, declared, gamma if declared == "gamma" else 2.4)
 

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from engine.synth.camera import Size, brightest_point, sample_still
 
-OBJECT_RADIUS = 0.18  # of the output height
+OBJECT_RADIUS = 0.3  # of the output height: large enough to move a centre-weighted meter
 OBJECT_TRAVEL = 0.6  # of the output width the disc's centre crosses over the shot
 OBJECT_BOB = 0.08  # vertical amplitude of its path, of the output height
 
