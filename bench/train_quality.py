@@ -2,14 +2,16 @@
 Spearman rank correlation with the true PU21-PSNR on held-out TEST shots.
 
     .venv/bin/python -m bench.train_quality --data TUNING_DIR --test-data TEST_DIR --cache DIR
-        [--families-per-still 3] [--frames 12] [--max-width 256] [--epochs 60] [--seed 0]
+        [--families-per-still 2] [--test-families-per-still 1] [--frames 8] [--max-width 192]
+        [--epochs 60] [--seed 0]
         [--out resources/models]
 
 Pairs: every still of --data is shot by `--families-per-still` camera families of
 engine.synth.families (drawn as bench/temporal.py draws them), each shot reconstructed through
 the pipeline by the temporal mode and by single-frame operators; each output frame is an input,
 its full-reference PU21-PSNR over the whole frame (engine.metrics, scale-aligned) the target.
-The TEST stills make the same kind of pairs, used only for the printed correlation. The pairs
+The TEST stills make the same kind of pairs (`--test-families-per-still` families each), used only
+for the printed correlation. The pairs
 are cached in --cache (safetensors), and so is a checkpoint after every epoch: a rerun resumes.
 """
 
@@ -66,14 +68,13 @@ def make_pairs(folder: Path, families_per_still: int, frames: int, max_width: in
     return torch.stack(inputs), torch.tensor(targets), torch.tensor(shots)
 
 
-def cached_pairs(cache: Path, name: str, args: argparse.Namespace, folder: Path
+def cached_pairs(cache: Path, name: str, args: argparse.Namespace, folder: Path, families_per_still: int
                  ) -> tuple[Tensor, Tensor, Tensor]:
     path = cache / f"{name}.safetensors"
     if path.is_file():
         t = load_file(path)
         return t["inputs"], t["targets"], t["shots"]
-    inputs, targets, shots = make_pairs(folder, args.families_per_still, args.frames, args.max_width,
-                                        args.seed)
+    inputs, targets, shots = make_pairs(folder, families_per_still, args.frames, args.max_width, args.seed)
     save_file({"inputs": inputs, "targets": targets, "shots": shots}, path)
     return inputs, targets, shots
 
@@ -121,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-data", type=Path, required=True,
                         help="held-out TEST stills (report only)")
     parser.add_argument("--cache", type=Path, required=True, help="pairs and checkpoints (resumable)")
-    parser.add_argument("--families-per-still", type=int, default=3)
-    parser.add_argument("--frames", type=int, default=12)
-    parser.add_argument("--max-width", type=int, default=256)
+    parser.add_argument("--families-per-still", type=int, default=2)
+    parser.add_argument("--test-families-per-still", type=int, default=1)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--max-width", type=int, default=192)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -138,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--data holds TEST stills ({', '.join(sorted(shared))}); give a TUNING-only folder")
     args.cache.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        x, y, _ = cached_pairs(args.cache, "tuning", args, args.data)
-        tx, ty, tshots = cached_pairs(args.cache, "test", args, args.test_data)
+        x, y, _ = cached_pairs(args.cache, "tuning", args, args.data, args.families_per_still)
+        tx, ty, tshots = cached_pairs(args.cache, "test", args, args.test_data, args.test_families_per_still)
     print(f"pairs: {len(y)} TUNING frames, {len(ty)} TEST frames")
     model = QualityNet()
     history = train(model, x, y, args, args.cache)
@@ -156,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         save_quality(model, {
             "target": "PU21-PSNR over the whole frame (dB)", "seed": args.seed, "epochs": args.epochs,
             "train": sorted(p.stem for p in args.data.glob("*.exr")),
-            "families_per_still": args.families_per_still, "frames": args.frames,
+            "families_per_still": args.families_per_still,
+            "test_families_per_still": args.test_families_per_still, "frames": args.frames,
             "max_width": args.max_width, "methods": list(METHODS), "pairs": len(y),
             "loss_history": history, "heldout_spearman": rho, "heldout_rmse_db": rmse}, args.out)
     return 0
