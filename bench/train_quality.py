@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--global-stats", action="store_true", help="QualityNet's global statistics input")
+    parser.add_argument("--validate-stills", default="",
+                        help="comma-separated TUNING stills left out of training and scored instead "
+                             "(model selection without touching TEST)")
     parser.add_argument("--out", type=Path, help="write quality_net.safetensors/.json here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -140,11 +144,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--data holds TEST stills ({', '.join(sorted(shared))}); give a TUNING-only folder")
     args.cache.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        x, y, _ = cached_pairs(args.cache, "tuning", args, args.data, args.families_per_still)
+        x, y, shots = cached_pairs(args.cache, "tuning", args, args.data, args.families_per_still)
         tx, ty, tshots = cached_pairs(args.cache, "test", args, args.test_data, args.test_families_per_still)
     print(f"pairs: {len(y)} TUNING frames, {len(ty)} TEST frames")
-    model = QualityNet()
-    history = train(model, x, y, args, args.cache)
+    tuning = sorted(p.stem for p in args.data.glob("*.exr"))
+    left_out = [tuning.index(name) for name in args.validate_stills.split(",") if name]
+    validate = torch.isin(shots // 100, torch.tensor(left_out, dtype=shots.dtype))
+    model = QualityNet(global_stats=args.global_stats)
+    history = train(model, x[~validate], y[~validate], args, args.cache)
+    if left_out:
+        with torch.no_grad():
+            guess = model(x[validate].float())
+        print(f"validation on TUNING stills {args.validate_stills} ({int(validate.sum())} frames): "
+              f"Spearman {spearman(guess.tolist(), y[validate].tolist()):.3f}")
     with torch.no_grad():
         predicted = torch.cat([model(tx[i:i + 256].float()) for i in range(0, len(ty), 256)])
     rho = spearman(predicted.tolist(), ty.tolist())
@@ -160,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             "train": sorted(p.stem for p in args.data.glob("*.exr")),
             "families_per_still": args.families_per_still,
             "test_families_per_still": args.test_families_per_still, "frames": args.frames,
-            "max_width": args.max_width, "methods": list(METHODS), "pairs": len(y),
+            "max_width": args.max_width, "methods": list(METHODS), "pairs": int((~validate).sum()),
             "loss_history": history, "heldout_spearman": rho, "heldout_rmse_db": rmse}, args.out)
     return 0
 

@@ -29,6 +29,8 @@ from engine.models.weights import MODELS_DIR, load_checked, load_state, read_jso
 QUALITY_MODEL = "quality_net"
 INPUT_SIZE = (72, 128)  # (height, width) the frame is reduced to
 _PU21_TOP = float(pu21_encode(torch.tensor(PU21_MAX_NITS)))
+# Input levels (PU21 / top) of BT.2408 reference white and of 1000 cd/m².
+_STAT_LEVELS = tuple(float(pu21_encode(torch.tensor(n))) / _PU21_TOP for n in (203.0, 1000.0))
 
 
 def quality_input(frame: Tensor) -> Tensor:
@@ -38,24 +40,35 @@ def quality_input(frame: Tensor) -> Tensor:
 
 
 class QualityNet(nn.Module):
-    """Four strided 3x3 convolutions, mean and max pooling, a two-layer regressor -> dB."""
+    """Four strided 3x3 convolutions, mean and max pooling, a two-layer regressor -> dB.
 
-    def __init__(self, width: int = 16, offset_db: float = 30.0) -> None:
+    With `global_stats` the regressor also reads four statistics of the input: the mean and the
+    standard deviation of its PU21 values, and the share of pixels above BT.2408 reference white
+    (203 cd/m²) and above 1000 cd/m², which say how much of the frame is expanded highlight.
+    """
+
+    def __init__(self, width: int = 16, offset_db: float = 30.0, global_stats: bool = False) -> None:
         super().__init__()
         self.width = width
+        self.global_stats = global_stats
         channels = [3, width, 2 * width, 4 * width, 4 * width]
         self.features = nn.Sequential(*[
             layer for c_in, c_out in itertools.pairwise(channels)
             for layer in (nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.ReLU())])
-        self.head = nn.Sequential(nn.Linear(8 * width, 32), nn.ReLU(), nn.Linear(32, 1))
+        stats = len(_STAT_LEVELS) + 2 if global_stats else 0
+        self.head = nn.Sequential(nn.Linear(8 * width + stats, 32), nn.ReLU(), nn.Linear(32, 1))
         # The regressor starts at a typical score, so training moves it from there.
         nn.init.constant_(self.head[2].bias, offset_db)
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, 3, 72, 128) quality inputs -> (N,) predicted PU21-PSNR in dB."""
         f = self.features(x)
-        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
-        return self.head(pooled)[:, 0]
+        parts = [f.mean(dim=(2, 3)), f.amax(dim=(2, 3))]
+        if self.global_stats:
+            parts += [x.mean(dim=(1, 2, 3))[:, None], x.std(dim=(1, 2, 3))[:, None]]
+            peak = x.amax(dim=1)
+            parts += [(peak > level).float().mean(dim=(1, 2))[:, None] for level in _STAT_LEVELS]
+        return self.head(torch.cat(parts, dim=1))[:, 0]
 
 
 def score_frames(model: QualityNet, frames: list[Tensor]) -> list[float]:
@@ -78,7 +91,8 @@ def save_quality(model: QualityNet, config: dict[str, Any], folder: Path = MODEL
                  name: str = QUALITY_MODEL) -> None:
     """Write NAME.safetensors, its checksum and NAME.json."""
     save_tensors(Path(folder) / f"{name}.safetensors", model.state_dict())
-    write_json(Path(folder) / f"{name}.json", {"model": "quality", "width": model.width, **config})
+    write_json(Path(folder) / f"{name}.json",
+               {"model": "quality", "width": model.width, "global_stats": model.global_stats, **config})
 
 
 def load_quality(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> QualityNet:
@@ -87,7 +101,7 @@ def load_quality(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> Qualit
     config = read_json(config_path)
     if config.get("model") != "quality" or not isinstance(config.get("width"), int):
         raise FormatError("not a quality-model config", config_path)
-    model = QualityNet(config["width"])
+    model = QualityNet(config["width"], global_stats=bool(config.get("global_stats", False)))
     weights = Path(folder) / f"{name}.safetensors"
     load_state(model, load_checked(weights), weights)
     return model.eval()

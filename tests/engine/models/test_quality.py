@@ -22,12 +22,14 @@ def test_input_is_pu21_of_the_area_mean_scaled_to_one_at_10000_nits() -> None:
     assert float(x[0, -1, -1]) == pytest.approx(float(pu21_encode(torch.tensor(100.0))) / top)
 
 
-def test_weights_round_trip_and_predictions_match(tmp_path: Path) -> None:
+@pytest.mark.parametrize("global_stats", [False, True])
+def test_weights_round_trip_and_predictions_match(tmp_path: Path, global_stats: bool) -> None:
     torch.manual_seed(0)
-    model = QualityNet(width=4).eval()
+    model = QualityNet(width=4, global_stats=global_stats).eval()
     save_quality(model, {"seed": 0}, tmp_path)
     loaded = load_quality(tmp_path)
     x = torch.rand(2, 3, *INPUT_SIZE)
+    assert loaded.global_stats == global_stats
     assert torch.equal(model(x), loaded(x))
     # One score per frame of the batch.
     assert QualityNet()(x).shape == (2,)
