@@ -2,7 +2,9 @@
 
 H.264 is the SDR deliverable's writer (engine.io.encode); HEVC, which phones and action cameras
 record, is the same writer with libx265 in place of libx264, single-threaded (no thread pools,
-one frame thread) so that a seed gives the same clip every time, as the H.264 path does.
+one frame thread) so that a seed gives the same clip every time, as the H.264 path does. x265
+needs a frame of at least one 64x64 coding tree unit: a smaller one aborted the whole process
+later, from x265's own threads, so it is refused up front.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from av.video.reformatter import ColorRange
 from engine.io.encode import VideoTarget, VideoWriter, open_video_writer
 
 CODECS = ("h264", "hevc")
+HEVC_MIN_SIDE = 64  # x265's largest coding tree unit
 _HEVC_PARAMS = ("colorprim=bt709:transfer=bt709:colormatrix=bt709:range=limited:chromaloc=1:"
                 "pools=none:frame-threads=1:log-level=error")
 
@@ -48,4 +51,7 @@ def open_recording(path: Path, codec: str, crf: int, preset: str, width: int, he
     target = VideoTarget(kind="sdr", crf=crf, preset=preset)
     if codec == "h264":
         return open_video_writer(path, target, width, height, rate)
+    if min(width, height) < HEVC_MIN_SIDE:
+        raise ValueError(f"HEVC recording needs frames of at least {HEVC_MIN_SIDE}x{HEVC_MIN_SIDE}, "
+                         f"got {width}x{height}")
     return _HevcRecording(Path(path), target, width, height, rate, None, 0.0, None, None)

@@ -110,8 +110,8 @@ def test_scaled_size_keeps_the_aspect_and_fits_the_still() -> None:
 
 
 def test_hevc_recording_decodes_to_what_was_written(tmp_path: Path) -> None:
-    frame = torch.linspace(0.1, 0.9, 3 * 32 * 48).reshape(3, 32, 48)
-    writer = open_recording(tmp_path / "c.mp4", "hevc", 14, "fast", 48, 32, 24.0)
+    frame = torch.linspace(0.1, 0.9, 3 * 72 * 128).reshape(3, 72, 128)
+    writer = open_recording(tmp_path / "c.mp4", "hevc", 14, "fast", 128, 72, 24.0)
     for _ in range(3):
         writer.write(frame)
     writer.close()
@@ -119,3 +119,5 @@ def test_hevc_recording_decodes_to_what_was_written(tmp_path: Path) -> None:
         decoded = [signal for _, signal in clip.frames()]
     assert len(decoded) == 3
     assert float((decoded[1] - frame).abs().mean()) < 0.01
+    with pytest.raises(ValueError, match="at least 64x64"):
+        open_recording(tmp_path / "small.mp4", "hevc", 14, "fast", 48, 32, 24.0)
