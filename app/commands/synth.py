@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from engine.device import default_device
 from engine.errors import GradeError
 from engine.synth.camera import INTERPOLATIONS, MOTIONS
 from engine.synth.exposure import EXPOSURE_MODES
+from engine.synth.families import FAMILIES, draw
 from engine.synth.render import SynthSettings, synthesize
 from engine.synth.response import RESPONSES
 
@@ -42,6 +44,9 @@ def add_parser(sub: Any) -> None:
                    help="pan: travel N frame widths, ending on the brightest region")
     p.add_argument("--no-noise", action="store_true", help="leave out sensor noise")
     p.add_argument("--seed", type=int, default=0, help="random seed (motion, CRF, noise)")
+    p.add_argument("--family", choices=tuple(FAMILIES),
+                   help="draw the camera (transfer, AE, noise, codec, motion) from this family with --seed; "
+                        "--frames, --fps and --size still apply")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(run=run)
 
@@ -56,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         size=args.size, crf=args.crf, seed=args.seed, interpolation=args.interpolation,
         pan_widths=args.pan_widths, noise=None if args.no_noise else SynthSettings().noise,
     )
+    if args.family is not None:
+        drawn = draw(FAMILIES[args.family], args.seed, args.frames, args.size).settings
+        settings = dataclasses.replace(drawn, fps=args.fps)
     reporter = ProgressReporter.for_terminal(json_lines=False)
     try:
         summary = synthesize(args.still, args.output, settings, device=default_device(),

@@ -188,6 +188,28 @@ def _pan_to_target(widths: float, steps: list[float], out_size: Size, still_size
     return [((start + (end - start) * t, y), linear) for t in steps]
 
 
+def add_shake(affines: list[np.ndarray], out_size: Size, still_size: Size, *, fps: float = 24.0,
+              seed: int = 0, roll_degrees: float = 0.0) -> list[np.ndarray]:
+    """Hand-held shake (the 'warp' motion's translation, roll, zoom and shear) on top of any
+    camera path, and optionally a steady roll from -roll_degrees to +roll_degrees over the shot;
+    each pose then shrinks or shifts just enough to stay inside the still."""
+    frames = len(affines)
+    rng = np.random.default_rng(seed)
+    dx, dy, roll, zoom, shear = (_shake(frames, fps, rng) for _ in range(5))
+    w, h = out_size
+    c_out = np.array([(w - 1) / 2.0, (h - 1) / 2.0, 1.0])
+    out = []
+    for i, affine in enumerate(affines):
+        linear = affine[:, :2]
+        scale = math.sqrt(abs(np.linalg.det(linear)))
+        centre = affine @ c_out + SHAKE_PIXELS * w * scale * np.array([dx[i], dy[i]])
+        steady = math.radians(roll_degrees) * (2.0 * i / max(frames - 1, 1) - 1.0)
+        jitter = rotation_scale(1.0 + SHAKE_ZOOM * zoom[i], steady + math.radians(SHAKE_DEGREES) * roll[i],
+                                SHAKE_SHEAR * shear[i], SHAKE_ZOOM * zoom[i])
+        out.append(fit_pose((float(centre[0]), float(centre[1])), linear @ jitter, out_size, still_size))
+    return out
+
+
 def invert_affine(affine: np.ndarray) -> np.ndarray:
     """The 2x3 inverse of a 2x3 affine map."""
     inv = np.linalg.inv(np.vstack([affine, [0.0, 0.0, 1.0]]))

@@ -10,6 +10,12 @@ mid-grey (18 %). Auto exposure follows it like a camera's AE loop: a first-order
 time constant of about 0.7 s (the exponential smoothing of libplacebo's peak detection and of
 camera AE controllers), its step limited to a few tenths of a stop per frame so that a sudden
 change in the scene ramps instead of jumping.
+
+Cameras differ in both: a slow loop drifts (time constant of seconds, a few hundredths of a
+stop per frame), a fast one with a dead band holds its exposure until the metering is
+`hold_ev` away and then jumps (up to 2 stops in one frame, as phone cameras do on a cut to a
+window). Real cameras also set exposure in steps (1/3 stop shutter and ISO steps, 1 stop on
+some): `ev_step` rounds the loop's state to that grid before it is applied.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class AutoExposureParams:
     time_constant_s: float = 0.7  # first-order lag of the AE loop
     max_ev_per_frame: float = 0.15  # rate limit of the AE loop, in stops per frame
     centre_sigma: float = 0.35  # width of the centre weight, as a fraction of each frame side
+    hold_ev: float = 0.0  # dead band: the loop moves only when the metering is this far off
+    ev_step: float = 0.0  # exposure is applied in steps of this many stops (0: continuous)
 
 
 def centre_weights(height: int, width: int, sigma: float, device: torch.device | str = "cpu") -> Tensor:
@@ -64,18 +72,28 @@ def auto_exposure(metered: Sequence[float], fps: float, params: AutoExposurePara
     """Per-frame EV of an AE loop following per-frame metered log-averages.
 
     The loop starts settled on the first frame; then each frame moves a fraction
-    1 - exp(-1 / (fps x time constant)) of the way to its metered EV, at most
-    `max_ev_per_frame` stops.
+    1 - exp(-1 / (fps x time constant)) of the way to its metered EV (all of it at time
+    constant 0), at most `max_ev_per_frame` stops, and not at all while the metering is within
+    `hold_ev` of the state. The applied EV is the state rounded to `ev_step`.
     """
     targets = [metered_ev(m, params.target) for m in metered]
     if not targets:
         return []
-    gain = 1.0 - math.exp(-1.0 / (fps * params.time_constant_s))
-    evs = [targets[0]]
+    gain = 1.0 if params.time_constant_s <= 0.0 else 1.0 - math.exp(-1.0 / (fps * params.time_constant_s))
+    state = [targets[0]]
+    moving = False
     for goal in targets[1:]:
-        step = gain * (goal - evs[-1])
-        evs.append(evs[-1] + max(-params.max_ev_per_frame, min(params.max_ev_per_frame, step)))
-    return evs
+        error = goal - state[-1]
+        # Once the dead band is left, the loop follows until it has settled again.
+        moving = abs(error) > params.hold_ev or (moving and abs(error) > 0.05)
+        step = gain * error if moving else 0.0
+        state.append(state[-1] + max(-params.max_ev_per_frame, min(params.max_ev_per_frame, step)))
+    return [quantise_ev(ev, params.ev_step) for ev in state]
+
+
+def quantise_ev(ev: float, step: float) -> float:
+    """`ev` rounded to a multiple of `step` stops (unchanged when step is 0)."""
+    return ev if step <= 0.0 else round(ev / step) * step
 
 
 def fixed_exposure(metered: Sequence[float],

@@ -2,7 +2,7 @@
 masks of its recoverable highlights, written to one folder.
 
 Output layout (DIR):
-    sdr.mp4                  H.264 8-bit, BT.709 tags, the camera's recording
+    sdr.mp4                  H.264 or HEVC 8-bit, BT.709 tags, the camera's recording
     gt/frame_000000.exr ...  scene-linear ground truth, BT.2020, half float; the file holds the
                              still's values (exposure 1.0) and whiteLuminance = nits_scale, so
                              value x whiteLuminance is cd/m² (OpenEXR's convention)
@@ -21,7 +21,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +32,13 @@ from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.errors import FormatError, OutputError
 from engine.io.atomic import AtomicOutput
-from engine.io.encode import VideoTarget, open_video_writer
 from engine.io.exr import read_exr, write_exr
-from engine.synth.camera import Size, brightest_point, camera_path, sample_still
+from engine.synth.camera import Size, add_shake, brightest_point, camera_path, sample_still
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.exposure import AutoExposureParams, exposure_schedule, meter
 from engine.synth.masks import mask_path, recoverable_mask, write_mask
+from engine.synth.moving_object import ObjectTrack, composite, plan_object
+from engine.synth.recording import open_recording
 from engine.synth.response import CameraResponse, make_response
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class SynthSettings:
     ev: float = 2.0  # alternating exposure: frames at base + ev and base - ev
     size: Size | None = None  # (width, height); default 0.6 x the still, even
     crf: str = "srgb"
+    gamma: float = 2.2  # exponent of the 'gamma' camera response
     seed: int = 0
     interpolation: str = "bilinear"
     # A pan of this many frame widths that ends on the brightest region; None crosses the still.
@@ -74,8 +75,13 @@ class SynthSettings:
     noise: SensorNoise | None = field(default_factory=SensorNoise)
     auto_exposure: AutoExposureParams = field(default_factory=AutoExposureParams)
     reference_white_nits: float = SDR_REFERENCE_WHITE_NITS
-    h264_crf: int = 18
-    h264_preset: str = "medium"
+    # A disc of the still's brightest region crossing the frame (engine.synth.moving_object).
+    moving_object: bool = False
+    # Hand-held shake on top of the motion, and a steady roll of ± this many degrees (None: none).
+    handheld_roll: float | None = None
+    codec: str = "h264"  # the camera's encoder, engine.synth.recording.CODECS
+    video_crf: int = 18
+    video_preset: str = "medium"
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class ShotPlan:
     evs: list[float]
     response: CameraResponse
     nits_scale: float
+    track: ObjectTrack | None = None
 
     @property
     def multipliers(self) -> list[float]:
@@ -141,23 +148,34 @@ def plan_shot(still: Tensor, settings: SynthSettings) -> ShotPlan:
     affines = camera_path(settings.motion, settings.frames, out_size, still_size, fps=settings.fps,
                           seed=settings.seed, target=target, pan_widths=settings.pan_widths,
                           pan_from=settings.pan_from)
-    metered = [meter(sample_still(still, a, out_size, settings.interpolation),
-                     settings.auto_exposure.centre_sigma) for a in affines]
+    if settings.handheld_roll is not None:
+        affines = add_shake(affines, out_size, still_size, fps=settings.fps, seed=settings.seed,
+                            roll_degrees=settings.handheld_roll)
+    track = plan_object(still, out_size, settings.frames) if settings.moving_object else None
+    metered = [meter(scene_frame(still, affines, track, i, out_size, settings.interpolation),
+                     settings.auto_exposure.centre_sigma) for i in range(len(affines))]
     evs = exposure_schedule(settings.exposure, metered, settings.fps, settings.ev, settings.auto_exposure)
-    response = make_response(settings.crf, np.random.default_rng(settings.seed))
+    response = make_response(settings.crf, np.random.default_rng(settings.seed), settings.gamma)
     nits_scale = settings.reference_white_nits * 2.0 ** evs[0]
-    return ShotPlan(still_size, out_size, affines, evs, response, nits_scale)
+    return ShotPlan(still_size, out_size, affines, evs, response, nits_scale, track)
+
+
+def scene_frame(still: Tensor, affines: list[np.ndarray], track: ObjectTrack | None, index: int,
+                out_size: Size, mode: str) -> Tensor:
+    """Frame `index` of the scene: the still through the camera, the moving object in front."""
+    background = sample_still(still, affines[index], out_size, mode)
+    return background if track is None else composite(background, still, track, index, out_size, mode)
 
 
 def render_shot(still: Tensor, plan: ShotPlan, settings: SynthSettings) -> Iterator[SynthFrame]:
     """Render the planned frames in order, on the still's device."""
     generator = torch.Generator().manual_seed(settings.seed)
-    for index, (affine, k) in enumerate(zip(plan.affines, plan.multipliers, strict=True)):
-        scene = sample_still(still, affine, plan.out_size, settings.interpolation)
+    for index, k in enumerate(plan.multipliers):
+        scene = scene_frame(still, plan.affines, plan.track, index, plan.out_size, settings.interpolation)
         camera = convert_primaries(scene, BT2020, BT709).clamp_min(0.0)
         sdr = record(camera * k, plan.response, settings.noise, generator)
         peak = camera.amax(0, keepdim=True)
-        mask = recoverable_mask(index, peak, plan.affines, plan.multipliers)
+        mask = recoverable_mask(index, peak, plan.affines, plan.multipliers, track=plan.track)
         yield SynthFrame(scene, sdr, mask)
 
 
@@ -192,7 +210,12 @@ def _meta(still_path: Path, plan: ShotPlan, settings: SynthSettings) -> dict[str
         "gt_primaries": BT2020.name,
         "nits_scale": plan.nits_scale,
         "reference_white_nits": settings.reference_white_nits,
-        "sdr": {"file": SDR_NAME, "codec": "h264", "crf": settings.h264_crf, "preset": settings.h264_preset},
+        "handheld_roll": settings.handheld_roll,
+        "moving_object": None if plan.track is None else {
+            "source": list(plan.track.source), "radius": plan.track.radius,
+            "centres": [list(c) for c in plan.track.centres]},
+        "sdr": {"file": SDR_NAME, "codec": settings.codec, "crf": settings.video_crf,
+                "preset": settings.video_preset},
         "gt": f"{GT_FOLDER}/{GT_PATTERN.replace('{:06d}', '%06d')}",
         "masks": f"{MASK_FOLDER}/frame_%06d.png",
         "per_frame": [
@@ -223,9 +246,8 @@ def synthesize(still_path: str | Path, out_dir: str | Path, settings: SynthSetti
     with AtomicOutput(out_dir, directory=True) as temp:
         (temp / GT_FOLDER).mkdir()
         (temp / MASK_FOLDER).mkdir()
-        target = VideoTarget(kind="sdr", crf=settings.h264_crf, preset=settings.h264_preset)
-        writer = open_video_writer(temp / SDR_NAME, target, width, height,
-                                   Fraction(settings.fps).limit_denominator(1001))
+        writer = open_recording(temp / SDR_NAME, settings.codec, settings.video_crf, settings.video_preset,
+                                width, height, settings.fps)
         try:
             for index, frame in enumerate(render_shot(still, plan, settings)):
                 if cancel is not None:

@@ -7,20 +7,32 @@
   f(E) = (1 + σ) E^n / (E^n + σ). It was fitted to the measured curves of the DoRF database
   (Grossberg and Nayar, "What is the space of camera response functions?", CVPR 2003) and its
   parameters are drawn as n ~ N(0.9, 0.1) and σ ~ N(0.6, 0.1) to vary cameras; f(0) = 0 and
-  f(1) = 1 for every (n, σ).
+  f(1) = 1 for every (n, σ). This is the "camera-like S-curve".
+- bt709: the ITU-R BT.709 OETF, V = 1.099 E^0.45 - 0.099 above E = 0.018, 4.5 E below; the
+  clip is what a BT.1886 display decodes with a 2.4 power law.
+- filmic: J. Hable's filmic curve ("Filmic tonemapping operators", GDC 2010; the Uncharted 2
+  constants A..F), exposure-scaled so that the sensor clip maps to 1.0, then the sRGB encoding:
+  a film-like shoulder as in phones' and games' "filmic" looks.
+- log: a pure log curve V = ln(1 + a E) / ln(1 + a), a = 2^10 (about ten stops over the code
+  range, the shape of Cineon and camera log encodings without their offsets).
+
+Every response has an exact inverse (`decode`), closed-form or, for filmic, by bisection on
+the monotone forward curve in float64.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from engine.color import transfer as tf
 
-RESPONSES = ("srgb", "gamma", "sigmoid")
+RESPONSES = ("srgb", "gamma", "sigmoid", "bt709", "filmic", "log")
 
 
 @dataclass(frozen=True)
@@ -82,15 +94,98 @@ class SigmoidResponse:
         return asdict(self)
 
 
-CameraResponse = SrgbResponse | GammaResponse | SigmoidResponse
+@dataclass(frozen=True)
+class Bt709Response:
+    """ITU-R BT.709 opto-electronic transfer function (Rec. 709, item 1.2), exact piecewise."""
+
+    name = "bt709"
+
+    def encode(self, exposure: Tensor) -> Tensor:
+        e = exposure.clamp(0.0, 1.0)
+        power = 1.099 * e.clamp_min(BT709_LINEAR_CUT) ** 0.45 - 0.099
+        return torch.where(e < BT709_LINEAR_CUT, 4.5 * e, power)
+
+    def decode(self, signal: Tensor) -> Tensor:
+        v = signal.clamp(0.0, 1.0)
+        return torch.where(v < 4.5 * BT709_LINEAR_CUT, v / 4.5,
+                           ((v.clamp_min(4.5 * BT709_LINEAR_CUT) + 0.099) / 1.099) ** (1.0 / 0.45))
+
+    def params(self) -> dict[str, Any]:
+        return {}
 
 
-def make_response(name: str, rng: np.random.Generator | None = None) -> CameraResponse:
-    """The CRF called `name`; a sigmoid is drawn from Eilertsen's distribution when `rng` is given."""
+BT709_LINEAR_CUT = 0.018
+# Hable's Uncharted 2 constants: shoulder strength, linear strength, linear angle, toe strength,
+# toe numerator, toe denominator; and the exposure that maps the sensor clip to the curve's white.
+_HABLE = (0.15, 0.50, 0.10, 0.20, 0.02, 0.30)
+_HABLE_WHITE = 11.2
+
+
+def _hable(x: Tensor) -> Tensor:
+    a, b, c, d, e, f = _HABLE
+    return ((x * (a * x + c * b) + d * e) / (x * (a * x + b) + d * f)) - e / f
+
+
+@dataclass(frozen=True)
+class FilmicResponse:
+    """Hable's filmic curve, white at the sensor clip, then sRGB-encoded (see the module docstring)."""
+
+    name = "filmic"
+
+    def _curve(self, exposure: Tensor) -> Tensor:
+        white = _hable(torch.tensor(_HABLE_WHITE, dtype=torch.float64))
+        return _hable(exposure.clamp(0.0, 1.0) * _HABLE_WHITE) / white.to(exposure.dtype)
+
+    def encode(self, exposure: Tensor) -> Tensor:
+        return tf.srgb_inverse_eotf(self._curve(exposure))
+
+    def decode(self, signal: Tensor) -> Tensor:
+        target = tf.srgb_eotf(signal.double())
+        low, high = torch.zeros_like(target), torch.ones_like(target)
+        for _ in range(48):  # bisection: 2^-48 of the range, below float32 resolution
+            middle = (low + high) / 2.0
+            above = self._curve(middle) > target
+            high = torch.where(above, middle, high)
+            low = torch.where(above, low, middle)
+        return ((low + high) / 2.0).to(signal.dtype)
+
+    def params(self) -> dict[str, Any]:
+        return {"hable": list(_HABLE), "white": _HABLE_WHITE}
+
+
+@dataclass(frozen=True)
+class LogResponse:
+    """A pure log encoding V = ln(1 + a E) / ln(1 + a)."""
+
+    a: float = 1024.0
+    name = "log"
+
+    def encode(self, exposure: Tensor) -> Tensor:
+        return torch.log1p(self.a * exposure.clamp(0.0, 1.0)) / math.log1p(self.a)
+
+    def decode(self, signal: Tensor) -> Tensor:
+        return torch.expm1(signal.clamp(0.0, 1.0) * math.log1p(self.a)) / self.a
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CameraResponse = SrgbResponse | GammaResponse | SigmoidResponse | Bt709Response | FilmicResponse | LogResponse
+
+
+def make_response(name: str, rng: np.random.Generator | None = None, gamma: float = 2.2) -> CameraResponse:
+    """The CRF called `name`; a sigmoid is drawn from Eilertsen's distribution when `rng` is given;
+    `gamma` is the power law's exponent."""
     if name == "srgb":
         return SrgbResponse()
     if name == "gamma":
-        return GammaResponse()
+        return GammaResponse(gamma)
     if name == "sigmoid":
         return SigmoidResponse.sample(rng) if rng is not None else SigmoidResponse()
+    if name == "bt709":
+        return Bt709Response()
+    if name == "filmic":
+        return FilmicResponse()
+    if name == "log":
+        return LogResponse()
     raise ValueError(f"unknown camera response {name!r}; expected one of {', '.join(RESPONSES)}")

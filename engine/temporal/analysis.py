@@ -174,16 +174,28 @@ def _camera_step(
 ) -> tuple[float | None, Alignment]:
     """EV (None where no pixel pair measures it) and alignment from one frame's thumbnail to the next.
 
-    The previous step's flow seeds this one: camera motion is smooth. So is auto exposure: the
-    previous step's EV is the first guess of this one's wherever the unaligned ratio, which
-    motion biases, agrees with it to within a quarter stop; elsewhere (alternating exposures,
-    a cut) the unaligned ratio is (bench: recoverable highlights +0.1 dB over it alone). Then
-    the EV is measured on flow-matched pixels.
+    The previous step's flow seeds this one: camera motion is smooth. Auto exposure is either
+    smooth (a drift: this step repeats the previous one) or sudden (a jump after a dead band, a
+    step of the exposure's grid), so two first guesses compete: the previous step's EV (0 at a
+    shot's start) and the unaligned ratio, which catches a jump but which motion biases (a
+    push into a lamp read -0.97 EV where the camera held its exposure; every later frame of
+    the chain then sat a stop off). Where they agree to within a quarter stop the smooth guess
+    is aligned alone; otherwise each is, and the alignment that matches more of the frame
+    (mean confidence: its photometric part fails under a wrong exposure) gives the EV, which is
+    then measured on flow-matched pixels.
     """
     (a, a_signal, _), (b, b_signal, _) = previous, current
-    guess = relative_exposure(a, b, a_signal, b_signal) or 0.0
-    if seed_ev is not None and abs(seed_ev - guess) <= _SMOOTH_EXPOSURE_EV:
-        guess = seed_ev
-    alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, THUMBNAIL_SIDE,
-                                     *((seed.flow, seed.backward) if seed is not None else ()))
-    return ev, alignment
+    unaligned = relative_exposure(a, b, a_signal, b_signal)
+    smooth = seed_ev if seed_ev is not None else 0.0
+    guesses = [smooth]
+    if unaligned is not None and abs(unaligned - smooth) > _SMOOTH_EXPOSURE_EV:
+        guesses.append(unaligned)
+    seeds = (seed.flow, seed.backward) if seed is not None else ()
+    best: tuple[float, float | None, Alignment] | None = None
+    for guess in guesses:
+        alignment, ev = aligned_exposure(a, a_signal, b, b_signal, guess, THUMBNAIL_SIDE, *seeds)
+        matched = float(alignment.confidence.mean())
+        if best is None or matched > best[0]:
+            best = (matched, ev, alignment)
+    assert best is not None
+    return best[1], best[2]
