@@ -30,7 +30,7 @@ EDGE_TRIPLES = 6000  # at most this many edge triples enter the single-frame fit
 EDGE_PRIOR_WEIGHT = 0.1
 # Weight of the EMoR prior in the joint curve-and-ratio fit (fit_exposures_jointly), per
 # coefficient against the mean data row; chosen on the TUNING stills with training curves left
-# out of the basis (bench/tune_crf_bracket.py: RMS ln g 0.544 at 1e-3, 0.66 at 1e-4, below that
+# out of the basis (bench/tune_crf.py: RMS ln g 0.544 at 1e-3, 0.66 at 1e-4, below that
 # the fit slides to a flat curve). The ratio measured on the prior's curve did better there
 # (0.511), so the product keeps that fit; bench/crf.py prints both.
 JOINT_PRIOR_WEIGHT = 1e-3
