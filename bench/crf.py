@@ -16,6 +16,8 @@ Linearisations of the clip, each by its inverse response g:
 - bracket, measured ratio: the same with the ratio measured as the temporal analysis measures
   it (engine.temporal.exposure.relative_exposure) on the frames linearised by the learned
   estimate: what the `estimated` source transform does on a clip whose exposure changes;
+- bracket, joint fit: curve and ratio fitted together (engine.crf.fit.fit_exposures_jointly,
+  Mitsunaga & Nayar 1999), the EMoR prior centred on the learned estimate;
 - edges: the edge cue of Lin et al. 2004 in the EMoR space (fit_single_frame), from the
   model's mean curve, and from the learned estimate (its prior centred there);
 - learned: the shipped network (engine.crf.net) on both frames, as the `estimated` source
@@ -52,7 +54,7 @@ from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.crf.curves import ResponseCurve, held_out_curves, signal_grid
 from engine.crf.data import camera_light, exposure_for, record_curve, view
 from engine.crf.emor import EmorBasis, log_rms_error
-from engine.crf.fit import fit_exposures, fit_single_frame
+from engine.crf.fit import fit_exposures, fit_exposures_jointly, fit_single_frame
 from engine.crf.net import CrfNet, load_crf_net, predict
 from engine.display import pq_view
 from engine.grade import DEFAULT_ITM
@@ -66,9 +68,9 @@ from engine.temporal.crf import linearise
 from engine.temporal.exposure import relative_exposure
 
 BRACKET_STOPS = 2.0
-METHODS = ("tagged (BT.1886)", "bracket, known ratio", "bracket, measured ratio", "edges",
-           "edges from learned", "learned", "true")
-TAGGED, KNOWN, MEASURED, EDGES, EDGES_LEARNED, LEARNED, TRUE = METHODS
+METHODS = ("tagged (BT.1886)", "bracket, known ratio", "bracket, measured ratio", "bracket, joint fit",
+           "edges", "edges from learned", "learned", "true")
+TAGGED, KNOWN, MEASURED, JOINT, EDGES, EDGES_LEARNED, LEARNED, TRUE = METHODS
 GOAL_GAP = 0.5
 
 
@@ -103,6 +105,7 @@ def estimates(normal: Tensor, dark: Tensor, curve: ResponseCurve, net: CrfNet,
         TAGGED: tf.bt1886_eotf(x),
         KNOWN: basis.curve(fit_exposures([dark, normal], [0.0, BRACKET_STOPS * math.log(2.0)], basis)),
         MEASURED: basis.curve(measured),
+        JOINT: basis.curve(fit_exposures_jointly([dark, normal], basis, centre=learned)[0]),
         EDGES: basis.curve(fit_single_frame(normal, basis)),
         EDGES_LEARNED: basis.curve(fit_single_frame(normal, basis, learned)),
         LEARNED: basis.curve(learned),

@@ -28,6 +28,16 @@ EDGE_TRIPLES = 6000  # at most this many edge triples enter the single-frame fit
 # The edge term is divided by its value where the fit starts, so this weighs the prior against
 # the relative improvement of collinearity.
 EDGE_PRIOR_WEIGHT = 0.1
+# Weight of the EMoR prior in the joint curve-and-ratio fit (fit_exposures_jointly), per
+# coefficient against the mean data row; chosen on the TUNING stills with training curves left
+# out of the basis (bench/tune_crf.py: RMS ln g 0.544 at 1e-3, 0.66 at 1e-4, below that
+# the fit slides to a flat curve). The ratio measured on the prior's curve did better there
+# (0.511), so the product keeps that fit; bench/crf.py prints both.
+JOINT_PRIOR_WEIGHT = 1e-3
+_JOINT_MIN_HAT = 8.0  # both codes this far from black (noise, quantisation) and white (clipping)
+_JOINT_SAMPLES = 40000  # pixel-channel pairs per frame pair
+_JOINT_ROUNDS = 4  # slope re-weighting rounds of the joint fit
+_JOINT_MIN_SLOPE = 0.5  # d ln g / d signal floor: a flat stretch of a curve does not take all the weight
 _EDGE_FLAT = 8.0 / 255.0  # a region beside an edge is uniform when its step is below this
 _EDGE_STEP = 0.08  # the two sides of an edge differ by at least this much in some channel
 _EDGE_CHROMA = 0.04  # ... and in chromaticity, so that the segment does not pass through black
@@ -65,6 +75,69 @@ def fit_response_table(response: Tensor, basis: EmorBasis) -> Tensor:
     a = torch.cat([design, prior_rows])
     b = torch.cat([target, prior * basis.coef_mean / basis.coef_std])
     return torch.linalg.lstsq(a, b.unsqueeze(1), driver="gelsd").solution[: basis.size, 0]
+
+
+def fit_exposures_jointly(signals: Sequence[Tensor], basis: EmorBasis, valid: Tensor | None = None,
+                          centre: Tensor | None = None,
+                          prior_weight: float = JOINT_PRIOR_WEIGHT) -> tuple[Tensor, list[float]]:
+    """EMoR coefficients (K,) and ln exposure of each frame relative to the first, fitted together.
+
+    Mitsunaga & Nayar, "Radiometric self calibration", CVPR 1999, fit the response and the
+    exposure ratios of aligned frames together (they with a polynomial, here the EMoR model),
+    refining both in turn: a pixel seen at codes z_i and z_j obeys ln g(z_j) - ln g(z_i) =
+    ln k_j - ln k_i, linear in the coefficients and ln k, so each round is one weighted least-
+    squares solve. Any g^γ with ratios k^γ fits the data as well (Grossberg & Nayar, "Determining
+    the camera response from images: what is knowable?", PAMI 2003: the exponent ambiguity that biases a
+    ratio measured on a wrong linearisation). Measured in ln g the residuals shrink with γ, so a
+    plain fit slides towards a flat curve; each round weighs a residual by the inverse square of
+    the previous round's slope, which measures it in code values, where every g^γ fits alike.
+    That weakens the pull without removing it (the weights are fixed within a solve), so the
+    Gaussian prior on the coefficients, centred on `centre` (the training curves' mean by
+    default), with the EMoR span (a power of a curve leaves it), has to choose among
+    them. valid: (1, H, W) pixels aligned in every frame.
+    """
+    if len(signals) < 2:
+        raise ValueError("a joint exposure fit needs two or more frames")
+    centre = basis.coef_mean if centre is None else centre.double()
+    values = torch.stack([s.detach().double().cpu().clamp(0, 1).flatten() for s in signals])  # (P, N)
+    if valid is not None:
+        values = values[:, valid.detach().cpu().expand_as(signals[0]).flatten()]
+    pairs = []
+    frames = len(signals)
+    for i in range(frames - 1):
+        a, b = values[i], values[i + 1]
+        hat_a, hat_b = hat_weight(a * (CODES - 1)), hat_weight(b * (CODES - 1))
+        keep = (hat_a >= _JOINT_MIN_HAT) & (hat_b >= _JOINT_MIN_HAT)
+        a, b, weight = a[keep], b[keep], (hat_a * hat_b)[keep]
+        if a.numel() > _JOINT_SAMPLES:
+            pick = torch.randperm(a.numel(), generator=torch.Generator().manual_seed(i))[:_JOINT_SAMPLES]
+            a, b, weight = a[pick], b[pick], weight[pick]
+        ratio_columns = torch.zeros(a.numel(), frames - 1, dtype=torch.float64)
+        ratio_columns[:, i] = -1.0  # ln k_{i+1} - ln k_i, with ln k_0 = 0
+        if i > 0:
+            ratio_columns[:, i - 1] = 1.0
+        (mean_a, parts_a), (mean_b, parts_b) = basis_at(basis, a), basis_at(basis, b)
+        pairs.append((a, b, weight, torch.cat([parts_b - parts_a, ratio_columns], 1), mean_a - mean_b))
+    design = torch.cat([p[3] for p in pairs])
+    target = torch.cat([p[4] for p in pairs])
+    hats = torch.cat([p[2] for p in pairs])
+    prior = torch.sqrt(torch.tensor(prior_weight * float(hats.sum())))
+    prior_rows = torch.cat([torch.diag(prior / basis.coef_std),
+                            torch.zeros(basis.size, frames - 1, dtype=torch.float64)], 1)
+    prior_target = prior * centre / basis.coef_std
+    coefficients = centre
+    solution = torch.cat([centre, torch.zeros(frames - 1, dtype=torch.float64)])
+    for _ in range(_JOINT_ROUNDS):
+        slope = torch.gradient(basis.log_curve(coefficients), spacing=1.0 / (basis.mean.numel() - 1))[0]
+        slope = slope.clamp_min(_JOINT_MIN_SLOPE)
+        variance = torch.cat([linearise(a, slope).square() + linearise(b, slope).square()
+                              for a, b, *_ in pairs])
+        w = (hats / variance).sqrt()
+        solution = torch.linalg.lstsq(torch.cat([design * w[:, None], prior_rows]),
+                                      torch.cat([target * w, prior_target]).unsqueeze(1),
+                                      driver="gelsd").solution[:, 0]
+        coefficients = solution[: basis.size]
+    return coefficients, [0.0, *solution[basis.size :].tolist()]
 
 
 def edge_triples(signal: Tensor, limit: int = EDGE_TRIPLES) -> Tensor:
