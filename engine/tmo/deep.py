@@ -21,7 +21,6 @@ from engine.tmo.tone_curve import with_frame_stats
 # flicker falls from 1.78 unfiltered to 1.30-1.36 at 16-24 frames and only to 1.22 at 60, while
 # the same-pixel flicker rises by under 1% (14.84 -> 14.92).
 DEFAULT_SMOOTHING = StabiliserParams().smoothing_period
-_TINY = 1e-9
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class DeepTmoParams:
     color: str = color_param()
     saturation: float = saturation_param()
     smoothing: float = param(DEFAULT_SMOOTHING, 0.0, 60.0, "frames",
-                             "time constant of the curves' temporal filter within a shot (0: none)")
+                             "time constant of the key and curves' temporal filter within a shot (0: none)")
 
 
 class DeepTmo(SpatialOperator):
@@ -70,7 +69,7 @@ class DeepTmo(SpatialOperator):
     def filtered_key(self, log_average: float, cut: float) -> float:
         """This frame's key (cd/m²) after the temporal filter; the curves then follow with
         filtered_curves at the same weight."""
-        key_log2 = math.log2(max(log_average, _TINY))
+        key_log2 = math.log2(log_average)  # positive: measure() reports at least its black cutoff
         weight = filter_weight(self.params.smoothing, cut)
         if weight >= 1.0 or self._key_log2 is None or self._curves is None:
             # A new shot: the curves restart too, and the key is the statistics' own, unchanged.
