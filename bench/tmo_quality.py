@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.tmo_quality --data DIR [--tmos deep,reinhard,hable,aces,bt2390]
                                           [--frames 24] [--threads 1] [--device cpu|cuda]
-                                          [--stills GoldenGate,sunset] [--skip-quality]
+                                          [--stills GoldenGate,sunset] [--skip-quality] [--flicker-only]
 
 Quality: the stills held out of every training and tuning run (GoldenGate and sunset in --data,
 engine.models.data.EVAL_STILLS), each whole and as a centre crop of half its width and height,
@@ -66,6 +66,12 @@ GOAL_CPU_MS = 1000.0
 GOAL_CUDA_MS = 20.0
 
 
+def make_tmo(spec: str) -> Operator:
+    """A TMO from NAME or NAME:KEY=VALUE[:KEY=VALUE...] (a tuning run's variant, e.g. deep:smoothing=8)."""
+    name, *assignments = spec.split(":")
+    return make_operator("tmo", name, dict(a.split("=", 1) for a in assignments))
+
+
 def sdr_code(op: Operator, nits: Tensor, ctx: StageContext) -> Tensor:
     """The 8-bit SDR signal (BT.709 R'G'B' in [0, 1]) the export writes for this TMO and frame.
 
@@ -94,7 +100,7 @@ def quality(tmos: list[str], frames: list[tuple[str, Tensor]]) -> dict[str, list
     for _, nits in frames:
         ctx = StageContext(stats=measure(luminance(nits)))
         for name in tmos:
-            scores[name].append(tmqi(luminance(nits), sdr_code(make_operator("tmo", name), nits, ctx)))
+            scores[name].append(tmqi(luminance(nits), sdr_code(make_tmo(name), nits, ctx)))
     return scores
 
 
@@ -131,7 +137,7 @@ def shot_flicker(tmos: list[str], data: Path, stills: list[str],
             reference = [pu21_luminance(s) for s in scenes]
             warped_reference = [warp(reference[i - 1], grids[i - 1]) for i in range(1, len(scenes))]
             for tmo in tmos:
-                op, stabiliser = make_operator("tmo", tmo), StatsStabiliser()
+                op, stabiliser = make_tmo(tmo), StatsStabiliser()
                 shown = []
                 for i, nits in enumerate(scenes):
                     ctx = StageContext(frame_index=i, stats=stabiliser.update(measure(luminance(nits))))
@@ -152,7 +158,7 @@ def speed_ms(tmos: list[str], still: Tensor, device: str, repeats: int) -> dict[
     ctx = StageContext(stats=measure(luminance(frame)))
     result = {}
     for name in tmos:
-        op = make_operator("tmo", name)
+        op = make_tmo(name)
         op.apply(frame, ctx)  # warm-up: loads the network, compiles kernels
         times = []
         for _ in range(repeats):
@@ -170,12 +176,15 @@ def speed_ms(tmos: list[str], still: Tensor, device: str, repeats: int) -> dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder of the HDR stills (EXR)")
-    parser.add_argument("--tmos", default=",".join(TMOS))
+    parser.add_argument("--tmos", default=",".join(TMOS),
+                        help="operators, each NAME or NAME:KEY=VALUE (a parameter variant to tune)")
     parser.add_argument("--frames", type=int, default=24, help="frames per synthetic shot")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--skip-quality", action="store_true", help="only time the operators")
+    parser.add_argument("--flicker-only", action="store_true",
+                        help="only the synth shots' flicker (tuning a temporal constant)")
     parser.add_argument("--stills", default=",".join(EVAL_STILLS),
                         help="stills to score (default: the held-out ones; others only to check tuning)")
     args = parser.parse_args(argv)
@@ -186,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"{args.data}: missing the stills {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.flicker_only:
+        moves = shot_flicker(tmos, args.data, stills, args.frames)
+        width = max(10, *(len(n) + 1 for n in tmos))
+        print(f"flicker on {len(MOTIONS) * len(stills)} synth shots of {args.frames} frames "
+              f"({', '.join(stills)}; PU21 units: at the same pixels / motion-compensated)")
+        for name in tmos:
+            print(f"{name:<{width}}{moves[name][0]:10.3f}{moves[name][1]:10.3f}")
+        return 0
     if not args.skip_quality:
         frames = test_frames(args.data, stills)
         scores = quality(tmos, frames)
@@ -195,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"TMQI on {len(frames)} {held_out} frames ({', '.join(stills)}; whole and centre crop; "
               f"{evs} EV), flicker on {len(MOTIONS) * len(stills)} synth shots of {args.frames} frames "
               "(PU21 units: at the same pixels / motion-compensated)")
-        header = f"{'tmo':<10}{'Q':>8}{'S':>8}{'N':>8}" + "".join(f"{'Q ' + n:>14}" for n in stills)
+        width = max(10, *(len(n) + 1 for n in tmos))
+        header = f"{'tmo':<{width}}{'Q':>8}{'S':>8}{'N':>8}" + "".join(f"{'Q ' + n:>14}" for n in stills)
         print(header + f"{'flicker':>10}{'warped':>10}")
         for name in tmos:
             rows = scores[name]
@@ -203,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                                           if label.startswith(still)) for still in stills]
             means = [statistics.fmean(getattr(s, term) for s in rows) for term in ("q", "s", "n")]
             cells = "".join(f"{m:8.4f}" for m in means) + "".join(f"{q:14.4f}" for q in per_still)
-            print(f"{name:<10}{cells}{moves[name][0]:10.3f}{moves[name][1]:10.3f}")
+            print(f"{name:<{width}}{cells}{moves[name][0]:10.3f}{moves[name][1]:10.3f}")
         best = max(tmos, key=lambda n: statistics.fmean(s.q for s in scores[n]))
         if "deep" in tmos and PEER in tmos:
             verdict = "met" if best == "deep" and moves["deep"][0] <= moves[PEER][0] else "NOT met"

@@ -43,6 +43,10 @@ class FrameStats:
     maximum: float  # largest Y
     minimum: float  # low percentile of Y above the black cutoff
     clipped_fraction: float = 0.0  # share of pixels at or above the clip threshold
+    # How much this frame starts a new shot, for filters that follow the stabiliser (the learned
+    # TMO's curves): 1 for a frame measured alone or the first after a reset or a cut, the
+    # stabiliser's smoothstep cut weight within a sequence (0 in a steady shot).
+    cut: float = 1.0
 
 
 def _percentile(values: Tensor, percent: float) -> float:
@@ -95,6 +99,16 @@ def measure(
     )
 
 
+def filter_weight(smoothing_period: float, cut: float) -> float:
+    """The weight of the new frame in a first-order IIR low-pass with a time constant of
+    `smoothing_period` frames, raised towards 1 by a scene-cut weight `cut` in [0, 1]
+    (libplacebo's peak detection, src/shaders/colorspace.c); 1 when the period is 0."""
+    if smoothing_period <= 0.0:
+        return 1.0
+    coeff = 1.0 - math.exp(-1.0 / smoothing_period)
+    return coeff + (1.0 - coeff) * cut
+
+
 def _smoothstep(edge0: float, edge1: float, x: float) -> float:
     """GLSL smoothstep: 0 below edge0, 1 above edge1, Hermite 3t² - 2t³ between."""
     t = min(max((x - edge0) / (edge1 - edge0), 0.0), 1.0)
@@ -138,12 +152,13 @@ class StatsStabiliser:
             math.log2(max(v, _TINY)) for v in (stats.log_average, stats.peak, stats.maximum, stats.minimum)
         ] + [stats.clipped_fraction]
         p = self.params
-        if self._state is None or p.smoothing_period <= 0.0:
+        cut = 1.0
+        if self._state is not None and p.smoothing_period > 0.0:
+            cut = _smoothstep(p.scene_threshold_low, p.scene_threshold_high, abs(new[0] - self._state[0]))
+        if cut >= 1.0:
             self._state = new
         else:
-            coeff = 1.0 - math.exp(-1.0 / p.smoothing_period)
-            cut = _smoothstep(p.scene_threshold_low, p.scene_threshold_high, abs(new[0] - self._state[0]))
-            coeff += (1.0 - coeff) * cut
+            coeff = filter_weight(p.smoothing_period, cut)
             self._state = [s + coeff * (n - s) for s, n in zip(self._state, new, strict=True)]
         avg, peak, maximum, minimum, clipped = self._state
-        return FrameStats(2.0**avg, 2.0**peak, 2.0**maximum, 2.0**minimum, clipped)
+        return FrameStats(2.0**avg, 2.0**peak, 2.0**maximum, 2.0**minimum, clipped, cut)

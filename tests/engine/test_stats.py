@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.stats import gmean
 
-from engine.stats import FrameStats, StabiliserParams, StatsStabiliser, measure
+from engine.stats import FrameStats, StabiliserParams, StatsStabiliser, filter_weight, measure
 
 
 def _lum(values: np.ndarray) -> torch.Tensor:
@@ -90,6 +90,21 @@ def test_without_cut_detection_a_cut_is_filtered_slowly() -> None:
     # Pure IIR: one frame moves 1 - exp(-1/20) of the way.
     step = (math.log2(0.4) - math.log2(0.02)) * (1 - math.exp(-1 / 20))
     assert slow[5] - slow[4] == pytest.approx(step, rel=1e-9)
+
+
+def test_reports_its_cut_weight_for_filters_that_follow_it() -> None:
+    stab = StatsStabiliser()
+    assert measure(_lum(np.full(8, 0.2))).cut == 1.0  # a frame measured alone starts a shot
+    assert stab.update(_stats(0.2)).cut == 1.0
+    assert stab.update(_stats(0.2 * 2.0**0.2)).cut == 0.0  # under the low threshold: same shot
+    # One stop from the filtered state: the smoothstep of (1 - 0.5) / (1.5 - 0.5) = 0.5 is 0.5.
+    state = stab.update(_stats(0.2)).log_average
+    assert stab.update(_stats(state * 2.0)).cut == pytest.approx(0.5)
+    assert stab.update(_stats(state * 2.0**4)).cut == 1.0
+    stab.reset()
+    assert stab.update(_stats(0.2)).cut == 1.0
+    assert filter_weight(20.0, 0.0) == pytest.approx(1.0 - math.exp(-1.0 / 20.0))
+    assert filter_weight(20.0, 1.0) == 1.0 and filter_weight(0.0, 0.0) == 1.0
 
 
 def test_bad_thresholds_are_rejected() -> None:
