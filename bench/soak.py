@@ -159,7 +159,8 @@ def main() -> None:
             handles_after_first = open_handles()
         elapsed = time.monotonic() - sampler.started
         minutes = done_frames / FPS / 60
-        print(f"  {elapsed:7.0f} s  job {finished:3d}: {length:5d} frames  footage {minutes:6.2f} min  cancels {cancelled:3d}  RSS {rss_mib():7.1f} MiB  handles {open_handles()}", flush=True)
+        print(f"  {elapsed:7.0f} s  job {finished:3d}: {length:5d} frames  footage {minutes:6.2f} min  "
+              f"cancels {cancelled:3d}  RSS {rss_mib():7.1f} MiB  handles {open_handles()}", flush=True)
     sampler.stop()
     report(sampler.samples, handles_after_first or 0, open_handles(), finished, cancelled, done_frames,
            problems)
