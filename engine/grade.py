@@ -126,6 +126,9 @@ def parse_json(text: str, path: Path | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
+    except RecursionError:
+        # The json module decodes nested arrays and objects recursively.
+        raise GradeError("JSON nested too deeply", path) from None
 
 
 def read_text(path: Path, what: str) -> str:

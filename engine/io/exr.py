@@ -17,9 +17,10 @@ import OpenEXR
 import torch
 from torch import Tensor
 
-from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
+from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries, describes_rgb_space
 from engine.errors import FormatError, MediaError, OutputError
 from engine.io.atomic import AtomicOutput
+from engine.io.limits import check_image_size
 
 COMPRESSIONS = {
     "none": OpenEXR.NO_COMPRESSION, "rle": OpenEXR.RLE_COMPRESSION, "zips": OpenEXR.ZIPS_COMPRESSION,
@@ -84,11 +85,31 @@ def _rgb_layers(names: list[str]) -> dict[str, dict[str, str]]:
     return {layer: chans for layer, chans in found.items() if len(chans) == 3}
 
 
+def _window_size(header: dict, name: str, path: Path) -> tuple[int, int]:
+    """(width, height) of a dataWindow or displayWindow attribute, checked against the limits."""
+    try:
+        (x0, y0), (x1, y1) = (tuple(int(v) for v in corner) for corner in header[name])
+    except (KeyError, TypeError, ValueError):
+        raise MediaError(f"no valid {name} in the header", path) from None
+    width, height = x1 - x0 + 1, y1 - y0 + 1
+    check_image_size(width, height, path)
+    return width, height
+
+
 def _open(path: Path) -> OpenEXR.File:
+    """The file with its pixels, once every part's header has passed check_image_size (the
+    binding allocates each channel's whole data window before reading a scanline)."""
     if not path.is_file():
         raise MediaError("no such EXR file", path)
     if not OpenEXR.isOpenExrFile(str(path)):
         raise MediaError("not an OpenEXR file", path)
+    try:
+        parts = OpenEXR.File(str(path), header_only=True).parts
+    except Exception as exc:
+        raise MediaError(f"unreadable OpenEXR header ({exc})", path) from exc
+    for part in parts:
+        for name in ("dataWindow", "displayWindow"):
+            _window_size(part.header, name, path)
     try:
         return OpenEXR.File(str(path), separate_channels=True)
     except Exception as exc:  # the binding raises plain RuntimeError for truncated or corrupt data
@@ -163,6 +184,8 @@ def read_exr(path: str | Path, layer: str | None = None, *, strict: bool = False
     data, non_finite, replaced = sanitize(data, path, strict)
     data = _place_in_display_window(data, header)
     chroma = _primaries_from_attribute(header.get("chromaticities"))
+    if not describes_rgb_space(chroma):
+        raise FormatError(f"chromaticities {header.get('chromaticities')} are no RGB space", path)
     # Converting to BT.2020 can push colours outside BT.2020 below zero; the engine's working
     # space holds no negative light, so they are clipped to the gamut.
     frame = convert_primaries(torch.from_numpy(np.ascontiguousarray(data)), chroma, BT2020).clamp_min(0.0)
