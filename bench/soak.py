@@ -18,7 +18,7 @@ It prints peak and final RSS and handles and checks:
 
 The deliverable is `--format` (default sdr: H.264 through the fused processor, the fastest real
 deliverable on a 2-core machine). Partial figures are printed after every job, so an
-interrupted soak still reports what it saw.
+interrupted soak (SIGINT or SIGTERM) still reports what it saw.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for the source and outputs")
     args = parser.parse_args()
 
+    # A soak started in the background inherits SIGINT ignored: both signals stop it with a report.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
     rng = random.Random(args.seed)
     work = args.work or Path(tempfile.mkdtemp(prefix="lumigrade-soak-"))
     out = work / "out"
@@ -128,39 +132,44 @@ def main() -> None:
     finished = cancelled = done_frames = 0
     problems: list[str] = []
     handles_after_first: int | None = None
-    while done_frames < goal:
-        length = min(rng.randint(FPS * 10, SOURCE_FRAMES), goal - done_frames)
-        length = max(length, 1)
-        start = rng.randint(0, SOURCE_FRAMES - length)
-        target = out / f"job{finished:04d}{suffix}"
-        if rng.random() < args.cancel_share:
-            token = CancelToken()
-            after = rng.uniform(0.5, length / FPS)  # seconds of wall time: mid-analysis or mid-encode
-            timer = threading.Timer(after, token.cancel)
-            timer.start()
-            try:
-                render(source, target, grade, frames=(start, start + length), cancel=token)
-                problems.append(f"{target.name}: cancel after {after:.1f} s came too late")
-                target.unlink()
-            except RenderCancelled:
-                cancelled += 1
-            timer.cancel()
-            if extra := leftovers(out, set()):
-                problems.append(f"after a cancel: leftover {extra}")
-        render(source, target, grade, frames=(start, start + length))  # the (re)start
-        if problem := probe_output(target, length):
-            problems.append(f"{target.name}: {problem}")
-        if extra := leftovers(out, {target.name}):
-            problems.append(f"after {target.name}: leftover {extra}")
-        target.unlink()  # outputs are checked, then removed: 20 minutes of 1080p would fill the disk
-        finished += 1
-        done_frames += length
-        if handles_after_first is None:
-            handles_after_first = open_handles()
-        elapsed = time.monotonic() - sampler.started
-        minutes = done_frames / FPS / 60
-        print(f"  {elapsed:7.0f} s  job {finished:3d}: {length:5d} frames  footage {minutes:6.2f} min  "
-              f"cancels {cancelled:3d}  RSS {rss_mib():7.1f} MiB  handles {open_handles()}", flush=True)
+    try:
+        while done_frames < goal:
+            length = min(rng.randint(FPS * 10, SOURCE_FRAMES), goal - done_frames)
+            length = max(length, 1)
+            start = rng.randint(0, SOURCE_FRAMES - length)
+            target = out / f"job{finished:04d}{suffix}"
+            if rng.random() < args.cancel_share:
+                token = CancelToken()
+                after = rng.uniform(0.5, length / FPS)  # seconds of wall time: mid-analysis or mid-encode
+                timer = threading.Timer(after, token.cancel)
+                timer.start()
+                try:
+                    render(source, target, grade, frames=(start, start + length), cancel=token)
+                    problems.append(f"{target.name}: cancel after {after:.1f} s came too late")
+                    target.unlink()
+                except RenderCancelled:
+                    cancelled += 1
+                timer.cancel()
+                if extra := leftovers(out, set()):
+                    problems.append(f"after a cancel: leftover {extra}")
+            render(source, target, grade, frames=(start, start + length))  # the (re)start
+            if problem := probe_output(target, length):
+                problems.append(f"{target.name}: {problem}")
+            if extra := leftovers(out, {target.name}):
+                problems.append(f"after {target.name}: leftover {extra}")
+            target.unlink()  # outputs are checked, then removed: 20 minutes of 1080p would fill the disk
+            finished += 1
+            done_frames += length
+            if handles_after_first is None:
+                handles_after_first = open_handles()
+            elapsed = time.monotonic() - sampler.started
+            minutes = done_frames / FPS / 60
+            print(f"  {elapsed:7.0f} s  job {finished:3d}: {length:5d} frames  footage {minutes:6.2f} min  "
+                  f"cancels {cancelled:3d}  RSS {rss_mib():7.1f} MiB  handles {open_handles()}", flush=True)
+    except KeyboardInterrupt:  # Ctrl-C, SIGINT or SIGTERM: report what the soak saw so far
+        print(f"interrupted: partial figures, {done_frames} of {goal} frames", flush=True)
+        if extra := leftovers(out, set()):
+            problems.append(f"after the interrupt: leftover {extra}")
     sampler.stop()
     report(sampler.samples, handles_after_first or 0, open_handles(), finished, cancelled, done_frames,
            problems)
