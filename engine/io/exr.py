@@ -8,6 +8,7 @@ when absent), `whiteLuminance` (cd/m² of RGB = (1, 1, 1)), `dataWindow` inside 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -96,8 +97,29 @@ def _window_size(header: dict, name: str, path: Path) -> tuple[int, int]:
     return width, height
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_attributes(header: dict, path: Path) -> None:
+    """The standard attributes read here hold the types the Technical Introduction gives them
+    (a file may store any type under any name: the binding hands those over as opaque data)."""
+    chroma = header.get("chromaticities")
+    if chroma is not None and not (isinstance(chroma, (tuple, list)) and len(chroma) == 8
+                                   and all(_is_number(v) for v in chroma)):
+        raise FormatError("the chromaticities attribute is not 8 numbers", path)
+    white = header.get("whiteLuminance")
+    if white is not None and not (_is_number(white) and math.isfinite(white) and white > 0):
+        raise FormatError(f"the whiteLuminance attribute is not a positive number ({white!r})", path)
+    fps = header.get("framesPerSecond")
+    if fps is not None and not (isinstance(fps, Fraction) and fps > 0):
+        raise FormatError(f"the framesPerSecond attribute is not a positive rational ({fps!r})", path)
+    for name in ("dataWindow", "displayWindow"):
+        _window_size(header, name, path)
+
+
 def _open(path: Path) -> OpenEXR.File:
-    """The file with its pixels, once every part's header has passed check_image_size (the
+    """The file with its pixels, once every part's header has passed _check_attributes (the
     binding allocates each channel's whole data window before reading a scanline)."""
     if not path.is_file():
         raise MediaError("no such EXR file", path)
@@ -108,8 +130,7 @@ def _open(path: Path) -> OpenEXR.File:
     except Exception as exc:
         raise MediaError(f"unreadable OpenEXR header ({exc})", path) from exc
     for part in parts:
-        for name in ("dataWindow", "displayWindow"):
-            _window_size(part.header, name, path)
+        _check_attributes(part.header, path)
     try:
         return OpenEXR.File(str(path), separate_channels=True)
     except Exception as exc:  # the binding raises plain RuntimeError for truncated or corrupt data
@@ -214,9 +235,11 @@ def read_exr_header(path: str | Path) -> dict:
     if not path.is_file() or not OpenEXR.isOpenExrFile(str(path)):
         raise MediaError("not an OpenEXR file", path)
     try:
-        return OpenEXR.File(str(path), header_only=True).header()
+        header = OpenEXR.File(str(path), header_only=True).header()
     except Exception as exc:
         raise MediaError(f"unreadable OpenEXR header ({exc})", path) from exc
+    _check_attributes(header, path)
+    return header
 
 
 def write_exr(

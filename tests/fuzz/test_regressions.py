@@ -17,7 +17,7 @@ import torch
 from app.project import Project
 from engine.errors import FormatError, GradeError, MediaError
 from engine.grade import Grade
-from engine.io.exr import read_exr, write_exr
+from engine.io.exr import read_exr, read_exr_header, write_exr
 from engine.io.limits import MAX_IMAGE_PIXELS
 from engine.io.radiance import read_radiance
 from tests.fuzz.targets import TARGETS, Target, check
@@ -175,3 +175,25 @@ def test_the_contract_checker_tells_a_crash_from_a_refusal(tmp_path: Path) -> No
 
     assert check(Target("stray", list, stray), b"x", tmp_path).kind == "crash"
     assert check(Target("nameless", list, nameless), b"x", tmp_path).kind == "crash"
+
+
+@pytest.mark.parametrize(("attribute", "type_name"), [(b"chromaticities", b"chromaticities"),
+                                                       (b"whiteLuminance", b"float")])
+def test_exr_standard_attribute_of_another_type_is_refused(tmp_path: Path, attribute: bytes,
+                                                           type_name: bytes) -> None:
+    # Found by bench/fuzz.py (exr, sequence): a standard attribute stored under an unknown type
+    # name comes back from the binding as an OpaqueAttribute; iterating it or float() of it raised
+    # TypeError.
+    path = tmp_path / "opaque.exr"
+    write_exr(path, torch.ones(3, 2, 2), white_luminance=100.0)
+    raw = path.read_bytes()
+    stored = attribute + b"\x00" + type_name + b"\x00"
+    patched = raw.replace(stored, attribute + b"\x00" + type_name[:-1] + b"z\x00", 1)
+    assert patched != raw
+    path.write_bytes(patched)
+    with pytest.raises(FormatError) as exc:
+        read_exr(path)
+    one_line_naming(exc, path)
+    assert attribute.decode() in str(exc.value)
+    with pytest.raises(FormatError):
+        read_exr_header(path)  # what `lumigrade probe` reads
