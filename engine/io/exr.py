@@ -20,7 +20,7 @@ from torch import Tensor
 
 from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries, describes_rgb_space
 from engine.errors import FormatError, MediaError, OutputError
-from engine.io.atomic import AtomicOutput
+from engine.io.atomic import AtomicOutput, disk_full_reason
 from engine.io.limits import check_image_size
 
 COMPRESSIONS = {
@@ -277,4 +277,6 @@ def write_exr(
         try:
             OpenEXR.File(header, {"RGB": pixels}).write(str(temp))
         except RuntimeError as exc:  # the binding reports I/O failures as RuntimeError
+            if full := disk_full_reason(str(exc)):
+                raise OutputError(f"disk full while writing ({full})", path) from None
             raise OutputError(f"cannot write OpenEXR ({exc})", path) from exc
