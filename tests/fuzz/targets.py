@@ -6,7 +6,8 @@ real encoders, and a `run(data, folder)` that hands one input to the reader the 
 product does. The harness (`check`) judges the outcome against the contract for any input:
 
 - the reader returns, or raises a LumigradeError (engine/errors.py) whose message is one line
-  naming a file in the target's folder (the CLI prints it and exits 2);
+  "<file>: <problem>" naming a file (the CLI prints it and exits 2): the input in the target's
+  folder, or a file the input names (a project's footage);
 - anything else is a crash: another exception type (a traceback for the user), a message
   spread over lines or naming no file;
 - one input may take at most HANG_SECONDS, and may raise the process's peak resident memory by
@@ -111,8 +112,8 @@ def check(target: Target, data: bytes, folder: Path, *, alarm: bool = True) -> O
         return Outcome("hang", str(exc))
     except LumigradeError as exc:
         message = str(exc)
-        if "\n" in message or str(folder) not in message:
-            outcome = Outcome("crash", f"unclear message: {message!r}")
+        if "\n" in message or exc.path is None or message != f"{exc.path}: {exc.problem}":
+            outcome = Outcome("crash", f"unclear message: {message[:300]!r}")
         else:
             outcome = Outcome("refused", message)
     except Exception as exc:  # the contract: nothing else may escape a reader
@@ -340,11 +341,16 @@ def _prepare_project(folder: Path) -> list[bytes]:
 
 
 def _run_project(data: bytes, folder: Path) -> object:
+    """A project file, and its footage opened as Session.open_project opens it."""
     from app.project import Project
+    from engine.io.open import open_clip
 
     path = folder / "input.lumigrade"
     path.write_bytes(data)
-    return Project.load(path)
+    project = Project.load(path)
+    if project.source is not None:
+        open_clip(project.source).close()
+    return project
 
 
 # -- safetensors weights --------------------------------------------------------------------
