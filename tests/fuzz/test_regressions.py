@@ -6,6 +6,7 @@ tests/fuzz/targets.py's: a LumigradeError whose one-line message names the file,
 
 from __future__ import annotations
 
+import json
 import struct
 import tracemalloc
 from pathlib import Path
@@ -197,3 +198,26 @@ def test_exr_standard_attribute_of_another_type_is_refused(tmp_path: Path, attri
     assert attribute.decode() in str(exc.value)
     with pytest.raises(FormatError):
         read_exr_header(path)  # what `lumigrade probe` reads
+
+
+@pytest.mark.parametrize("widths", [[100000, 100000], [], [4.5, 8], [True, 8], list(range(1, 20))])
+def test_model_config_out_of_bounds_is_refused_before_allocation(tmp_path: Path, widths: list) -> None:
+    # Before the bounds, a config of 19 levels made torch try to allocate 360 GB of weights
+    # (RuntimeError from its allocator) before the safetensors file was read, and one of
+    # 100000-channel levels asks for more; now each is refused naming the config.
+    from engine.models.weights import load_network
+
+    TARGETS["weights"].prepare(tmp_path)
+    config_path = tmp_path / "fuzznet.json"
+    config = json.loads(config_path.read_text())
+    config["architecture"]["widths"] = widths
+    config_path.write_text(json.dumps(config))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError) as exc:
+            load_network("fuzznet", tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_line_naming(exc, config_path)
+    assert peak < 16 << 20
