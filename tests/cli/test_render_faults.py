@@ -25,6 +25,7 @@ from tests.engine.io.test_atomic import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 SDR = Grade(itm=OperatorChoice("bt2408"), output=OutputSettings(format="sdr", preset="ultrafast"))
+EXR = Grade(itm=OperatorChoice("bt2408"), output=OutputSettings(format="exr"))
 FRAMES = 8
 
 
@@ -93,16 +94,18 @@ def test_video_deleted_mid_render_is_read_to_the_end(clip: Path, tmp_path: Path)
 
 
 def test_output_folder_turning_read_only_mid_render(clip: Path, tmp_path: Path) -> None:
+    # An EXR sequence (built in a hidden folder, moved into place at the end) into a folder that
+    # turns read-only after frame 3; no numba kernel to compile in the child process.
     folder = tmp_path / "out"
     _, before = earlier_deliverable(folder)
-    target = folder / "new.mp4"
+    target = folder / "shot"
     code = (
         "import os\n"
         "from engine.errors import LumigradeError\n"
         "from engine.render import render\n"
-        "from tests.cli.test_render_faults import SDR, at_frame\n"
+        "from tests.cli.test_render_faults import EXR, at_frame\n"
         "try:\n"
-        f"    render({str(clip)!r}, {str(target)!r}, SDR,\n"
+        f"    render({str(clip)!r}, {str(target)!r}, EXR,\n"
         f"           progress=at_frame(3, lambda: os.chmod({str(folder)!r}, 0o555)))\n"
         "except LumigradeError as exc:\n"
         "    print(exc)\n"
@@ -113,19 +116,21 @@ def test_output_folder_turning_read_only_mid_render(clip: Path, tmp_path: Path) 
         folder.chmod(0o755)
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip()
-    # The finished file cannot be renamed into the folder, nor the partial one removed from it:
-    # the message says both, and names the partial so the user can delete it.
-    assert line.startswith(f"{target}: cannot write here (Permission denied); the partial output .new."), line
+    # The finished frames cannot be moved into the folder, nor their hidden folder removed from
+    # it (its frames are): the message says both and names what is left for the user to delete.
+    expected = f"{target}: cannot write here (Permission denied); the partial output .shot."
+    assert line.startswith(expected), line
     partial = line.rsplit("partial output ", 1)[1].split()[0]
     assert sorted(os.listdir(folder)) == sorted(["out.mp4", partial])
+    assert os.listdir(folder / partial) == []
     assert (folder / "out.mp4").read_bytes() == before
 
 
 def test_full_disk_during_an_exr_sequence(clip: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot"
+    render(clip, shot, EXR)  # the earlier deliverable
     args = [sys.executable, "-m", "app.cli", "render", str(clip), "-o", str(shot), "--format", "exr",
             "--itm", "bt2408"]
-    subprocess.run(args, cwd=REPO, check=True, capture_output=True)
     earlier = {p.name: p.read_bytes() for p in shot.iterdir()}
     flat, noisy = len(earlier[f"shot.{0:06d}.exr"]), len(earlier[f"shot.{FRAMES - 1:06d}.exr"])
     assert len(earlier) == FRAMES and flat * 4 < noisy
