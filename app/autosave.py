@@ -68,8 +68,13 @@ class Autosave(QObject):
         self._interval.timeout.connect(self.save_now)
         self._interval.start()
         for signal in (session.undo_stack.indexChanged, session.versions_changed, session.sides_changed):
-            signal.connect(self._pause.start)  # (re)started by every edit: saves once they pause
+            signal.connect(self._edited)
         session.project_changed.connect(self._forget_when_saved)
+
+    def _edited(self, *_: object) -> None:
+        """(Re)start the pause: the save comes once edits stop for pause_s (a slider drag is
+        many edits). No arguments reach QTimer.start, whose int overload is a new interval."""
+        self._pause.start()
 
     def save_now(self) -> None:
         """Write the autosave when there are unsaved changes (an atomic write: a crash mid-write
