@@ -110,10 +110,11 @@ def _check_attributes(header: dict, path: Path) -> None:
         raise FormatError("the chromaticities attribute is not 8 numbers", path)
     white = header.get("whiteLuminance")
     if white is not None and not (_is_number(white) and math.isfinite(white) and white > 0):
-        raise FormatError(f"the whiteLuminance attribute is not a positive number ({white!r})", path)
+        # No repr of the value: the binding's repr of opaque data decodes it as UTF-8.
+        raise FormatError("the whiteLuminance attribute is not a positive number", path)
     fps = header.get("framesPerSecond")
     if fps is not None and not (isinstance(fps, Fraction) and fps > 0):
-        raise FormatError(f"the framesPerSecond attribute is not a positive rational ({fps!r})", path)
+        raise FormatError("the framesPerSecond attribute is not a positive rational", path)
     for name in ("dataWindow", "displayWindow"):
         _window_size(header, name, path)
 
