@@ -191,7 +191,8 @@ def test_exr_standard_attribute_of_another_type_is_refused(tmp_path: Path, attri
     write_exr(path, torch.ones(3, 2, 2), white_luminance=100.0)
     raw = path.read_bytes()
     type_name = b"chromaticities" if attribute == b"chromaticities" else b"float"
-    patched = raw.replace(b"\x00".join((attribute, type_name, b"")), b"\x00".join((attribute, renamed, b"")), 1)
+    stored, opaque = (b"\x00".join((attribute, name, b"")) for name in (type_name, renamed))
+    patched = raw.replace(stored, opaque, 1)
     assert patched != raw
     path.write_bytes(patched)
     with pytest.raises(FormatError) as exc:
