@@ -100,7 +100,7 @@ class _ProjectParser(JsonValidator):
     """Strict validation of .lumigrade project JSON (the Grade inside goes to Grade.from_dict)."""
 
     def enum(self, value: Any, key: str, names: dict[str, Any]) -> Any:
-        if value not in names:
+        if not isinstance(value, str) or value not in names:  # a list or an object is unhashable
             raise self.fail(f"compare.{key}: {value!r} is not one of {', '.join(names)}")
         return names[value]
 

@@ -224,3 +224,17 @@ def test_model_config_out_of_bounds_is_refused_before_allocation(tmp_path: Path,
         tracemalloc.stop()
     one_line_naming(exc, config_path)
     assert peak < 16 << 20
+
+
+@pytest.mark.parametrize("key", ["mode", "view", "mask"])
+def test_project_enum_of_another_type_is_a_grade_error(tmp_path: Path, key: str) -> None:
+    # Found by the second bench/fuzz.py run (project): a list as compare.mode raised TypeError
+    # (unhashable) from the dictionary lookup of the names.
+    path = tmp_path / "p.lumigrade"
+    data = Project().to_dict()
+    data["compare"][key] = ["side_by_side"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(GradeError) as exc:
+        Project.load(path)
+    one_line_naming(exc, path)
+    assert f"compare.{key}: ['side_by_side'] is not one of" in str(exc.value)
