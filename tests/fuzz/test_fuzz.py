@@ -17,8 +17,8 @@ from tests.fuzz.mutate import mutate_bytes, mutate_json
 from tests.fuzz.targets import MAX_INPUT_BYTES, TARGETS, Target, check, write_seeds
 
 # Inputs per target, sized so each takes a few seconds on the 2-core machine.
-EXAMPLES = {"sps": 1500, "exr": 250, "radiance": 300, "sequence": 120, "grade": 80, "project": 300,
-            "weights": 80}
+EXAMPLES = {"sps": 1000, "exr": 500, "radiance": 600, "sequence": 300, "grade": 80, "project": 200,
+            "weights": 300}
 
 
 def mutated(target: Target, seed: bytes, rng: random.Random) -> bytes:
