@@ -35,12 +35,12 @@ def test_an_edit_is_autosaved_after_the_pause_and_forgotten_on_save(qapp: QAppli
     session.open_clip(tiny_clip)
     messages: list[str] = []
     autosave = Autosave(session, tmp_path / "autosave", messages.append, pause_s=1.0)
-    session.propose_grade(session.grade.replace(exposure=1.25), "exposure")
     started = time.monotonic()
+    session.propose_grade(session.grade.replace(exposure=1.25), "exposure")
     qtbot.wait(300)  # type: ignore[attr-defined]  # events run: not saved before the pause is over
     assert not autosave.path.exists()
     qtbot.waitUntil(autosave.path.exists, timeout=5000)  # type: ignore[attr-defined]
-    assert time.monotonic() - started >= 1.0
+    assert time.monotonic() - started >= 0.95  # Qt's coarse timers may fire 5 % early
     saved = Project.load(autosave.path)
     assert saved.grade.exposure == 1.25 and saved.source == tiny_clip
     session.undo_stack.undo()  # back to the state as opened: nothing unsaved, no autosave
