@@ -7,7 +7,8 @@ harness's contract check, and an input that breaks it is saved under WORK/TARGET
 what it did, and fuzzing goes on. Hangs and memory beyond the bound are libFuzzer's `-timeout`
 (HANG_SECONDS) and `-rss_limit_mb` (the process's RSS after start-up plus MEMORY_BOUND_MB):
 libFuzzer stops the process and saves the input, and the parent restarts it for the time left.
-JSON targets mix structure-aware mutations (tests/fuzz/mutate.py) into libFuzzer's own.
+JSON targets mix structure-aware mutations and nudged numbers (tests/fuzz/mutate.py) into
+libFuzzer's own.
 
     PYTHONPATH=$PWD python bench/fuzz.py --minutes 10 [--target exr --target sps] [--work DIR]
 
@@ -19,6 +20,7 @@ crashes (distinct signatures), hangs, memory-bound breaches, restarts and libFuz
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -49,7 +51,7 @@ def child(name: str, seconds: float, work: Path) -> None:
         import engine.io.sps
         import engine.models.weights
         import engine.pipeline  # noqa: F401
-    from tests.fuzz.mutate import mutate_json
+    from tests.fuzz.mutate import mutate_json, nudge_json
     from tests.fuzz.targets import HANG_SECONDS, MAX_INPUT_BYTES, MEMORY_BOUND_MB, TARGETS, check, write_seeds
 
     target = TARGETS[name]
@@ -93,7 +95,11 @@ def child(name: str, seconds: float, work: Path) -> None:
 
     def json_mutator(data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        if rng.random() < 0.5:
+        draw = rng.random()
+        with contextlib.suppress(ValueError, RecursionError):  # a nudge needs parseable JSON
+            if draw < 0.25:
+                return nudge_json(data, rng)[:max_size]
+        if draw < 0.6:
             return mutate_json(data, rng)[:max_size]
         return atheris.Mutate(data, max_size)
 

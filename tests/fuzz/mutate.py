@@ -5,7 +5,8 @@ bit, set a byte, write an "interesting" integer (0, -1, the edges of signed and 
 widths, 100000 for sizes) in either byte order, insert, delete, duplicate or truncate. JSON
 seeds also get structure-aware mutations: a value anywhere in the document is replaced by one
 a hostile file would hold (huge or non-finite numbers, paths outside the folder, deep nesting,
-long arrays), a key is dropped or an unknown one added.
+long arrays), a key is dropped or an unknown one added; or numbers are only nudged, so that
+values the validator accepts reach what lies behind it.
 """
 
 from __future__ import annotations
@@ -80,28 +81,48 @@ def _hostile(rng: random.Random) -> Any:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def nudge_json(data: bytes, rng: random.Random) -> bytes:
+    """1 or 2 numbers of a JSON document scaled by 0.5 to 1.5: often still valid, so the values
+    behind the validator reach the render."""
+    doc = json.loads(data)
+    numbers = [p for p in _paths(doc) if p and _is_number(_at(doc, p))]
+    for path in rng.sample(numbers, min(len(numbers), rng.randint(1, 2))):
+        parent, value = _at(doc, path[:-1]), _at(doc, path)
+        nudged = value * rng.uniform(0.5, 1.5)
+        parent[path[-1]] = round(nudged) if isinstance(value, int) else nudged
+    return json.dumps(doc).encode()
+
+
+def _at(doc: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
 def mutate_json(data: bytes, rng: random.Random) -> bytes:
-    """1 to 4 structure-aware mutations of a JSON document (bytes mutations if it does not parse)."""
+    """1 to 3 structure-aware mutations of a JSON document (bytes mutations if it does not parse)."""
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError):
         return mutate_bytes(data, rng, len(data) * 2 + 64)
-    for _ in range(rng.randint(1, 4)):
+    for _ in range(rng.randint(1, 3)):
         path = rng.choice(_paths(doc))
         if not path:
             doc = _hostile(rng) if rng.random() < 0.2 else doc
             continue
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        key = path[-1]
+        parent, key = _at(doc, path[:-1]), path[-1]
         op = rng.randrange(4)
+        value = parent[key]
         if op == 0 and isinstance(parent, dict):
             del parent[key]
         elif op == 1 and isinstance(parent, dict):
             parent[rng.choice(("extra", "__import__", "exec", key + "_"))] = _hostile(rng)
-        elif op == 2 and isinstance(parent[key], (int, float)) and not isinstance(parent[key], bool):
-            parent[key] = parent[key] * rng.choice((-1, 10, 1e6, 1e300)) + rng.choice((0, 0.5, 1))
+        elif op == 2 and _is_number(value):
+            parent[key] = value * rng.choice((-1, 10, 1e6, 1e300)) + rng.choice((0, 0.5, 1))
         else:
             parent[key] = _hostile(rng)
     try:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.mutate import mutate_bytes, mutate_json
+from tests.fuzz.mutate import mutate_bytes, mutate_json, nudge_json
 from tests.fuzz.targets import MAX_INPUT_BYTES, TARGETS, Target, check, write_seeds
 
 # Inputs per target, sized so each takes a few seconds on the 2-core machine.
@@ -22,7 +22,11 @@ EXAMPLES = {"sps": 1000, "exr": 500, "radiance": 600, "sequence": 300, "grade": 
 
 
 def mutated(target: Target, seed: bytes, rng: random.Random) -> bytes:
-    if target.json_seeds and rng.random() < 0.7:
+    """JSON seeds: a third nudged numbers, half hostile structure, the rest bytes."""
+    draw = rng.random()
+    if target.json_seeds and draw < 0.3:
+        return nudge_json(seed, rng)
+    if target.json_seeds and draw < 0.8:
         return mutate_json(seed, rng)
     return mutate_bytes(seed, rng, MAX_INPUT_BYTES)
 
