@@ -133,6 +133,12 @@ class Actions(QObject):
         box.open()
         self.error_box = box
 
+    def ask(self, title: str, question: str) -> bool:
+        """A modal yes/no question (the restore offer after a crash)."""
+        answer = QMessageBox.question(self.window, title, question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     # -- files ----------------------------------------------------------------------------
     def open_path(self, path: Path) -> bool:
         return self.open_project(path) if path.suffix == PROJECT_SUFFIX else self.open_clip(path)

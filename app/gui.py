@@ -21,5 +21,7 @@ def run_gui(path: Path | None) -> int:
 
     window = MainWindow()
     window.show()
-    window.actions.open_path(path if path is not None else DEMO_CLIP)
+    # After a crash the autosaved session comes first; declined, the window opens as asked.
+    if not window.autosave.offer_restore(lambda question: window.actions.ask("Restore session", question)):
+        window.actions.open_path(path if path is not None else DEMO_CLIP)
     return int(app.exec())

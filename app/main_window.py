@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from app.actions import Actions
+from app.autosave import Autosave, autosave_folder
 from app.drop import DropOpener
 from app.panels.controls import ControlsPanel
 from app.panels.pixel_probe import PixelProbe
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
             "Estimating the camera response…" if busy else "Camera response estimated", 0 if busy else 4000))
         self.session.clip_changed.connect(self._update_title)
         self.session.project_changed.connect(self._update_title)
+        self.autosave = Autosave(self.session, autosave_folder(settings),
+                                 lambda message: self.statusBar().showMessage(message, 10000), parent=self)
         self._update_title()
         self.resize(1400, 850)
 
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.session.dirty)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.autosave.stop()
         self.timeline.stop()
         self.hdr_output.set_enabled(False)
         self.feed.shutdown()

@@ -25,6 +25,7 @@ from engine.io.atomic import AtomicOutput
 
 PROJECT_SCHEMA_VERSION = 2
 PROJECT_SUFFIX = ".lumigrade"
+MAX_VERSIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class _ProjectParser(JsonValidator):
     """Strict validation of .lumigrade project JSON (the Grade inside goes to Grade.from_dict)."""
 
     def enum(self, value: Any, key: str, names: dict[str, Any]) -> Any:
-        if value not in names:
+        if not isinstance(value, str) or value not in names:  # a list or an object is unhashable
             raise self.fail(f"compare.{key}: {value!r} is not one of {', '.join(names)}")
         return names[value]
 
@@ -129,11 +130,7 @@ class _ProjectParser(JsonValidator):
         frame = data.get("frame", 0)
         if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
             raise self.fail(f"frame: expected a frame number, got {frame!r}")
-        source_path = None
-        if source is not None:
-            source_path = Path(source)
-            if not source_path.is_absolute() and self.path is not None:
-                source_path = self.path.absolute().parent / source_path
+        source_path = None if source is None else self.source(source)
         versions = self.versions(data.get("versions", []))
         return Project(
             source=source_path,
@@ -144,9 +141,25 @@ class _ProjectParser(JsonValidator):
             sides=self.sides(data.get("sides", {}), versions),
         )
 
+    def source(self, source: str) -> Path:
+        """The footage: an absolute path as given, or a relative one (what save() writes for
+        footage below the project) that must stay inside the project's folder."""
+        if "\x00" in source or not source.strip():
+            raise self.fail(f"source: {source[:80]!r} is not a path")
+        path = Path(source)
+        if path.is_absolute() or self.path is None:
+            return path
+        folder = self.path.absolute().parent
+        if ".." in path.parts and not (folder / path).resolve().is_relative_to(folder.resolve()):
+            raise self.fail(f"source: {source[:80]!r} leads outside the project's folder "
+                            "(a project names such footage by its absolute path)")
+        return folder / path
+
     def versions(self, value: Any) -> tuple[GradeVersion, ...]:
         if not isinstance(value, list):
             raise self.fail("versions: expected a list")
+        if len(value) > MAX_VERSIONS:
+            raise self.fail(f"versions: {len(value)} versions, more than {MAX_VERSIONS}")
         versions: list[GradeVersion] = []
         for number, item in enumerate(value):
             item = self.mapping(item, f"versions[{number}]", {"name", "grade"})

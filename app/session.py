@@ -165,6 +165,13 @@ class Session(QObject):
         self._versions_edited = False
         self.project_changed.emit()
 
+    def restore_project(self, path: Path) -> None:
+        """Open an autosaved project (app.autosave) as unsaved work: Save asks for a file."""
+        self.open_project(path)
+        self.project_path = None
+        self._versions_edited = True
+        self.project_changed.emit()
+
     def project(self) -> Project:
         return Project(self.clip_path, self.grade, self.view, self.frame, self.versions, self.sides)
 

@@ -20,6 +20,8 @@ from engine.errors import GradeError
 from engine.params import ParamSpec, param, param_specs
 
 GRADE_SCHEMA_VERSION = 1
+# A grade is a few kB and a project with many versions well under a MB: larger is no such file.
+MAX_JSON_BYTES = 16 << 20
 
 # "estimated": the camera response estimated from the clip itself (engine.crf.estimate).
 SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg", "ocio", "estimated")
@@ -138,15 +140,24 @@ def parse_json(text: str, path: Path | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise GradeError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path) from None
+    except RecursionError:
+        # The json module decodes nested arrays and objects recursively.
+        raise GradeError("JSON nested too deeply", path) from None
 
 
 def read_text(path: Path, what: str) -> str:
-    """A UTF-8 file's text; GradeError ('<what> not found', unreadable) naming the file."""
+    """A UTF-8 file's text; GradeError ('<what> not found', unreadable, not a regular file, larger
+    than MAX_JSON_BYTES) naming the file. A pipe or a device would block or never end."""
     try:
+        if path.exists() and not path.is_file():
+            raise GradeError(f"{what} is not a regular file", path)
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise GradeError(f"{what} is {size} bytes, more than the {MAX_JSON_BYTES} it may hold", path)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GradeError(f"{what} not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
         raise GradeError(f"cannot read {what} ({exc})", path) from None
 
 

@@ -6,6 +6,7 @@ the white point, and white points are reconciled with the Bradford chromatic ada
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,23 @@ def conversion_matrix(src: Primaries, dst: Primaries) -> np.ndarray:
     """Linear RGB in `src` -> linear RGB in `dst`, adapting the white point with Bradford."""
     adapt = bradford_adaptation(src.white, dst.white)
     return np.linalg.inv(rgb_to_xyz_matrix(dst)) @ adapt @ rgb_to_xyz_matrix(src)
+
+
+def describes_rgb_space(p: Primaries) -> bool:
+    """Whether chromaticities read from a file make an RGB space Lumigrade can convert from:
+    finite, no y of 0 (xy -> XYZ divides by it), a white with y > 0, and a finite, invertible
+    RP 177 matrix to BT.2020 whose entries stay below 10^4 (real spaces give single digits)."""
+    values = (*p.red, *p.green, *p.blue, *p.white)
+    if not all(math.isfinite(v) for v in values) or p.white[1] <= 0:
+        return False
+    if 0.0 in (p.red[1], p.green[1], p.blue[1]):
+        return False
+    try:
+        with np.errstate(all="ignore"):
+            matrix = conversion_matrix(p, BT2020)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.isfinite(matrix).all() and np.abs(matrix).max() < 1e4)
 
 
 def luminance_weights(p: Primaries) -> np.ndarray:

@@ -9,6 +9,7 @@ rename.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -20,6 +21,12 @@ from engine.errors import OutputError
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def disk_full_reason(message: str) -> str | None:
+    """The strerror of ENOSPC, EFBIG or EDQUOT when a library's error text holds one: bindings
+    such as OpenEXR's report a failed write as text, without the errno."""
+    return next((os.strerror(code) for code in _DISK_FULL if os.strerror(code) in message), None)
 
 
 def output_error(exc: OSError, path: str | Path) -> OutputError:
@@ -46,6 +53,7 @@ class AtomicOutput:
         self.directory = directory
         self._committed = False
         self._discarded = False
+        self.leftover: Path | None = None
         folder = self.target.parent
         if not folder.is_dir():
             raise OutputError("output folder does not exist", folder)
@@ -81,19 +89,28 @@ class AtomicOutput:
                 os.replace(self.temp, self.target)
         except OSError as exc:
             self.discard()
-            raise output_error(exc, self.target) from None
+            error = output_error(exc, self.target)
+            if self.leftover is not None:
+                error = OutputError(f"{error.problem}; the partial output {self.leftover.name} could not be "
+                                    "removed", self.target)
+            raise error from None
         self._committed = True
         return self.target
 
     def discard(self) -> None:
-        """Remove the temporary and everything in it; the target is left as it was. Idempotent."""
+        """Remove the temporary and everything in it; the target is left as it was. Idempotent.
+
+        A folder that became read-only keeps the temporary: `leftover` then names it.
+        """
         if self._committed or self._discarded:
             return
         self._discarded = True
         if self.directory:
             shutil.rmtree(self.temp, ignore_errors=True)
         else:
-            self.temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.temp.unlink(missing_ok=True)
+        self.leftover = self.temp if self.temp.exists() else None
 
     def __enter__(self) -> Path:
         return self.temp

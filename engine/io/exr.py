@@ -8,6 +8,7 @@ when absent), `whiteLuminance` (cd/m² of RGB = (1, 1, 1)), `dataWindow` inside 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,9 +18,10 @@ import OpenEXR
 import torch
 from torch import Tensor
 
-from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
+from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries, describes_rgb_space
 from engine.errors import FormatError, MediaError, OutputError
-from engine.io.atomic import AtomicOutput
+from engine.io.atomic import AtomicOutput, disk_full_reason
+from engine.io.limits import check_image_size
 
 COMPRESSIONS = {
     "none": OpenEXR.NO_COMPRESSION, "rle": OpenEXR.RLE_COMPRESSION, "zips": OpenEXR.ZIPS_COMPRESSION,
@@ -84,11 +86,52 @@ def _rgb_layers(names: list[str]) -> dict[str, dict[str, str]]:
     return {layer: chans for layer, chans in found.items() if len(chans) == 3}
 
 
+def _window_size(header: dict, name: str, path: Path) -> tuple[int, int]:
+    """(width, height) of a dataWindow or displayWindow attribute, checked against the limits."""
+    try:
+        (x0, y0), (x1, y1) = (tuple(int(v) for v in corner) for corner in header[name])
+    except (KeyError, TypeError, ValueError):
+        raise MediaError(f"no valid {name} in the header", path) from None
+    width, height = x1 - x0 + 1, y1 - y0 + 1
+    check_image_size(width, height, path)
+    return width, height
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_attributes(header: dict, path: Path) -> None:
+    """The standard attributes read here hold the types the Technical Introduction gives them
+    (a file may store any type under any name: the binding hands those over as opaque data)."""
+    chroma = header.get("chromaticities")
+    if chroma is not None and not (isinstance(chroma, (tuple, list)) and len(chroma) == 8
+                                   and all(_is_number(v) for v in chroma)):
+        raise FormatError("the chromaticities attribute is not 8 numbers", path)
+    white = header.get("whiteLuminance")
+    if white is not None and not (_is_number(white) and math.isfinite(white) and white > 0):
+        # No repr of the value: the binding's repr of opaque data decodes it as UTF-8.
+        raise FormatError("the whiteLuminance attribute is not a positive number", path)
+    fps = header.get("framesPerSecond")
+    if fps is not None and not (isinstance(fps, Fraction) and fps > 0):
+        raise FormatError("the framesPerSecond attribute is not a positive rational", path)
+    for name in ("dataWindow", "displayWindow"):
+        _window_size(header, name, path)
+
+
 def _open(path: Path) -> OpenEXR.File:
+    """The file with its pixels, once every part's header has passed _check_attributes (the
+    binding allocates each channel's whole data window before reading a scanline)."""
     if not path.is_file():
         raise MediaError("no such EXR file", path)
     if not OpenEXR.isOpenExrFile(str(path)):
         raise MediaError("not an OpenEXR file", path)
+    try:
+        parts = OpenEXR.File(str(path), header_only=True).parts
+    except Exception as exc:
+        raise MediaError(f"unreadable OpenEXR header ({exc})", path) from exc
+    for part in parts:
+        _check_attributes(part.header, path)
     try:
         return OpenEXR.File(str(path), separate_channels=True)
     except Exception as exc:  # the binding raises plain RuntimeError for truncated or corrupt data
@@ -163,6 +206,8 @@ def read_exr(path: str | Path, layer: str | None = None, *, strict: bool = False
     data, non_finite, replaced = sanitize(data, path, strict)
     data = _place_in_display_window(data, header)
     chroma = _primaries_from_attribute(header.get("chromaticities"))
+    if not describes_rgb_space(chroma):
+        raise FormatError(f"chromaticities {header.get('chromaticities')} are no RGB space", path)
     # Converting to BT.2020 can push colours outside BT.2020 below zero; the engine's working
     # space holds no negative light, so they are clipped to the gamut.
     frame = convert_primaries(torch.from_numpy(np.ascontiguousarray(data)), chroma, BT2020).clamp_min(0.0)
@@ -191,9 +236,11 @@ def read_exr_header(path: str | Path) -> dict:
     if not path.is_file() or not OpenEXR.isOpenExrFile(str(path)):
         raise MediaError("not an OpenEXR file", path)
     try:
-        return OpenEXR.File(str(path), header_only=True).header()
+        header = OpenEXR.File(str(path), header_only=True).header()
     except Exception as exc:
         raise MediaError(f"unreadable OpenEXR header ({exc})", path) from exc
+    _check_attributes(header, path)
+    return header
 
 
 def write_exr(
@@ -231,4 +278,6 @@ def write_exr(
         try:
             OpenEXR.File(header, {"RGB": pixels}).write(str(temp))
         except RuntimeError as exc:  # the binding reports I/O failures as RuntimeError
+            if full := disk_full_reason(str(exc)):
+                raise OutputError(f"disk full while writing ({full})", path) from None
             raise OutputError(f"cannot write OpenEXR ({exc})", path) from exc

@@ -32,10 +32,26 @@ def open_clip(path: str | Path, *, strict: bool = True) -> Clip:
     p = Path(path)
     if is_sequence_pattern(p):
         return open_sequence(p, strict=strict)
-    if p.is_dir():
+    kind = _kind(p)
+    if kind == "dir":
         return open_directory(p, strict=strict)
-    if not p.exists():
+    if kind == "missing":
         raise MediaError("no such file", p)
+    if kind == "other":  # a pipe or a device: a reader would block or read forever
+        raise MediaError("not a regular file (a device, pipe or socket)", p)
     if p.suffix.lower() in STILL_SUFFIXES:
         return open_still(p, strict=strict)
     return VideoClip(p)
+
+
+def _kind(p: Path) -> str:
+    """'dir', 'file', 'missing' or 'other'; a path the OS refuses (too long, a NUL byte) is a
+    MediaError naming it."""
+    try:
+        if p.is_dir():
+            return "dir"
+        if not p.exists():
+            return "missing"
+        return "file" if p.is_file() else "other"
+    except (OSError, ValueError) as exc:
+        raise MediaError(f"not a usable path ({exc})", p) from None

@@ -13,6 +13,7 @@ tools; XYZE files are CIE XYZ with Radiance's equal-energy white.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,11 @@ from engine.color.primaries import (
     apply_matrix,
     bradford_adaptation,
     convert_primaries,
+    describes_rgb_space,
     rgb_to_xyz_matrix,
 )
 from engine.errors import FormatError, MediaError
+from engine.io.limits import check_image_size
 
 _MAGIC = (b"#?RADIANCE", b"#?RGBE")
 EQUAL_ENERGY = (1.0 / 3.0, 1.0 / 3.0)
@@ -47,8 +50,29 @@ class RadianceInfo:
     primaries: Primaries
 
 
-def _parse_header(path: Path, head: bytes) -> tuple[str, float, Primaries, tuple[int, int]]:
-    """(format, exposure, primaries, (height, width)) from the text header and resolution line."""
+def _numbers(path: Path, key: str, value: str, count: int) -> list[float]:
+    """`count` finite numbers of a header line, or a FormatError naming the line."""
+    try:
+        numbers = [float(x) for x in value.split()]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(math.isfinite(v) for v in numbers):
+        raise FormatError(f"bad Radiance {key} line {value.strip()[:40]!r}", path)
+    return numbers
+
+
+def _min_pixel_bytes(width: int, height: int) -> int:
+    """The fewest bytes `height` scanlines of `width` pixels take: Walter's rgbe.c reads
+    run-length scanlines (4 marker bytes, then per channel a count byte and a value per run of
+    up to 127) for widths of 8 to 32767, flat 4-byte pixels otherwise."""
+    if 8 <= width <= 0x7FFF:
+        return height * (4 + 4 * 2 * -(-width // 127))
+    return 4 * width * height
+
+
+def _parse_header(path: Path, head: bytes) -> tuple[str, float, Primaries, tuple[int, int], int]:
+    """(format, exposure, primaries, (height, width), pixel data offset) from the text header
+    and the resolution line."""
     if not head.startswith(_MAGIC):
         raise MediaError("not a Radiance RGBE file", path)
     text, sep, rest = head.partition(b"\n\n")
@@ -61,16 +85,25 @@ def _parse_header(path: Path, head: bytes) -> tuple[str, float, Primaries, tuple
         if key == "FORMAT":
             fmt = {"32-bit_rle_rgbe": "rgbe", "32-bit_rle_xyze": "xyze"}.get(value.strip(), "")
             if not fmt:
-                raise FormatError(f"unsupported Radiance FORMAT {value.strip()!r}", path)
+                raise FormatError(f"unsupported Radiance FORMAT {value.strip()[:40]!r}", path)
         elif key == "EXPOSURE":
-            exposure *= float(value)
+            exposure *= _numbers(path, key, value, 1)[0]
         elif key == "PRIMARIES":
-            v = [float(x) for x in value.split()]
+            v = _numbers(path, key, value, 8)
             primaries = Primaries("radiance", (v[0], v[1]), (v[2], v[3]), (v[4], v[5]), (v[6], v[7]))
-    resolution = rest.split(b"\n", 1)[0].split()
+            if not describes_rgb_space(primaries):
+                raise FormatError(f"Radiance PRIMARIES {value.strip()[:60]!r} are no RGB space", path)
+    if not (math.isfinite(exposure) and exposure > 0):
+        raise FormatError(f"Radiance EXPOSURE product {exposure} is not a positive number", path)
+    line, newline, _ = rest.partition(b"\n")
+    resolution = line.split()
     if len(resolution) != 4 or resolution[0] != b"-Y" or resolution[2] != b"+X":
-        raise FormatError(f"unsupported Radiance orientation {b' '.join(resolution)!r}", path)
-    return fmt, exposure, primaries, (int(resolution[1]), int(resolution[3]))
+        raise FormatError(f"unsupported Radiance orientation {b' '.join(resolution)[:40]!r}", path)
+    if not (newline and resolution[1].isdigit() and resolution[3].isdigit()):
+        raise FormatError(f"bad Radiance resolution line {line[:40]!r}", path)
+    height, width = int(resolution[1]), int(resolution[3])
+    check_image_size(width, height, path)
+    return fmt, exposure, primaries, (height, width), len(text) + 2 + len(line) + 1
 
 
 def read_radiance(path: str | Path) -> tuple[Tensor, RadianceInfo]:
@@ -79,7 +112,11 @@ def read_radiance(path: str | Path) -> tuple[Tensor, RadianceInfo]:
     if not path.is_file():
         raise MediaError("no such file", path)
     data = path.read_bytes()
-    fmt, exposure, primaries, (height, width) = _parse_header(path, data[:_MAX_HEADER])
+    fmt, exposure, primaries, (height, width), offset = _parse_header(path, data[:_MAX_HEADER])
+    # Refused before OpenCV allocates the image the resolution line claims.
+    if len(data) - offset < _min_pixel_bytes(width, height):
+        raise MediaError(f"truncated Radiance pixels ({width}x{height} needs at least "
+                         f"{_min_pixel_bytes(width, height)} bytes)", path)
     # OpenCV refuses XYZE headers though the pixel coding is the same: decode them as RGBE.
     buffer = np.frombuffer(data.replace(b"FORMAT=32-bit_rle_xyze", b"FORMAT=32-bit_rle_rgbe", 1), np.uint8)
     bgr = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
@@ -92,4 +129,6 @@ def read_radiance(path: str | Path) -> tuple[Tensor, RadianceInfo]:
         frame = apply_matrix(values, to_rgb)
     else:
         frame = convert_primaries(values, primaries, BT2020)
+    if not bool(torch.isfinite(frame).all()):
+        raise FormatError(f"pixels overflow once divided by EXPOSURE {exposure:g}", path)
     return frame.clamp_min(0.0).contiguous(), RadianceInfo(width, height, fmt, exposure, primaries)

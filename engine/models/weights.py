@@ -113,13 +113,27 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+# Bounds of an architecture a config may name, checked before its layers are allocated: the
+# shipped networks use 4 levels of at most 64 channels.
+_MAX_LEVELS, _MAX_WIDTH, _MAX_CHANNELS, _MAX_UNSHUFFLE = 8, 1024, 64, 8
+
+
 def build_model(config: dict[str, Any], path: Path | None = None) -> HighlightNet | RefineNet:
     """An untrained network of the kind and architecture a config names."""
     try:
         cls = MODEL_KINDS[config["model"]]
-        return cls(UNetConfig.from_json(config["architecture"]))
+        architecture = UNetConfig.from_json(config["architecture"])
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"not a model config this version knows ({exc!r})", path) from None
+    a = architecture
+    sizes = (*a.widths, a.in_channels, a.out_channels, a.unshuffle)
+    if not (all(isinstance(v, int) and not isinstance(v, bool) for v in sizes)
+            and 1 <= len(a.widths) <= _MAX_LEVELS and all(1 <= w <= _MAX_WIDTH for w in a.widths)
+            and 1 <= a.in_channels <= _MAX_CHANNELS and 1 <= a.out_channels <= _MAX_CHANNELS
+            and 1 <= a.unshuffle <= _MAX_UNSHUFFLE):
+        raise FormatError(f"architecture out of bounds (widths {list(a.widths)[:10]}, channels "
+                          f"{a.in_channels}/{a.out_channels}, unshuffle {a.unshuffle})", path)
+    return cls(architecture)
 
 
 def load_state(model: nn.Module, tensors: dict[str, Tensor], path: Path) -> None:
