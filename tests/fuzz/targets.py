@@ -21,6 +21,7 @@ bench/fuzz.py runs them for a set time under atheris (libFuzzer's coverage guida
 
 from __future__ import annotations
 
+import json
 import resource
 import signal
 import time
@@ -353,6 +354,31 @@ def _run_project(data: bytes, folder: Path) -> object:
     return project
 
 
+def _prepare_queue(folder: Path) -> list[bytes]:
+    still = _sequence_still(folder, ".png")
+    grade = json.loads(_grades()[1].to_json())
+    out = folder / "out"
+    out.mkdir(exist_ok=True)
+    queues = [
+        {"lumigrade_queue": 1, "jobs": [{"input": str(still), "outputs": [
+            {"format": "exr", "path": str(out / "a_exr")}]}]},
+        {"lumigrade_queue": 1, "chunk_frames": 24, "jobs": [
+            {"name": "sh010", "input": str(still), "grade": grade, "frames": "0:1",
+             "outputs": [{"format": "exr", "path": str(out / "b_exr")},
+                         {"format": "sdr", "path": str(out / "b.mp4")}]}]},
+    ]
+    return [json.dumps(q).encode() for q in queues]
+
+
+def _run_queue(data: bytes, folder: Path) -> object:
+    """A queue file as `lumigrade batch` validates it before anything starts."""
+    from app.batch_queue import load_queue
+
+    path = folder / "input.json"
+    path.write_bytes(data)
+    return load_queue(path)
+
+
 # -- safetensors weights --------------------------------------------------------------------
 # The input is the weights file of a small network whose config and checksum are in order: the
 # SHA-256 check guards against corruption, not against a file made to pass it, so the parser
@@ -389,6 +415,7 @@ TARGETS: dict[str, Target] = {
         Target("sequence", _prepare_sequence, _run_sequence),
         Target("grade", _prepare_grade, _run_grade, json_seeds=True),
         Target("project", _prepare_project, _run_project, json_seeds=True),
+        Target("queue", _prepare_queue, _run_queue, json_seeds=True),
         Target("weights", _prepare_weights, _run_weights),
     )
 }

@@ -18,7 +18,7 @@ from tests.fuzz.targets import MAX_INPUT_BYTES, TARGETS, Target, check, write_se
 
 # Inputs per target, sized so each takes a few seconds on the 2-core machine (about 20 s in all).
 EXAMPLES = {"sps": 2000, "exr": 1000, "radiance": 1200, "sequence": 600, "grade": 200, "project": 400,
-            "weights": 600}
+            "queue": 300, "weights": 600}
 
 
 def mutated(target: Target, seed: bytes, rng: random.Random) -> bytes:
