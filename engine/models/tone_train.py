@@ -18,8 +18,6 @@ every checkpoint (engine.models.train), so a resumed run continues the same sequ
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +31,7 @@ from engine.constants import SDR_REFERENCE_WHITE_NITS
 from engine.metrics.pu21 import PU21_PEAK, pu21_encode
 from engine.metrics.tmqi import tmqi_terms
 from engine.models.tone_net import SDR_GAMMA, ToneNet, tone_signal
-from engine.models.train import (
-    CHECKPOINT_NAME,
-    Log,
-    TrainSettings,
-    TrainState,
-    learning_rate,
-    load_checkpoint,
-    save_checkpoint,
-)
+from engine.models.train import Log, TrainSettings, TrainState, optimise
 from engine.stats import measure
 
 # Output pixels per still pixel at which crops are drawn: detail at full size and whole-scene
@@ -156,41 +146,8 @@ def train_tone_net(net: ToneNet, sampler: CropSampler, settings: ToneTrainSettin
                    checkpoints: Path | None = None, log: Log = print) -> TrainState:
     """Adam on `pair_loss` with `settings.batch` pairs a step and the cosine learning rate of
     engine.models.train; stops after `steps` or `max_minutes`, checkpoints and resumes like it."""
-    torch.manual_seed(settings.seed)
-    generator = torch.Generator().manual_seed(settings.seed)
-    optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
-    state = TrainState(history=[])
-    if checkpoints is not None and (checkpoints / f"{CHECKPOINT_NAME}.json").is_file():
-        state = load_checkpoint(checkpoints, net, optimizer, generator)
-        log(f"resumed at step {state.step} ({state.seconds / 60:.1f} min)")
-    net.train()
-    started = time.perf_counter() - state.seconds
-    running: list[dict[str, float]] = []
-    while state.step < settings.steps and time.perf_counter() - started < settings.max_minutes * 60.0:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(state.step, settings)
-        loss, terms = pair_loss(net, sampler.draw(settings.batch, generator), settings.stability_weight,
-                                settings.scene_flicker_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        state.step += 1
-        running.append({"loss": float(loss.detach()), **terms})
-        logging = state.step % settings.log_every == 0 or state.step == settings.steps
-        if logging:
-            mean = {k: sum(r[k] for r in running) / len(running) for k in running[0]}
-            running.clear()
-            assert state.history is not None
-            state.history.append((state.step, mean["loss"]))
-        # The checkpoint comes before the log line: a run killed while logging resumes from here.
-        if checkpoints is not None and state.step % settings.checkpoint_every == 0:
-            state.seconds = time.perf_counter() - started
-            save_checkpoint(checkpoints, net, optimizer, generator, state, settings)
-        if logging:
-            log(json.dumps({"step": state.step, **{k: round(v, 4) for k, v in mean.items()},
-                            "minutes": round((time.perf_counter() - started) / 60.0, 2)}))
-    state.seconds = time.perf_counter() - started
-    if checkpoints is not None:
-        save_checkpoint(checkpoints, net, optimizer, generator, state, settings)
-    net.eval()
-    return state
+    def step_loss(generator: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        return pair_loss(net, sampler.draw(settings.batch, generator), settings.stability_weight,
+                         settings.scene_flicker_weight)
+
+    return optimise(net, step_loss, settings, checkpoints, log)

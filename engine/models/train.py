@@ -204,12 +204,30 @@ def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optim
     return TrainState(int(meta["step"]), float(meta["seconds"]), history)
 
 
+StepLoss = Callable[[torch.Generator], tuple[Tensor, dict[str, float]]]
+"""One training step's loss, drawn with the run's generator, and named terms to log beside it."""
+
+
 def train(model: nn.Module, examples: Examples, settings: TrainSettings, checkpoints: Path | None = None,
           log: Log = print) -> TrainState:
     """Optimise `model` on `examples` with Adam; resume from `checkpoints` when it holds a run.
 
     Stops after `settings.steps` steps or `settings.max_minutes` of wall time (summed over
     resumed runs); returns the final state with the mean loss of every `log_every` steps.
+    """
+    def step_loss(generator: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        batch = examples.batch(settings.batch, settings.crop, generator)
+        return training_loss(model, batch, settings, generator), {}
+
+    return optimise(model, step_loss, settings, checkpoints, log)
+
+
+def optimise(model: nn.Module, step_loss: StepLoss, settings: TrainSettings, checkpoints: Path | None = None,
+             log: Log = print) -> TrainState:
+    """The resumable training loop every network here shares: Adam with the cosine learning rate,
+    seeded, checkpointed every `checkpoint_every` steps and resumed from `checkpoints` exactly.
+
+    Logs a JSON line of the mean loss and terms every `log_every` steps.
     """
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -220,28 +238,28 @@ def train(model: nn.Module, examples: Examples, settings: TrainSettings, checkpo
         log(f"resumed at step {state.step} ({state.seconds / 60:.1f} min)")
     model.train()
     started = time.perf_counter() - state.seconds
-    running: list[float] = []
+    running: list[dict[str, float]] = []
     while state.step < settings.steps and (time.perf_counter() - started) < settings.max_minutes * 60.0:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(state.step, settings)
-        batch = examples.batch(settings.batch, settings.crop, generator)
-        loss = training_loss(model, batch, settings, generator)
+        loss, terms = step_loss(generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         state.step += 1
-        running.append(float(loss.detach()))
+        running.append({"loss": float(loss.detach()), **terms})
         logging = state.step % settings.log_every == 0 or state.step == settings.steps
         if logging:
-            assert state.history is not None
-            state.history.append((state.step, sum(running) / len(running)))
+            mean = {k: sum(r[k] for r in running) / len(running) for k in running[0]}
             running.clear()
+            assert state.history is not None
+            state.history.append((state.step, mean["loss"]))
+        # The checkpoint comes before the log line: a run killed while logging resumes from here.
         if checkpoints is not None and state.step % settings.checkpoint_every == 0:
             state.seconds = time.perf_counter() - started
             save_checkpoint(checkpoints, model, optimizer, generator, state, settings)
         if logging:
-            assert state.history is not None
-            log(json.dumps({"step": state.step, "loss": round(state.history[-1][1], 5),
+            log(json.dumps({"step": state.step, **{k: round(v, 5) for k, v in mean.items()},
                             "minutes": round((time.perf_counter() - started) / 60.0, 2)}))
     state.seconds = time.perf_counter() - started
     if checkpoints is not None:
