@@ -130,7 +130,7 @@ def test_full_disk_during_an_exr_sequence(clip: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot"
     render(clip, shot, EXR)  # the earlier deliverable
     args = [sys.executable, "-m", "app.cli", "render", str(clip), "-o", str(shot), "--format", "exr",
-            "--itm", "bt2408"]
+            "--itm", "bt2408", "-y"]  # -y: replacing the earlier sequence is what is asked
     earlier = {p.name: p.read_bytes() for p in shot.iterdir()}
     flat, noisy = len(earlier[f"shot.{0:06d}.exr"]), len(earlier[f"shot.{FRAMES - 1:06d}.exr"])
     assert len(earlier) == FRAMES and flat * 4 < noisy
