@@ -5,6 +5,11 @@ one filesystem (atomic on POSIX), and it keeps the target's extension so muxers 
 the container by name pick the right one. A failed or cancelled job removes what it created
 and never touches files already on disk; an existing output is replaced only by the final
 rename.
+
+A process killed outright (SIGKILL, a power cut) cannot remove its temporary. The temporary's
+name therefore carries its owner, host and PID, and the next job writing the same target removes
+the temporaries of owners on this host that are no longer running. Owners on other hosts (a
+render farm sharing the folder) are never judged from here.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
+import socket
 from pathlib import Path
 from types import TracebackType
 
@@ -21,6 +28,42 @@ from engine.errors import OutputError
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+_HOST = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname()) or "host"
+
+
+def _owner() -> str:
+    """This process as a temporary's owner: host and PID (the PID changes in a forked worker)."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+def remove_orphans(target: Path, directory: bool) -> list[Path]:
+    """Remove temporaries for `target` left by processes of this host that are no longer running."""
+    name = re.escape(target.name if directory else target.stem)
+    suffix = "" if directory else re.escape(target.suffix)
+    pattern = re.compile(rf"\.{name}\.{re.escape(_HOST)}-(\d+)-[0-9a-f]{{8}}\.partial{suffix}")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            match = pattern.fullmatch(entry.name)
+            if match is None or _running(int(match.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def disk_full_reason(message: str) -> str | None:
@@ -60,7 +103,8 @@ class AtomicOutput:
         if self.target.exists() and self.target.is_dir() != directory:
             kind = "a folder" if self.target.is_dir() else "a file"
             raise OutputError(f"the output exists and is {kind}", self.target)
-        token = secrets.token_hex(4)
+        remove_orphans(self.target, directory)
+        token = f"{_owner()}-{secrets.token_hex(4)}"
         name = self.target.name
         try:
             if directory:

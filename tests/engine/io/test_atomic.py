@@ -146,3 +146,33 @@ def test_full_disk_is_an_output_error_and_leaves_nothing(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{target}: disk full while writing")
     assert os.listdir(tmp_path) == []
+
+
+def _killed_mid_write(target: Path, directory: bool) -> None:
+    """A real process that starts writing `target` and is killed outright (SIGKILL) mid-write."""
+    result = run_python(
+        "import os, signal\n"
+        "from engine.io.atomic import AtomicOutput\n"
+        f"out = AtomicOutput({str(target)!r}, directory={directory})\n"
+        "(out.temp / 'frame.0000.exr' if out.directory else out.temp).write_bytes(b'half a frame')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    assert result.returncode == -9, result.stderr
+
+
+@pytest.mark.parametrize("directory", [False, True])
+def test_a_killed_jobs_temporary_is_removed_by_the_next_job(tmp_path: Path, directory: bool) -> None:
+    target = tmp_path / ("shot_exr" if directory else "shot.mp4")
+    _killed_mid_write(target, directory)
+    (orphan,) = [p for p in tmp_path.iterdir() if p.name.startswith(".shot")]
+    # A live owner's temporary (this process) and another host's are not the next job's to judge.
+    alive = tmp_path / orphan.name.replace(orphan.name.split("-")[-2], str(os.getpid()))
+    elsewhere = tmp_path / ".shot.otherhost-1-0123abcd.partial.mp4"
+    for keep in (alive, elsewhere):
+        keep.mkdir() if directory else keep.write_bytes(b"in progress")
+    unrelated = tmp_path / "notes.txt"
+    unrelated.write_text("keep")
+    with AtomicOutput(target, directory=directory) as temp:
+        assert not orphan.exists()
+        (temp / "frame.0000.exr" if directory else temp).write_bytes(b"complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, elsewhere.name,
+                                                                   "notes.txt"])
