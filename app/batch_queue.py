@@ -146,7 +146,7 @@ class _QueueParser(JsonValidator):
                size: tuple[int, int]) -> Output:
         value = self.mapping(value, label, _OUTPUT_KEYS)
         fmt = value.get("format", grade.output.format)
-        if fmt not in DELIVERABLES:
+        if not isinstance(fmt, str) or fmt not in DELIVERABLES:
             raise self.fail(f"{label}: unknown format {fmt!r} (one of {', '.join(DELIVERABLES)})")
         template = value.get("path")
         if not isinstance(template, str) or not template:

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from tests.fuzz.mutate import mutate_bytes, mutate_json, nudge_json
 from tests.fuzz.targets import MAX_INPUT_BYTES, TARGETS, Target, check, write_seeds
 
-# Inputs per target, sized so each takes a few seconds on the 2-core machine (about 20 s in all).
-EXAMPLES = {"sps": 2000, "exr": 1000, "radiance": 1200, "sequence": 600, "grade": 200, "project": 400,
-            "queue": 300, "weights": 600}
+# Inputs per target, sized so each takes about five seconds on the 2-core machine (about 40 s in all).
+EXAMPLES = {"sps": 4000, "exr": 2000, "radiance": 2400, "sequence": 1200, "grade": 400, "project": 800,
+            "queue": 600, "weights": 1200}
 
 
 def mutated(target: Target, seed: bytes, rng: random.Random) -> bytes:

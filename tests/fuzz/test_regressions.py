@@ -238,3 +238,21 @@ def test_project_enum_of_another_type_is_a_grade_error(tmp_path: Path, key: str)
         Project.load(path)
     one_line_naming(exc, path)
     assert f"compare.{key}: ['side_by_side'] is not one of" in str(exc.value)
+
+
+def test_queue_output_format_of_another_type_is_refused(tmp_path: Path) -> None:
+    # Found by the suite's fuzz run of the queue target: a list as an output's "format" raised
+    # TypeError (unhashable) from the lookup of the deliverables.
+    from app.batch_queue import load_queue
+    from engine.errors import LumigradeError
+    from tests.fuzz.targets import TARGETS
+
+    (seed,) = [s for s in TARGETS["queue"].prepare(tmp_path) if b'"chunk_frames"' not in s]
+    data = json.loads(seed)
+    data["jobs"][0]["outputs"][0]["format"] = ["exr"]
+    path = tmp_path / "reel.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(LumigradeError) as exc:
+        load_queue(path)
+    one_line_naming(exc, path)
+    assert "unknown format ['exr']" in str(exc.value)
