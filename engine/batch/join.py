@@ -24,6 +24,7 @@ from engine.errors import OutputError
 from engine.io.atomic import AtomicOutput
 from engine.io.encode_audio import AudioTrack
 from engine.io.encode_exr import sequence_layout
+from engine.io.timecode import start_timecode
 
 
 def part_path(work: Path, fmt: str, output: Path, index: int) -> Path:
@@ -89,6 +90,15 @@ def join_video(parts: list[Path], output: Path, audio_source: Path | None, audio
                         stream.time_base = time_base = video.time_base
                         # The muxer picks 'hev1' for a copied stream; the renders write 'hvc1'.
                         stream.codec_tag = video.codec_context.codec_tag
+                        # The first part starts where the clip does: its start timecode is the
+                        # joined file's (a tmcd track or a TIMECODE tag is not a copied stream).
+                        timecode = start_timecode(
+                            [video.metadata, *(s.metadata for s in source.streams), source.metadata],
+                            Fraction(video.average_rate or video.guessed_rate or 24))
+                        if timecode is not None:
+                            stream.metadata["timecode"] = timecode
+                            # MOV's muxer makes the tmcd track only for a stream with a frame rate.
+                            stream.codec_context.framerate = video.average_rate
                         if audio_source is not None:
                             audio = AudioTrack(audio_source, container, format_name, audio_offset)
                     if video.time_base != time_base:

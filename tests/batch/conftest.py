@@ -19,10 +19,11 @@ SIZE = (128, 72)
 AUDIO_RATE = 48000
 
 
-def write_rgb_clip(path: Path, frames: int, seed: int, fps: int = 24, audio: bool = False) -> Path:
+def write_rgb_clip(path: Path, frames: int, seed: int, fps: int = 24, audio: bool = False,
+                   timecode: str | None = None) -> Path:
     """`frames` frames of SIZE: a gradient that moves, random per clip, and highlights at code 255.
 
-    With `audio`, a stereo 16-bit PCM tone as long as the video.
+    With `audio`, a stereo 16-bit PCM tone as long as the video; with `timecode`, that start timecode.
     """
     rng = np.random.default_rng(seed)
     width, height = SIZE
@@ -30,6 +31,8 @@ def write_rgb_clip(path: Path, frames: int, seed: int, fps: int = 24, audio: boo
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264rgb", rate=fps, options={"qp": "0", "preset": "ultrafast"})
         video.width, video.height, video.pix_fmt = width, height, "rgb24"
+        if timecode is not None:
+            video.metadata["timecode"] = timecode
         sound = out.add_stream("pcm_s16le", rate=AUDIO_RATE, layout="stereo") if audio else None
         tint = rng.uniform(0.5, 1.0, 3).astype(np.float32)
         for i in range(frames):
@@ -79,7 +82,8 @@ def decoded_planes(path: Path) -> list[np.ndarray]:
 
 def light_levels(path: Path) -> tuple[int, int]:
     """(MaxCLL, MaxFALL) of the first frame's CTA-861.3 SEI, as ffprobe reads them."""
-    side = ffprobe(path, "-show_frames", "-read_intervals", "%+#1", "-show_entries", "frame=side_data_list")
+    side = ffprobe(path, "-select_streams", "v", "-show_frames", "-read_intervals", "%+#1",
+                   "-show_entries", "frame=side_data_list")
     kinds = {d["side_data_type"]: d for d in side["frames"][0]["side_data_list"]}
     level = kinds["Content light level metadata"]
     return int(level["max_content"]), int(level["max_average"])

@@ -40,7 +40,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("batch")
     return {
         "folder": folder,
-        "a": write_rgb_clip(folder / "a.mkv", 24, seed=1, audio=True),
+        "a": write_rgb_clip(folder / "a.mkv", 24, seed=1, audio=True, timecode="01:00:10:12"),
         "b": write_rgb_clip(folder / "b.mkv", 12, seed=2),
         "c": write_rgb_clip(folder / "c.mkv", 12, seed=3),
         "grade": write_grade(folder / "grade.json"),
@@ -81,6 +81,13 @@ def singles(media: dict[str, Path]) -> dict[str, Any]:
     return {"folder": folder, "hdr10": summary}
 
 
+def start_timecode_of(path: Path) -> str | None:
+    """The start timecode ffprobe reads from any stream's or the container's tags."""
+    probe = ffprobe(path, "-show_streams", "-show_format")
+    tags = [s.get("tags", {}) for s in probe["streams"]] + [probe["format"].get("tags", {})]
+    return next((t["timecode"] for t in tags if "timecode" in t), None)
+
+
 def check_outputs(out: Path, singles: dict[str, Any], events: list[dict[str, Any]]) -> None:
     single = singles["folder"]
     plan = next(e for e in events if e["event"] == "plan")
@@ -108,7 +115,7 @@ def check_outputs(out: Path, singles: dict[str, Any], events: list[dict[str, Any
     assert int(reference_audio["nb_read_packets"]) == int(audio[0]["nb_read_packets"])
     assert light_levels(out / "a.mp4") == light_levels(single / "a.mp4")
     assert light_levels(out / "a.mp4")[0] == int(np.ceil(singles["hdr10"].max_cll))
-    side = ffprobe(out / "a.mp4", "-show_frames", "-read_intervals", "%+#1",
+    side = ffprobe(out / "a.mp4", "-select_streams", "v", "-show_frames", "-read_intervals", "%+#1",
                    "-show_entries", "frame=side_data_list")["frames"][0]["side_data_list"]
     mastering = {d["side_data_type"]: d for d in side}["Mastering display metadata"]
     # P3 D65 red (0.680, 0.320) and the grade's 1000 cd/m² peak, in ST 2086 units.
@@ -117,6 +124,9 @@ def check_outputs(out: Path, singles: dict[str, Any], events: list[dict[str, Any
     times = ffprobe(out / "a.mp4", "-select_streams", "v", "-show_entries", "frame=pts_time", "-show_frames")
     assert np.allclose(np.diff([float(f["pts_time"]) for f in times["frames"]]), 1 / 24, atol=2e-6)
 
+    # The joined files carry the source's start timecode, as the single renders do.
+    for name in ("a.mp4", "a.mov"):
+        assert start_timecode_of(out / name) == start_timecode_of(single / name) == "01:00:10:12"
     # ProRes (intra only): the joined file decodes to exactly the single render's code values.
     for name in ("a.mov", "c.mov"):
         joined, whole = decoded_planes(out / name), decoded_planes(single / name)
