@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from engine.models.tone_train import (
     train_tone_net,
 )
 from tests.engine.models.conftest import hdr_scene
+from tests.engine.models.interrupt import Killed, kill_at
 
 SMALL = ToneNetConfig(thumbnail=32, grid=8, knots=12, widths=(8, 16))
 SETTINGS = ToneTrainSettings(steps=4, batch=1, crop=176, seed=3, stability_weight=2.0, learning_rate=3e-3,
@@ -68,18 +67,6 @@ def test_the_pan_flicker_term_is_zero_for_identical_frames() -> None:
     assert 0.0 < moved["q"] <= 1.0
 
 
-class _Killed(Exception):
-    pass
-
-
-def _kill_at(step: int) -> Callable[[str], None]:
-    def log(line: str) -> None:
-        if json.loads(line)["step"] == step:
-            raise _Killed
-
-    return log
-
-
 def test_a_resumed_run_is_the_same_run(tmp_path: Path) -> None:
     torch.manual_seed(0)
     start = ToneNet(SMALL).state_dict()
@@ -89,8 +76,8 @@ def test_a_resumed_run_is_the_same_run(tmp_path: Path) -> None:
     assert state.step == 4 and state.history is not None and len(state.history) == 2
     killed = ToneNet(SMALL)
     killed.load_state_dict(start)
-    with pytest.raises(_Killed):  # the process dies right after its step-2 checkpoint
-        train_tone_net(killed, sampler(), SETTINGS, tmp_path, _kill_at(2))
+    with pytest.raises(Killed):  # the process dies right after its step-2 checkpoint
+        train_tone_net(killed, sampler(), SETTINGS, tmp_path, kill_at(2))
     resumed = ToneNet(SMALL)
     assert train_tone_net(resumed, sampler(), SETTINGS, tmp_path, _quiet).step == 4
     for key, value in straight.state_dict().items():

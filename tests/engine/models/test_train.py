@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from engine.models.train import (
 )
 from engine.models.unet import HighlightNet, UNetConfig
 from tests.engine.models.conftest import hdr_scene
+from tests.engine.models.interrupt import Killed, kill_at
 
 TINY = UNetConfig(widths=(8, 16))
 
@@ -45,18 +44,6 @@ def test_the_loss_falls_on_a_tiny_set() -> None:
     assert losses[-1] < 0.8 * losses[0]
 
 
-class _Killed(Exception):
-    pass
-
-
-def _kill_at(step: int) -> Callable[[str], None]:
-    def log(line: str) -> None:
-        if json.loads(line)["step"] == step:
-            raise _Killed
-
-    return log
-
-
 def test_a_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     examples = _tiny_examples(8)
     settings = TrainSettings(steps=6, batch=2, crop=24, checkpoint_every=3, log_every=3, seed=2)
@@ -64,8 +51,8 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     straight = HighlightNet(TINY)
     train(straight, examples, settings, log=_quiet)
     torch.manual_seed(0)
-    with pytest.raises(_Killed):  # the process dies right after its step-3 checkpoint
-        train(HighlightNet(TINY), examples, settings, tmp_path, _kill_at(3))
+    with pytest.raises(Killed):  # the process dies right after its step-3 checkpoint
+        train(HighlightNet(TINY), examples, settings, tmp_path, kill_at(3))
     resumed = HighlightNet(TINY)
     state = train(resumed, examples, settings, tmp_path, _quiet)
     assert state.step == 6
