@@ -114,10 +114,12 @@ class _Source:
 
 
 # CTA-861.3 light level of the graded pixel (engine.io.hdr_metadata.LightLevelMeter): max(R, G, B)
-# clipped to [0, peak], its row maximum and row sum.
+# clipped to [0, peak], its row maximum and row sum. The maximum is taken over the float32 bits
+# as unsigned integers (the same order for values >= 0): LLVM vectorises an integer max
+# reduction, but not numba's float max, which would keep the whole row loop scalar.
 _METER = [
     "m = min(max(max(c0, max(c1, c2)), zero), peak)",
-    "rmax = max(rmax, m)",
+    "rmax = max(rmax, np.float32(m).view(np.uint32))",
     "rsum += m",
 ]
 
@@ -172,7 +174,7 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, fbf, frf, light, pea
                     u = wx[j]
                     fb[di, j] = rowb[cx[j]] + (rowb[cx1[j]] - rowb[cx[j]]) * u
                     fr[di, j] = rowr[cx[j]] + (rowr[cx1[j]] - rowr[cx[j]]) * u
-            rmax = zero
+            rmax = np.uint32(0)
             rsum = zero
             for j in range(width):
                 c0 = np.float32(yp[i, j])
@@ -180,7 +182,7 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, fbf, frf, light, pea
                 c2 = fr[di, j]
 {body}
 {store}
-            light[i, 0] = rmax
+            light[i, 0] = np.uint32(rmax).view(np.float32)
             light[i, 1] = rsum
         if {subsample}:
             quarter = np.float32(0.25)
