@@ -11,9 +11,10 @@ and OpenCV's Reinhard and Drago tone mappers for the TMOs. Goals: a curve <= 15 
 the CPU, a spatial operator <= 250 ms.
 
 A second table times each curve operator's full chain as a render runs it: the per-pixel
-processor's CPU kernel from decoded 8-bit 4:2:0 BT.709 planes to the encoder's planes (an ITM:
-HDR10 10-bit 4:2:0 PQ; a TMO: after BT.2408, SDR 8-bit 4:2:0), plus, for an operator shaped by
-statistics, what each frame adds (the luminance kernel, the measurement, baking, folding).
+processor (GradeProcessor, the CPU kernel with the light meter) from decoded 8-bit 4:2:0 BT.709
+planes to the encoder's planes (an ITM: HDR10 10-bit 4:2:0 PQ; a TMO: after BT.2408, SDR 8-bit
+4:2:0), on successive frames, with what a frame adds for an operator shaped by statistics (the
+luminance samples, the stabilised measurement, baking, folding).
 
 --contact-sheet renders every ITM operator on SDR renditions of the first four OpenEXR stills in
 --data and on frame 40 of --clip (by default the bundled demo clip). docs/operators.md names the
@@ -23,6 +24,7 @@ stills and clip of the committed sheet.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -144,55 +146,70 @@ def benchmark(repeats: int) -> None:
 
 
 def full_chain_ms(cls: type[CurveOperator], repeats: int) -> tuple[float, float]:
-    """(kernel ms, kernel + per-frame statistics and chain building ms) per 1080p frame."""
+    """(kernel ms, whole frame ms) per 1080p frame, as a render runs it.
+
+    The whole frame is engine.processor.grade_processor.GradeProcessor on successive frame
+    indices, built as Pipeline.processor builds it: for an operator shaped by statistics that is
+    the luminance samples, the stabilised measurement, baking and folding, then the kernel with
+    the light meter. The kernel column is that kernel alone, on a chain baked once.
+    """
     from bench.processor import planes
     from engine.color.primaries import BT709 as P709
     from engine.color.ycbcr import BT709 as YCC709
     from engine.color.ycbcr import BT2020_NCL
-    from engine.display import pq_view, sdr_view
+    from engine.grade import Grade, OperatorChoice
     from engine.input_transform import InputTransform
-    from engine.itm.base import NOMINAL_SDR_STATS
+    from engine.io.pixels import Planes
+    from engine.io.tags import ChromaLocation
     from engine.operators.catalogue import make_operator
-    from engine.processor.build import build_chain
-    from engine.processor.formats import SourceFormat, TargetFormat
-    from engine.processor.grade_processor import LUMINANCE
+    from engine.processor.build import (
+        BT2020_WEIGHTS,
+        decode_ops,
+        display_ops,
+        encode_ops,
+        eotf_ops,
+        grade_ops,
+    )
+    from engine.processor.formats import TargetFormat
+    from engine.processor.grade_processor import GradeProcessor, source_format
     from engine.processor.numba_backend import NumbaProcessor
+    from engine.processor.ops import LumaGain
     from engine.processor.optimise import optimise
+    from engine.stages.output import OutputStage
+    from engine.stages.stabilised import SequenceStats
 
-    y, cb, cr = planes(2)
+    frame = Planes(*planes(2), 8, False, YCC709, ChromaLocation.LEFT)
+    source = source_format(frame)
     transform = InputTransform("bt1886", 2.4, P709)
-    source = SourceFormat(8, False, YCC709, (0.0, 0.5))
     op = cls(cls.Params())
-    hdr_stats = measure(luminance(hdr_test_frame()))
+    itm = op if cls.kind == "itm" else make_operator("itm", "bt2408")
+    tmo = op if cls.kind == "tmo" else make_operator("tmo", "bt2390")
+    view = "pq" if cls.kind == "itm" else "sdr"
+    target = TargetFormat(10, BT2020_NCL, True) if view == "pq" else TargetFormat(8, YCC709, subsample=True)
+    grade = Grade(itm=OperatorChoice(itm.name), tmo=OperatorChoice(tmo.name))
+    stage = OutputStage(view, grade, tmo, SequenceStats())
 
-    def processor() -> NumbaProcessor:
-        if cls.kind == "itm":
-            gain = op.bake(StageContext(stats=NOMINAL_SDR_STATS))
-            display, target, itm_gain = pq_view(1000.0), TargetFormat(10, BT2020_NCL, subsample=True), gain
-        else:
-            display = sdr_view(op.bake(StageContext(stats=hdr_stats)))
-            target = TargetFormat(8, YCC709, subsample=True)
-            itm_gain = make_operator("itm", "bt2408").bake(StageContext())
-        chain = optimise(build_chain(transform, source, display, target, itm_gain))
-        return NumbaProcessor(chain, source, target)
+    def context(index: int) -> StageContext:
+        return StageContext(frame_index=index, reference_white=grade.reference_white,
+                            peak_nits=grade.peak_nits, display_peak=grade.sdr_peak_nits)
 
-    kernel = processor()
-    stats_kernel = NumbaProcessor(optimise([*build_chain(transform, source, pq_view(1000.0),
-                                                         TargetFormat(10, BT2020_NCL))[:3], LUMINANCE]),
-                                  source, None)
+    processor = GradeProcessor(transform, itm, SequenceStats(), 0.0, 1.0,
+                               lambda ctx, samples: stage.display_transform(ctx, samples=samples),
+                               view == "sdr" and tmo.needs_stats, target, context, grade.peak_nits)
+    index = iter(range(10**9))
+    whole = time_ms(lambda: processor(next(index), frame), repeats)
 
-    def per_frame() -> None:
-        if op.needs_stats:
-            measure(torch.from_numpy(stats_kernel(y, cb, cr)[0])[None])
-            processor()(y, cb, cr)
-        else:
-            kernel(y, cb, cr)
-
-    return time_ms(lambda: kernel(y, cb, cr), repeats), time_ms(per_frame, repeats)
+    # The kernel alone: the chain GradeProcessor folds, with nominal statistics baked once.
+    ctx = dataclasses.replace(context(0), stats=measure(luminance(sdr_test_frame())))
+    gain = LumaGain(itm.bake(ctx), BT2020_WEIGHTS)
+    head = optimise([*decode_ops(source), *eotf_ops(transform, source), gain, *grade_ops(0.0, 1.0)])
+    tail = optimise(display_ops(stage.display_transform(ctx, nits=hdr_test_frame())) + encode_ops(target))
+    kernel = NumbaProcessor(head + tail, source, target, meter_at=len(head), peak=grade.peak_nits)
+    return time_ms(lambda: kernel.process(frame.y, frame.cb, frame.cr), repeats), whole
 
 
 def full_chain_table(repeats: int) -> None:
-    print(f"\nfull chain per 1080p frame, numba CPU kernel, decoded 8-bit 4:2:0 -> encoder planes "
+    print(f"\nfull chain per 1080p frame, GradeProcessor on the CPU, decoded 8-bit 4:2:0 -> encoder planes "
           f"(goal {CURVE_GOAL_MS:.0f} ms)")
     header = f"{'operator':<18}{'kind':<6}{'kernel ms':>10}{'per frame ms':>14}  verdict"
     print(header)

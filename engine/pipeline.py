@@ -186,7 +186,7 @@ class Pipeline:
             itm_stats=self._expansion.stats,
             exposure=g.exposure,
             saturation=g.saturation,
-            display=lambda ctx, lum: stage.display_transform(ctx, luminance=lum),
+            display=lambda ctx, samples: stage.display_transform(ctx, samples=samples),
             display_needs_luminance=view == "sdr" and self.tmo.needs_stats,
             target=target,
             context=self.context,

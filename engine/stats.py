@@ -49,18 +49,28 @@ class FrameStats:
     cut: float = 1.0
 
 
-def _percentile(values: Tensor, percent: float) -> float:
-    """The `percent` percentile of a 1-D tensor by selection (nearest rank), not a full sort."""
-    k = min(max(1, math.ceil(percent / 100.0 * values.numel())), values.numel())
-    return float(torch.kthvalue(values, k).values)
+def _percentiles(values: Tensor, low: float, high: float) -> tuple[float, float]:
+    """The `low` and `high` percentiles of a 1-D tensor, nearest rank: the k-th smallest value,
+    k = ceil(p / 100 n). Both ranks lie near an end, so each is the extreme of a partial top-k
+    (torch.topk over the few values beyond it), the same value torch.kthvalue selects, at well
+    under half its cost (kthvalue partitions the whole array twice)."""
+    n = values.numel()
+    k_low, k_high = (min(max(1, math.ceil(p / 100.0 * n)), n) for p in (low, high))
+    lowest = torch.topk(values, k_low, largest=False, sorted=False).values
+    highest = torch.topk(values, n - k_high + 1, sorted=False).values
+    return float(lowest.max()), float(highest.min())
+
+
+def sampling_stride(height: int, width: int) -> int:
+    """The step between the rows and columns `measure` reads of a height x width frame."""
+    return STRIDE if min(height, width) >= STRIDE * MIN_SAMPLED_SIDE else 1
 
 
 def sampled(lum: Tensor) -> Tensor:
     """The pixels `measure` reads from a (1, H, W) luminance map: every STRIDE-th of every
     STRIDE-th row when both sides reach STRIDE * MIN_SAMPLED_SIDE, else all of them."""
-    if min(lum.shape[-2:]) < STRIDE * MIN_SAMPLED_SIDE:
-        return lum
-    return lum[..., ::STRIDE, ::STRIDE]
+    step = sampling_stride(*lum.shape[-2:])
+    return lum if step == 1 else lum[..., ::step, ::step]
 
 
 def measure(
@@ -83,18 +93,35 @@ def measure(
     """
     if lum.ndim != 3 or lum.shape[0] != 1:
         raise ValueError(f"measure expects a (1, H, W) luminance map, got {tuple(lum.shape)}")
-    flat = sampled(lum.detach()).reshape(-1).float()
-    finite = flat[torch.isfinite(flat)]
-    total = max(finite.numel(), 1)
-    clipped = float((finite >= clip_threshold).sum()) / total
-    lit = finite[finite > black_cutoff]
+    return measure_samples(sampled(lum.detach()), peak_percentile=peak_percentile,
+                           min_percentile=min_percentile, black_cutoff=black_cutoff,
+                           clip_threshold=clip_threshold)
+
+
+def measure_samples(
+    samples: Tensor,
+    *,
+    peak_percentile: float = 99.9,
+    min_percentile: float = 1.0,
+    black_cutoff: float = DEFAULT_BLACK_CUTOFF,
+    clip_threshold: float = CLIPPED_RELATIVE_LUMINANCE,
+) -> FrameStats:
+    """`measure` of the luminance values it would read, computed elsewhere (the per-pixel
+    processor evaluates its luminance on the sampling grid alone, `sampling_stride`)."""
+    flat = samples.detach().reshape(-1).float()
+    if not bool(torch.isfinite(flat).all()):
+        flat = flat[torch.isfinite(flat)]
+    total = max(flat.numel(), 1)
+    clipped = float((flat >= clip_threshold).sum()) / total
+    lit = flat[flat > black_cutoff]
     if lit.numel() == 0:
         return FrameStats(black_cutoff, black_cutoff, black_cutoff, black_cutoff, clipped)
+    minimum, peak = _percentiles(lit, min_percentile, peak_percentile)
     return FrameStats(
         log_average=float(torch.exp(torch.log(lit).mean())),
-        peak=_percentile(lit, peak_percentile),
+        peak=peak,
         maximum=float(lit.max()),
-        minimum=_percentile(lit, min_percentile),
+        minimum=minimum,
         clipped_fraction=clipped,
     )
 

@@ -5,7 +5,8 @@ curve ITM, no temporal reconstruction, a PQ, HLG or curve-TMO SDR output) and bu
 its own stages, so both paths read the same operators, statistics and display transforms.
 
 Per frame: the ITM's gain (and an SDR output's TMO curve) is baked for the statistics the
-stages would measure, from a luminance plane a statistics kernel computes with the same ops;
+stages would measure, from luminance samples a statistics kernel computes with the same ops on
+the pixels engine.stats.measure reads (every 4th of every 4th row of a large frame);
 then one kernel turns the planes into the encoder's code planes and meters the graded light
 level (CTA-861.3 MaxCLL/MaxFALL) on the way. Kernels are compiled per chain structure, so only
 the first frame compiles.
@@ -33,7 +34,7 @@ from engine.stages.stabilised import SequenceStats
 
 # Luminance of BT.2020 linear light as an op: every output row holds the weights.
 LUMINANCE = Affine(np.tile(BT2020_WEIGHTS, (3, 1)))
-# A display transform for a frame: (context, graded luminance or None) -> DisplayTransform.
+# A display transform for a frame: (context, graded luminance samples or None) -> DisplayTransform.
 DisplayFn = Callable[[StageContext, torch.Tensor | None], DisplayTransform]
 
 
@@ -84,10 +85,11 @@ class GradeProcessor:
         # A grade without statistics builds its kernel once per source format.
         self._fixed_kernels: dict[SourceFormat, NumbaProcessor] = {}
 
-    def _luminance(self, head: list[Op], planes: Planes, source: SourceFormat) -> torch.Tensor:
-        """The (1, H, W) luminance after `head` (a chain prefix in linear BT.2020), float32."""
+    def _samples(self, head: list[Op], planes: Planes, source: SourceFormat) -> torch.Tensor:
+        """The luminance after `head` (a chain prefix in linear BT.2020), float32, on the sampling
+        grid of engine.stats.measure (the only pixels the statistics read)."""
         (lum,) = NumbaProcessor(optimise([*head, LUMINANCE]), source, None)(planes.y, planes.cb, planes.cr)
-        return torch.from_numpy(lum)[None]
+        return torch.from_numpy(lum)
 
     def __call__(self, index: int, planes: Planes) -> ProcessedFrame:
         source = source_format(planes)
@@ -106,11 +108,11 @@ class GradeProcessor:
         linear = decode_ops(source) + eotf_ops(self.transform, source)
         gain = self._fixed_gain
         if gain is None:
-            stats = self.itm_stats.update_luminance(index, self._luminance(linear, planes, source))
+            stats = self.itm_stats.update_samples(index, self._samples(linear, planes, source))
             gain = self.itm.bake(dataclasses.replace(ctx, stats=stats))
         head = optimise([*linear, LumaGain(gain, BT2020_WEIGHTS), *self.grade])
         display = self._fixed_display
         if display is None:
-            display = self.display(ctx, self._luminance(list(head), planes, source))
+            display = self.display(ctx, self._samples(list(head), planes, source))
         tail = optimise(display_ops(display) + encode_ops(self.target))
         return NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)

@@ -26,6 +26,7 @@ from engine.processor.bits_lut import SHIFT
 from engine.processor.formats import SourceFormat, TargetFormat, chroma_axis
 from engine.processor.kernel_args import chain_arrays, op_array_count
 from engine.processor.ops import BLACK_LUMINANCE, Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
+from engine.stats import sampling_stride
 
 FASTMATH = True
 
@@ -220,9 +221,40 @@ _STORES = {
     "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
     # Top-left siting: full-resolution chroma for the filter pass after the strips.
     "420topleft": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fbf[i, j] = c1", "frf[i, j] = c2"],
-    # The first channel as float32 (a luminance plane for frame statistics).
-    "float": ["oy[i, j] = c0"],
 }
+
+# The first channel (a luminance) at every `step`-th pixel of every `step`-th row, for frame
+# statistics (engine.stats.sampling_stride): 1/16 of the pixels of a large frame. Chroma is
+# upsampled at just those pixels with the main kernel's arithmetic.
+_SAMPLES_KERNEL = '''
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, out, step{args}):
+    zero = np.float32(0.0)
+    last = cbp.shape[0] - 1
+{setup}
+    for bi in prange(out.shape[0]):
+        i = bi * step
+        r0 = ry[i]
+        r1 = min(r0 + 1, last)
+        v = np.float32(wy[i])
+        for bj in range(out.shape[1]):
+            j = bj * step
+            if {full_chroma}:
+                c1 = np.float32(cbp[i, j])
+                c2 = np.float32(crp[i, j])
+            else:
+                x0 = cx[j]
+                x1 = cx1[j]
+                u = wx[j]
+                b0 = np.float32(cbp[r0, x0]) + (np.float32(cbp[r1, x0]) - np.float32(cbp[r0, x0])) * v
+                b1 = np.float32(cbp[r0, x1]) + (np.float32(cbp[r1, x1]) - np.float32(cbp[r0, x1])) * v
+                d0 = np.float32(crp[r0, x0]) + (np.float32(crp[r1, x0]) - np.float32(crp[r0, x0])) * v
+                d1 = np.float32(crp[r0, x1]) + (np.float32(crp[r1, x1]) - np.float32(crp[r0, x1])) * v
+                c1 = b0 + (b1 - b0) * u
+                c2 = d0 + (d1 - d0) * u
+            c0 = np.float32(yp[i, j])
+{body}
+            out[bi, bj] = c0
+'''
 
 
 @cache
@@ -232,7 +264,8 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
     from numba import njit, prange
 
     step = 2 if store.startswith("420") else 1
-    src = _KERNEL.format(
+    template = _SAMPLES_KERNEL if store == "samples" else _KERNEL
+    src = template.format(
         args="".join(f", a{i}" for i in range(count)),
         top=float(2**bits - 1),
         rows=step,
@@ -240,8 +273,8 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
         topleft=store == "420topleft",
         full_chroma=full_chroma,
         setup="\n".join("    " + line for line in setup),
-        body="\n".join("                " + line for line in body),
-        store="\n".join("                " + line for line in _STORES[store]),
+        body="\n".join(" " * (12 if store == "samples" else 16) + line for line in body),
+        store="\n".join("                " + line for line in _STORES.get(store, [])),
     )
     namespace: dict[str, object] = {"np": np, "prange": prange}
     exec(src, namespace)
@@ -252,8 +285,9 @@ class NumbaProcessor:
     """An optimised chain compiled for planes of one source and target format.
 
     target None: the chain ends in a luminance (an Affine whose first row is the weights) and the
-    kernel returns that channel as a float32 plane, for frame statistics. meter_at: the index of
-    the op before which the kernel measures the light level (`light` after each call).
+    kernel returns that channel as float32 on the sampling grid of engine.stats.measure
+    (engine.stats.measure_samples reads it), for frame statistics. meter_at: the index of the op
+    before which the kernel measures the light level (`light` after each call).
     """
 
     def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat | None,
@@ -265,7 +299,7 @@ class NumbaProcessor:
         self.target = target
         self.peak = peak
         setup, body, count = chain_source(self.ops, meter_at)
-        store = "float" if target is None else "444" if not target.subsample else (
+        store = "samples" if target is None else "444" if not target.subsample else (
             "420topleft" if target.siting == "topleft" else "420")
         bits = target.bits if target is not None else 16
         self._compile = lambda full: _compile(tuple(setup), tuple(body), count, bits, store, full)
@@ -273,7 +307,7 @@ class NumbaProcessor:
 
     def __call__(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> list[np.ndarray]:
         """Decoded planes (codes; chroma at its own size) -> [Y', Cb, Cr] output code planes, or
-        [luminance] without a target."""
+        [luminance samples] without a target."""
         return self.process(y, cb, cr)[0]
 
     def process(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -286,21 +320,22 @@ class NumbaProcessor:
         # Unsigned indices: numba then skips its negative-index wraparound, which blocks vectorising.
         cx0 = cx.astype(np.uint32)
         cx1 = np.minimum(cx + 1, cb.shape[1] - 1).astype(np.uint32)
+        kernel = self._compile(cb.shape == y.shape)
+        wx32 = wx.astype(np.float32)
         target = self.target
         if target is None:
-            oy = np.empty((height, width), np.float32)
-            ocb = ocr = oy
-        else:
-            dtype = np.uint8 if target.bits <= 8 else np.uint16
-            div = 2 if target.subsample else 1
-            oy = np.empty((height, width), dtype)
-            ocb = np.empty((height // div, width // div), dtype)
-            ocr = np.empty_like(ocb)
-        topleft = target is not None and target.subsample and target.siting == "topleft"
+            step = sampling_stride(height, width)
+            samples = np.empty((-(-height // step), -(-width // step)), np.float32)
+            kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, samples, step, *self._arrays)
+            return [samples], np.zeros((height, 2), np.float32)
+        dtype = np.uint8 if target.bits <= 8 else np.uint16
+        div = 2 if target.subsample else 1
+        oy = np.empty((height, width), dtype)
+        ocb = np.empty((height // div, width // div), dtype)
+        ocr = np.empty_like(ocb)
+        topleft = target.subsample and target.siting == "topleft"
         fbf = np.empty((height, width) if topleft else (1, 1), np.float32)
         frf = np.empty_like(fbf)
         light = np.zeros((height, 2), np.float32)
-        kernel = self._compile(cb.shape == y.shape)
-        wx32 = wx.astype(np.float32)
         kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, fbf, frf, light, self.peak, *self._arrays)
-        return ([oy] if target is None else [oy, ocb, ocr]), light
+        return [oy, ocb, ocr], light

@@ -31,11 +31,11 @@ class OutputStage(Stage):
         self._tmo_stats = tmo_stats
 
     def display_transform(
-        self, ctx: StageContext, nits: Tensor | None = None, luminance: Tensor | None = None
+        self, ctx: StageContext, nits: Tensor | None = None, samples: Tensor | None = None
     ) -> DisplayTransform:
         """The per-pixel display work of the view; for 'sdr' with a curve TMO, the TMO's curve
-        baked for this frame's statistics (from `nits`, or from its (1, H, W) `luminance` when
-        that was computed elsewhere, when the TMO reads them)."""
+        baked for this frame's statistics (from `nits`, or from its luminance `samples` on
+        measure's sampling grid when those were computed elsewhere, when the TMO reads them)."""
         g = self.grade
         if self.view == "pq":
             return pq_view(g.peak_nits)
@@ -45,8 +45,8 @@ class OutputStage(Stage):
             return linear_view(g.output.exr_nits_per_unit)
         if not isinstance(self.tmo, CurveOperator):
             return sdr_view(None)
-        if self.tmo.needs_stats and luminance is not None:
-            ctx = dataclasses.replace(ctx, stats=self._tmo_stats.update_luminance(ctx.frame_index, luminance))
+        if self.tmo.needs_stats and samples is not None:
+            ctx = dataclasses.replace(ctx, stats=self._tmo_stats.update_samples(ctx.frame_index, samples))
         elif self.tmo.needs_stats and nits is not None:
             ctx = dataclasses.replace(ctx, stats=self._tmo_stats.update(ctx.frame_index, nits))
         params = self.tmo.params
