@@ -145,19 +145,23 @@ def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[s
 # chroma blocks). Each loop over a row is free of branches and calls, so LLVM vectorises it,
 # table reads becoming gathers. Strip buffers are float32 and stay in L1.
 _KERNEL = '''
-def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, fbf, frf, light, peak{args}):
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, pair, oy, ocb, ocr, fbf, frf, light, peak{args}):
     height, width = yp.shape
     cw = cbp.shape[1]
     top = np.float32({top})
     half = np.float32(0.5)
     zero = np.float32(0.0)
     peak = np.float32(peak)
+    o0 = np.uint32(pair[0])
+    o1 = np.uint32(pair[1])
+    w0 = np.float32(pair[2])
+    w1 = np.float32(pair[3])
 {setup}
     for bi in prange(height // {rows}):
         fb = np.empty(({rows}, width), np.float32)
         fr = np.empty(({rows}, width), np.float32)
-        rowb = np.empty(cw, np.float32)
-        rowr = np.empty(cw, np.float32)
+        rowb = np.empty(cw + 2, np.float32)
+        rowr = np.empty(cw + 2, np.float32)
         for di in range({rows}):
             i = bi * {rows} + di
             if {full_chroma}:
@@ -168,13 +172,31 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, oy, ocb, ocr, fbf, frf, light, pea
                 r0 = ry[i]
                 r1 = min(r0 + 1, cbp.shape[0] - 1)
                 v = np.float32(wy[i])
+                # The chroma row between two padding samples that repeat its ends (the clipping
+                # of engine.processor.formats.chroma_axis), so every read below is in bounds.
                 for x in range(cw):
-                    rowb[x] = np.float32(cbp[r0, x]) + (np.float32(cbp[r1, x]) - np.float32(cbp[r0, x])) * v
-                    rowr[x] = np.float32(crp[r0, x]) + (np.float32(crp[r1, x]) - np.float32(crp[r0, x])) * v
-                for j in range(width):
-                    u = wx[j]
-                    fb[di, j] = rowb[cx[j]] + (rowb[cx1[j]] - rowb[cx[j]]) * u
-                    fr[di, j] = rowr[cx[j]] + (rowr[cx1[j]] - rowr[cx[j]]) * u
+                    b0, r0x = np.float32(cbp[r0, x]), np.float32(crp[r0, x])
+                    rowb[x + 1] = b0 + (np.float32(cbp[r1, x]) - b0) * v
+                    rowr[x + 1] = r0x + (np.float32(crp[r1, x]) - r0x) * v
+                rowb[0], rowb[cw + 1] = rowb[1], rowb[cw]
+                rowr[0], rowr[cw + 1] = rowr[1], rowr[cw]
+                if {pairs}:
+                    # Twice as wide: luma column 2x + d reads padded chroma x + o_d and the next
+                    # with weight w_d, contiguous reads instead of gathers through cx.
+                    for x in range(width // 2):
+                        fb[di, 2 * x] = rowb[x + o0] + (rowb[x + o0 + 1] - rowb[x + o0]) * w0
+                        fb[di, 2 * x + 1] = rowb[x + o1] + (rowb[x + o1 + 1] - rowb[x + o1]) * w1
+                        fr[di, 2 * x] = rowr[x + o0] + (rowr[x + o0 + 1] - rowr[x + o0]) * w0
+                        fr[di, 2 * x + 1] = rowr[x + o1] + (rowr[x + o1 + 1] - rowr[x + o1]) * w1
+                    if width % 2:
+                        x = width // 2
+                        fb[di, 2 * x] = rowb[x + o0] + (rowb[x + o0 + 1] - rowb[x + o0]) * w0
+                        fr[di, 2 * x] = rowr[x + o0] + (rowr[x + o0 + 1] - rowr[x + o0]) * w0
+                else:
+                    for j in range(width):
+                        u = wx[j]
+                        fb[di, j] = rowb[cx[j]] + (rowb[cx1[j]] - rowb[cx[j]]) * u
+                        fr[di, j] = rowr[cx[j]] + (rowr[cx1[j]] - rowr[cx[j]]) * u
             rmax = np.uint32(0)
             rsum = zero
             for j in range(width):
@@ -259,8 +281,9 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, out, step{args}):
 
 @cache
 def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: int, store: str,
-             full_chroma: bool) -> Callable[..., None]:
-    """The kernel for one chain structure and plane layout; the numbers are its arguments."""
+             chroma: str) -> Callable[..., None]:
+    """The kernel for one chain structure and plane layout; the numbers are its arguments.
+    chroma: "full" (4:4:4 planes), "pairs" (chroma half as wide as luma) or "any"."""
     from numba import njit, prange
 
     step = 2 if store.startswith("420") else 1
@@ -271,7 +294,8 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
         rows=step,
         subsample=store == "420",
         topleft=store == "420topleft",
-        full_chroma=full_chroma,
+        full_chroma=chroma == "full",
+        pairs=chroma == "pairs",
         setup="\n".join("    " + line for line in setup),
         body="\n".join(" " * (12 if store == "samples" else 16) + line for line in body),
         store="\n".join("                " + line for line in _STORES.get(store, [])),
@@ -302,7 +326,7 @@ class NumbaProcessor:
         store = "samples" if target is None else "444" if not target.subsample else (
             "420topleft" if target.siting == "topleft" else "420")
         bits = target.bits if target is not None else 16
-        self._compile = lambda full: _compile(tuple(setup), tuple(body), count, bits, store, full)
+        self._compile = lambda chroma: _compile(tuple(setup), tuple(body), count, bits, store, chroma)
         self._arrays = chain_arrays(self.ops)
 
     def __call__(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> list[np.ndarray]:
@@ -320,14 +344,19 @@ class NumbaProcessor:
         # Unsigned indices: numba then skips its negative-index wraparound, which blocks vectorising.
         cx0 = cx.astype(np.uint32)
         cx1 = np.minimum(cx + 1, cb.shape[1] - 1).astype(np.uint32)
-        kernel = self._compile(cb.shape == y.shape)
         wx32 = wx.astype(np.float32)
         target = self.target
         if target is None:
             step = sampling_stride(height, width)
             samples = np.empty((-(-height // step), -(-width // step)), np.float32)
+            kernel = self._compile("full" if cb.shape == y.shape else "any")
             kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, samples, step, *self._arrays)
             return [samples], np.zeros((height, 2), np.float32)
+        chroma = "full" if cb.shape == y.shape else "pairs" if -(-width // cb.shape[1]) == 2 else "any"
+        kernel = self._compile(chroma)
+        # chroma_axis for a factor of 2: luma column 2x + d sits on chroma x + (d - phase) / 2.
+        pos = (np.arange(2) - phase_x) / 2.0
+        pair = np.concatenate([np.floor(pos) + 1.0, pos - np.floor(pos)])
         dtype = np.uint8 if target.bits <= 8 else np.uint16
         div = 2 if target.subsample else 1
         oy = np.empty((height, width), dtype)
@@ -337,5 +366,7 @@ class NumbaProcessor:
         fbf = np.empty((height, width) if topleft else (1, 1), np.float32)
         frf = np.empty_like(fbf)
         light = np.zeros((height, 2), np.float32)
-        kernel(y, cb, cr, ry, wy, cx0, cx1, wx32, oy, ocb, ocr, fbf, frf, light, self.peak, *self._arrays)
+        # The main kernel reads chroma rows padded by one sample at each end.
+        kernel(y, cb, cr, ry, wy, cx0 + 1, cx1 + 1, wx32, pair, oy, ocb, ocr, fbf, frf, light, self.peak,
+               *self._arrays)
         return [oy, ocb, ocr], light
