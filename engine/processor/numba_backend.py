@@ -5,8 +5,9 @@ own resolution), upsamples chroma bilinearly at the source's sample phase on the
 op on three scalars held in registers, and writes the integer output planes, downsampling
 chroma before quantisation for a 4:2:0 target (engine.io.encode.encode_planes): the 2x2 mean
 within each strip for centre siting; for top-left siting, whose [1, 2, 1] filter reaches the row
-above the strip, full-resolution chroma goes to two float32 planes filtered in a second pass.
-Besides those, nothing the size of a frame is allocated but the output planes.
+above the strip, each strip's two rows are filtered across at half width, and a second pass
+filters down the rows. Besides those half-width rows, nothing the size of a frame is allocated
+but the output planes.
 
 Source code is generated from the op list (as OpenColorIO generates shader code) and compiled
 with numba's parallel=True, once per machine (engine.processor.kernel_cache keeps the machine
@@ -147,7 +148,7 @@ def chain_source(ops: Sequence[Op], meter_at: int | None = None) -> tuple[list[s
 # chroma blocks). Each loop over a row is free of branches and calls, so LLVM vectorises it,
 # table reads becoming gathers. Strip buffers are float32 and stay in L1.
 _KERNEL = '''
-def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, pair, oy, ocb, ocr, fbf, frf, light, peak{args}):
+def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, pair, oy, ocb, ocr, hr, light, peak{args}):
     height, width = yp.shape
     cw = cbp.shape[1]
     top = np.float32({top})
@@ -217,22 +218,28 @@ def kernel(yp, cbp, crp, ry, wy, cx, cx1, wx, pair, oy, ocb, ocr, fbf, frf, ligh
                 sr = (fr[0, j] + fr[0, j + 1] + fr[1, j] + fr[1, j + 1]) * quarter
                 ocb[bi, bj] = np.uint32(min(max(sb, zero), top) + half)
                 ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
+        if {topleft}:
+            # engine.color.chroma_siting's [1, 2, 1] filter across each of the strip's two rows,
+            # kept at half width: the vertical pass after the strips needs the row above too.
+            two = np.float32(2.0)
+            for c in range(2):
+                hr[0, c, bi, 0] = fb[c, 0] + two * fb[c, 0] + fb[c, 1]
+                hr[1, c, bi, 0] = fr[c, 0] + two * fr[c, 0] + fr[c, 1]
+                for bj in range(1, width // 2):
+                    j = 2 * bj
+                    hr[0, c, bi, bj] = fb[c, j - 1] + two * fb[c, j] + fb[c, j + 1]
+                    hr[1, c, bi, bj] = fr[c, j - 1] + two * fr[c, j] + fr[c, j + 1]
     if {topleft}:
-        # engine.color.chroma_siting: [1, 2, 1] / 4 in each direction about the top-left sample.
+        # ... and down the rows about the top-left sample: rows 2 bi - 1 (the first row repeats
+        # at the top edge), 2 bi and 2 bi + 1, weighted [1, 2, 1], / 16 in all.
         sixteenth = np.float32(1.0 / 16.0)
         two = np.float32(2.0)
         for bi in prange(height // 2):
-            i = 2 * bi
-            im = max(i - 1, 0)
+            ab = hr[0, 1, bi - 1] if bi > 0 else hr[0, 0, 0]
+            ar = hr[1, 1, bi - 1] if bi > 0 else hr[1, 0, 0]
             for bj in range(width // 2):
-                j = 2 * bj
-                jm = max(j - 1, 0)
-                sb = ((fbf[im, jm] + two * fbf[im, j] + fbf[im, j + 1])
-                      + two * (fbf[i, jm] + two * fbf[i, j] + fbf[i, j + 1])
-                      + (fbf[i + 1, jm] + two * fbf[i + 1, j] + fbf[i + 1, j + 1])) * sixteenth
-                sr = ((frf[im, jm] + two * frf[im, j] + frf[im, j + 1])
-                      + two * (frf[i, jm] + two * frf[i, j] + frf[i, j + 1])
-                      + (frf[i + 1, jm] + two * frf[i + 1, j] + frf[i + 1, j + 1])) * sixteenth
+                sb = (ab[bj] + two * hr[0, 0, bi, bj] + hr[0, 1, bi, bj]) * sixteenth
+                sr = (ar[bj] + two * hr[1, 0, bi, bj] + hr[1, 1, bi, bj]) * sixteenth
                 ocb[bi, bj] = np.uint32(min(max(sb, zero), top) + half)
                 ocr[bi, bj] = np.uint32(min(max(sr, zero), top) + half)
 '''
@@ -243,8 +250,8 @@ _STORES = {
     "444": ["oy[i, j] = " + _QUANTIZE.format("c0"), "ocb[i, j] = " + _QUANTIZE.format("c1"),
             "ocr[i, j] = " + _QUANTIZE.format("c2")],
     "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
-    # Top-left siting: full-resolution chroma for the filter pass after the strips.
-    "420topleft": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fbf[i, j] = c1", "frf[i, j] = c2"],
+    # Top-left siting: the strip's chroma too, filtered across its rows after the strip.
+    "420topleft": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
 }
 
 # The first channel (a luminance) at every `step`-th pixel of every `step`-th row, for frame
@@ -361,10 +368,10 @@ class NumbaProcessor:
         ocb = np.empty((height // div, width // div), dtype)
         ocr = np.empty_like(ocb)
         topleft = target.subsample and target.siting == "topleft"
-        fbf = np.empty((height, width) if topleft else (1, 1), np.float32)
-        frf = np.empty_like(fbf)
+        # Cb and Cr, each strip's first and last row filtered across (half width).
+        hr = np.empty((2, 2, height // 2, width // 2) if topleft else (1, 1, 1, 1), np.float32)
         light = np.zeros((height, 2), np.float32)
         # The main kernel reads chroma rows padded by one sample at each end.
-        kernel(y, cb, cr, ry, wy, cx0 + 1, cx1 + 1, wx32, pair, oy, ocb, ocr, fbf, frf, light, self.peak,
+        kernel(y, cb, cr, ry, wy, cx0 + 1, cx1 + 1, wx32, pair, oy, ocb, ocr, hr, light, self.peak,
                *self._arrays)
         return [oy, ocb, ocr], light
