@@ -10,8 +10,7 @@ filters down the rows. Besides those half-width rows, nothing the size of a fram
 but the output planes.
 
 Source code is generated from the op list (as OpenColorIO generates shader code) and compiled
-with numba's parallel=True, once per machine (engine.processor.kernel_cache keeps the machine
-code on disk); rows are split across the cores. fastmath is on: table indices come
+with numba's parallel=True; rows are split across the cores. fastmath is on: table indices come
 from integer bits or clamped products, so reassociation moves results by float rounding only
 (tests/engine/processor/test_backends.py bounds the whole kernel against the reference).
 """
@@ -27,7 +26,6 @@ import numpy as np
 from engine.processor.bits_lut import SHIFT
 from engine.processor.formats import SourceFormat, TargetFormat, chroma_axis
 from engine.processor.kernel_args import chain_arrays, op_array_count
-from engine.processor.kernel_cache import jit_source
 from engine.processor.ops import BLACK_LUMINANCE, Affine, Clamp, LogLut, LumaGain, Op, Quantize, UniformLut
 from engine.stats import sampling_stride
 
@@ -293,6 +291,8 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
              chroma: str) -> Callable[..., None]:
     """The kernel for one chain structure and plane layout; the numbers are its arguments.
     chroma: "full" (4:4:4 planes), "pairs" (chroma half as wide as luma) or "any"."""
+    from numba import njit, prange
+
     step = 2 if store.startswith("420") else 1
     template = _SAMPLES_KERNEL if store == "samples" else _KERNEL
     src = template.format(
@@ -307,7 +307,9 @@ def _compile(setup: tuple[str, ...], body: tuple[str, ...], count: int, bits: in
         body="\n".join(" " * (12 if store == "samples" else 16) + line for line in body),
         store="\n".join("                " + line for line in _STORES.get(store, [])),
     )
-    return jit_source(src, "kernel", parallel=True, fastmath=FASTMATH, nogil=True)
+    namespace: dict[str, object] = {"np": np, "prange": prange}
+    exec(src, namespace)
+    return njit(parallel=True, fastmath=FASTMATH, nogil=True)(namespace["kernel"])
 
 
 class NumbaProcessor:
