@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from engine.processor import torch_backend
+from engine.processor.formats import chroma_axis
 from engine.processor.numba_backend import NumbaProcessor
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
@@ -93,3 +94,38 @@ def test_numba_top_left_siting_matches_torch_and_the_encoder() -> None:
     assert peak > 100 and np.count_nonzero(cosited) == 1
     assert np.count_nonzero(between) == 4
     assert all(abs(between[r, c] - peak / 4) <= 1 for r, c in ((1, 1), (1, 2), (2, 1), (2, 2)))
+
+
+@pytest.mark.parametrize("chroma_div", [1, 2])
+def test_statistics_kernel_gives_the_reference_luminance_on_the_sampling_grid(chroma_div: int) -> None:
+    """Without a target the kernel evaluates the luminance at just the pixels engine.stats.measure
+    reads (every 4th of every 4th row here), equal to the reference chain's there."""
+    from engine.processor.build import decode_ops, eotf_ops
+    from engine.processor.grade_processor import LUMINANCE
+    from engine.stats import measure, measure_samples
+    from tests.engine.processor.conftest import SDR_709
+
+    height, width = 270, 302  # both sides past measure's sampling threshold, odd sizes on the grid
+    gen = torch.Generator().manual_seed(3)
+    y = torch.randint(16, 236, (height, width), dtype=torch.uint8, generator=gen)
+    chroma = torch.randint(16, 241, (2, height // chroma_div, width // chroma_div), dtype=torch.uint8,
+                           generator=gen)
+    ops = [*decode_ops(SOURCE), *eotf_ops(SDR_709, SOURCE), LUMINANCE]
+    (samples,) = NumbaProcessor(optimise(ops), SOURCE, None)(y.numpy(), chroma[0].numpy(), chroma[1].numpy())
+    assert samples.shape == (68, 76)
+    # The reference on chroma upsampled bilinearly at the source's phase (formats.chroma_axis).
+    full = chroma.double()
+    if chroma_div > 1:
+        (ry, wy), (rx, wx) = (chroma_axis(n, c, p) for n, c, p in
+                              ((height, chroma.shape[1], SOURCE.chroma_phase[1]),
+                               (width, chroma.shape[2], SOURCE.chroma_phase[0])))
+        ry1, rx1 = np.minimum(ry + 1, chroma.shape[1] - 1), np.minimum(rx + 1, chroma.shape[2] - 1)
+        wy_, wx_ = torch.from_numpy(wy)[:, None], torch.from_numpy(wx)[None]
+        rows = full[:, ry] + (full[:, ry1] - full[:, ry]) * wy_
+        full = rows[:, :, rx] + (rows[:, :, rx1] - rows[:, :, rx]) * wx_
+    codes = torch.cat([y.double()[None], full]).reshape(3, -1)
+    reference = evaluate(ops, codes)[0].view(height, width)
+    np.testing.assert_allclose(samples, reference[::4, ::4].numpy(), rtol=1e-4, atol=1e-7)
+    got, want = measure_samples(torch.from_numpy(samples)), measure(reference[None].float())
+    assert got.log_average == pytest.approx(want.log_average, rel=1e-4)
+    assert got.peak == pytest.approx(want.peak, rel=1e-4)
