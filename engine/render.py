@@ -61,7 +61,7 @@ class _PlaneSpool:
             if self._file.tell() + size > self.budget:
                 raise OSError("spool budget reached")
             for plane in planes:
-                self._file.write(np.ascontiguousarray(plane).tobytes())
+                self._file.write(np.ascontiguousarray(plane).data)  # the buffer itself, no copy
         except OSError:
             self.complete = False  # the encode pass renders again instead
             self._file.truncate(0)
