@@ -171,9 +171,14 @@ def _staged(pipeline: Pipeline, view: str, start: int, stop: int, meter: LightLe
         yield _Rendered(index, target.planes(signal), None, *levels)
 
 
-def _processed(clip: Clip, processor: GradeProcessor, start: int, stop: int) -> Iterator[_Rendered]:
-    """Decoded planes through the processor: decoding runs a frame or two ahead in its own thread."""
+def _processed(clip: Clip, processor: GradeProcessor, start: int, stop: int,
+               light_only: bool) -> Iterator[_Rendered]:
+    """Decoded planes through the processor: decoding runs a frame or two ahead in its own thread.
+    light_only: the light levels alone, from a kernel that stops at the meter (no planes)."""
     for index, planes in prefetched(clip.planes(start, stop)):  # type: ignore[attr-defined]
+        if light_only:
+            yield _Rendered(index, None, None, *processor.light_levels(index, planes))
+            continue
         done = processor(index, planes)
         yield _Rendered(index, done.planes, None, done.max_light, done.mean_light)
 
@@ -205,10 +210,12 @@ class _Graded:
     def total(self) -> int:
         return self.stop - self.start
 
-    def rendered(self, meter: LightLevelMeter, as_planes: bool) -> Iterator[_Rendered]:
-        """The frames in order, graded a frame or two ahead of the encoder in another thread."""
+    def rendered(self, meter: LightLevelMeter, as_planes: bool,
+                 light_only: bool = False) -> Iterator[_Rendered]:
+        """The frames in order, graded a frame or two ahead of the encoder in another thread.
+        light_only: the processor may leave out the planes (a measure-only pass)."""
         if self.processor is not None:
-            return prefetched(_processed(self.clip, self.processor, self.start, self.stop))
+            return prefetched(_processed(self.clip, self.processor, self.start, self.stop, light_only))
         staged = _staged(self.pipeline, self.view, self.start, self.stop, meter,
                          self.target if as_planes else None, self.output)
         # Temporal reconstruction stays on this thread: OpenCV's RANSAC draws from a per-thread
@@ -233,7 +240,7 @@ def measure_light_levels(
         graded = _Graded(clip, clip.info.path, grade, frames, progress, cancel, device)
         meter = LightLevelMeter(grade.peak_nits)
         report = progress or (lambda stage, done, n: None)
-        for done, frame in enumerate(graded.rendered(meter, as_planes=True), 1):
+        for done, frame in enumerate(graded.rendered(meter, as_planes=True, light_only=True), 1):
             cancel.check(clip.info.path)
             meter.add_levels(frame.max_light, frame.mean_light)
             report("analysis", done, graded.total)
@@ -274,7 +281,7 @@ def _render(
     try:
         if analyse:
             # MaxCLL/MaxFALL go into x265's first SEI: measure every frame first.
-            for done, frame in enumerate(graded.rendered(meter, as_planes=True), 1):
+            for done, frame in enumerate(graded.rendered(meter, True, light_only=spool is None), 1):
                 cancel.check(output)
                 meter.add_levels(frame.max_light, frame.mean_light)
                 if spool is not None:

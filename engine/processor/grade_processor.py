@@ -82,8 +82,9 @@ class GradeProcessor:
         self._fixed_display: DisplayTransform | None = (
             None if display_needs_luminance else display(context(0), None)
         )
-        # A grade without statistics builds its kernel once per source format.
-        self._fixed_kernels: dict[SourceFormat, NumbaProcessor] = {}
+        # A grade without statistics builds its kernels once per source format (and whether they
+        # encode or only meter).
+        self._fixed_kernels: dict[tuple[SourceFormat, bool], NumbaProcessor] = {}
 
     def _samples(self, head: list[Op], planes: Planes, source: SourceFormat) -> torch.Tensor:
         """The luminance after `head` (a chain prefix in linear BT.2020), float32, on the sampling
@@ -93,17 +94,28 @@ class GradeProcessor:
 
     def __call__(self, index: int, planes: Planes) -> ProcessedFrame:
         source = source_format(planes)
-        kernel = self._fixed_kernels.get(source)
+        kernel = self._fixed_kernels.get((source, True))
         if kernel is None:
-            kernel = self._kernel(index, planes, source)
+            kernel = self._kernel(index, planes, source, True)
             if self._fixed_gain is not None and self._fixed_display is not None:
-                self._fixed_kernels[source] = kernel
+                self._fixed_kernels[source, True] = kernel
         out, light = kernel.process(planes.y, planes.cb, planes.cr)
-        mean = float(light[:, 1].astype(np.float64).sum()) / planes.y.size
-        return ProcessedFrame(out, float(light[:, 0].max()), mean)
+        return ProcessedFrame(out, *_levels(light, planes.y.size))
 
-    def _kernel(self, index: int, planes: Planes, source: SourceFormat) -> NumbaProcessor:
-        """Frame `index`'s kernel: its statistics measured, its curves baked, its chain folded."""
+    def light_levels(self, index: int, planes: Planes) -> tuple[float, float]:
+        """What __call__ meters for the frame (max and mean light), from a kernel that stops at
+        the meter: the HDR10 analysis pass, which needs no planes."""
+        source = source_format(planes)
+        kernel = self._fixed_kernels.get((source, False))
+        if kernel is None:
+            kernel = self._kernel(index, planes, source, False)
+            if self._fixed_gain is not None:
+                self._fixed_kernels[source, False] = kernel
+        return _levels(kernel.process(planes.y, planes.cb, planes.cr)[1], planes.y.size)
+
+    def _kernel(self, index: int, planes: Planes, source: SourceFormat, encode: bool) -> NumbaProcessor:
+        """Frame `index`'s kernel: its statistics measured, its curves baked, its chain folded;
+        without `encode`, only the light meter after the graded light."""
         ctx = self.context(index)
         linear = decode_ops(source) + eotf_ops(self.transform, source)
         gain = self._fixed_gain
@@ -111,8 +123,15 @@ class GradeProcessor:
             stats = self.itm_stats.update_samples(index, self._samples(linear, planes, source))
             gain = self.itm.bake(dataclasses.replace(ctx, stats=stats))
         head = optimise([*linear, LumaGain(gain, BT2020_WEIGHTS), *self.grade])
+        if not encode:
+            return NumbaProcessor(head, source, None, meter_at=len(head), peak=self.peak_nits)
         display = self._fixed_display
         if display is None:
             display = self.display(ctx, self._samples(list(head), planes, source))
         tail = optimise(display_ops(display) + encode_ops(self.target))
         return NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)
+
+
+def _levels(light: np.ndarray, pixels: int) -> tuple[float, float]:
+    """(max, mean) light of a frame from the kernel's per-row (max, sum)."""
+    return float(light[:, 0].max()), float(light[:, 1].astype(np.float64).sum()) / pixels

@@ -248,6 +248,8 @@ _STORES = {
     "444": ["oy[i, j] = " + _QUANTIZE.format("c0"), "ocb[i, j] = " + _QUANTIZE.format("c1"),
             "ocr[i, j] = " + _QUANTIZE.format("c2")],
     "420": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
+    # The light meter alone (no planes).
+    "meter": [],
     # Top-left siting: the strip's chroma too, filtered across its rows after the strip.
     "420topleft": ["oy[i, j] = " + _QUANTIZE.format("c0"), "fb[di, j] = c1", "fr[di, j] = c2"],
 }
@@ -317,8 +319,9 @@ class NumbaProcessor:
 
     target None: the chain ends in a luminance (an Affine whose first row is the weights) and the
     kernel returns that channel as float32 on the sampling grid of engine.stats.measure
-    (engine.stats.measure_samples reads it), for frame statistics. meter_at: the index of the op
-    before which the kernel measures the light level (`light` after each call).
+    (engine.stats.measure_samples reads it), for frame statistics; with meter_at too, it returns
+    no planes, only the light level. meter_at: the index of the op before which the kernel
+    measures the light level (`light` after each call).
     """
 
     def __init__(self, ops: Sequence[Op], source: SourceFormat, target: TargetFormat | None,
@@ -329,9 +332,12 @@ class NumbaProcessor:
         self.source = source
         self.target = target
         self.peak = peak
+        self.meter_at = meter_at
         setup, body, count = chain_source(self.ops, meter_at)
-        store = "samples" if target is None else "444" if not target.subsample else (
-            "420topleft" if target.siting == "topleft" else "420")
+        if target is None:
+            store = "samples" if meter_at is None else "meter"
+        else:
+            store = "444" if not target.subsample else "420topleft" if target.siting == "topleft" else "420"
         bits = target.bits if target is not None else 16
         self._compile = lambda chroma: _compile(tuple(setup), tuple(body), count, bits, store, chroma)
         self._arrays = chain_arrays(self.ops)
@@ -353,7 +359,7 @@ class NumbaProcessor:
         cx1 = np.minimum(cx + 1, cb.shape[1] - 1).astype(np.uint32)
         wx32 = wx.astype(np.float32)
         target = self.target
-        if target is None:
+        if target is None and self.meter_at is None:
             step = sampling_stride(height, width)
             samples = np.empty((-(-height // step), -(-width // step)), np.float32)
             kernel = self._compile("full" if cb.shape == y.shape else "any")
@@ -364,16 +370,19 @@ class NumbaProcessor:
         # chroma_axis for a factor of 2: luma column 2x + d sits on chroma x + (d - phase) / 2.
         pos = (np.arange(2) - phase_x) / 2.0
         pair = np.concatenate([np.floor(pos) + 1.0, pos - np.floor(pos)])
-        dtype = np.uint8 if target.bits <= 8 else np.uint16
-        div = 2 if target.subsample else 1
-        oy = np.empty((height, width), dtype)
-        ocb = np.empty((height // div, width // div), dtype)
-        ocr = np.empty_like(ocb)
-        topleft = target.subsample and target.siting == "topleft"
+        if target is None:  # the meter alone
+            oy = ocb = ocr = np.empty((1, 1), np.uint16)
+        else:
+            dtype = np.uint8 if target.bits <= 8 else np.uint16
+            div = 2 if target.subsample else 1
+            oy = np.empty((height, width), dtype)
+            ocb = np.empty((height // div, width // div), dtype)
+            ocr = np.empty_like(ocb)
+        topleft = target is not None and target.subsample and target.siting == "topleft"
         # Cb and Cr, each strip's first and last row filtered across (half width).
         hr = np.empty((2, 2, height // 2, width // 2) if topleft else (1, 1, 1, 1), np.float32)
         light = np.zeros((height, 2), np.float32)
         # The main kernel reads chroma rows padded by one sample at each end.
         kernel(y, cb, cr, ry, wy, cx0 + 1, cx1 + 1, wx32, pair, oy, ocb, ocr, hr, light, self.peak,
                *self._arrays)
-        return [oy, ocb, ocr], light
+        return ([] if target is None else [oy, ocb, ocr]), light

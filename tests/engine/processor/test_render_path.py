@@ -72,3 +72,18 @@ def test_other_grades_keep_the_stage_path(itm: str, tmo: str, fmt: str, temporal
     view = {"hdr10": "pq", "exr": "linear"}.get(fmt, fmt)
     with open_clip(DEMO) as clip:
         assert Pipeline(grade, clip, "cpu").processor(view, TargetFormat(10, TARGET_420.matrix)) is None
+
+
+def test_the_meter_only_kernel_measures_what_the_encoding_kernel_meters() -> None:
+    """The HDR10 analysis pass runs GradeProcessor.light_levels, a kernel that stops at the meter;
+    its levels are those of the kernel the encode pass runs, frame by frame (statistics-driven)."""
+    grade = Grade(itm=OperatorChoice("masia09"), exposure=0.3, output=OutputSettings(format="hdr10"))
+    with open_clip(DEMO) as clip:
+        analysis = Pipeline(grade, clip, "cpu").processor("pq", TARGET_420)
+        encode = Pipeline(grade, clip, "cpu").processor("pq", TARGET_420)
+        assert analysis is not None and encode is not None
+        for index, planes in clip.planes(*FRAMES):
+            max_light, mean_light = analysis.light_levels(index, planes)
+            done = encode(index, planes)
+            assert max_light == pytest.approx(done.max_light, rel=1e-6) and max_light > 0
+            assert mean_light == pytest.approx(done.mean_light, rel=1e-6)
