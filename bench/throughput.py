@@ -156,7 +156,8 @@ def main() -> None:
         if not args.skip_encode:
             warm = BT2408_GRADE.replace(output=OutputSettings(format="hdr10", preset="ultrafast"))
             t_warm += timed(lambda: render(clip, tmpdir / "warm.mp4", warm, frames=(0, 2), device="cpu"))
-        print(f"warm-up (kernel compilation, once per process): {t_warm:.1f} s, not counted below")
+        print(f"warm-up (one no-encode pass and a 2-frame render; numba compiles the kernels, once per "
+              f"process): {t_warm:.1f} s, not counted below")
         t_ours = timed(lambda: ours_no_encode(clip))
         t_ff = timed(lambda: ffmpeg_no_encode(clip))
         results |= {"no_encode_fps": n / t_ours, "no_encode_ffmpeg_fps": n / t_ff}
