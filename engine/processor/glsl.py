@@ -33,12 +33,16 @@ _COLOUR_STEP = {
 }
 
 
+# A uniform's value: a float, a vec3 or a column-major mat3, or a lut.glsl `Lut` struct by field.
+UniformValue = float | np.ndarray | dict[str, float]
+
+
 @dataclass
 class DisplayShader:
     """Generated source, the uniform values it expects and the tables to bind as sampler1D."""
 
     source: str
-    uniforms: dict[str, object] = field(default_factory=dict)
+    uniforms: dict[str, UniformValue] = field(default_factory=dict)
     tables: dict[str, Lut1D] = field(default_factory=dict)
 
 
