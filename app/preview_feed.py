@@ -34,8 +34,8 @@ from app.versions import CompareSides
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import DisplayView, ViewSettings
 from app.worker import FULL_RESOLUTION, EngineBridge, FrameResult, engine_encoded
-from engine.display import DisplayTransform
 from engine.grade import Grade
+from engine.processor.glsl import PreviewDisplay
 
 PREFETCH = 4
 REFINE_MS = 200  # the hand has stopped: replace the proxy by the full-resolution frame
@@ -123,7 +123,7 @@ class PreviewFeed(QObject):
         if bake_shown and self.result is not None:
             self.bridge.bake_display(self.result)
 
-    def _display_ready(self, revision: int, result: FrameResult, display: DisplayTransform,
+    def _display_ready(self, revision: int, result: FrameResult, display: PreviewDisplay,
                        signal_scopes: SignalScopes) -> None:
         if revision == self._display_revision and result is self.result:
             self._present(result, display, signal_scopes)
@@ -186,7 +186,7 @@ class PreviewFeed(QObject):
             return a.sdr, b.sdr, True
         return a.nits, b.nits, False
 
-    def _present(self, result: FrameResult, display: DisplayTransform | None,
+    def _present(self, result: FrameResult, display: PreviewDisplay | None,
                  signal_scopes: SignalScopes | None = None) -> None:
         """Put the result's arrays for the current view on screen (once), with `display` and the
         scopes of the signal it gives."""

@@ -4,7 +4,8 @@ The GUI thread never waits on the engine and does no numeric work. It asks for a
 cached frame comes back at once, otherwise one worker thread renders it through the Pipeline
 and the result arrives as a queued signal, with everything the window draws for it already
 computed: half-float frames, masks, scopes (from a reduced frame) and the baked display
-transform of the view (engine.display.DisplayTransform, LUTs included).
+transform of the view (engine.processor.glsl.PreviewDisplay: the DisplayTransform, LUTs
+included, folded into the export processor's display ops and their generated shader).
 
 Every request carries the revision of the Grade it was made for (napari's asynchronous slicing
 works the same way). A job whose revision or frame is no longer wanted is skipped before it
@@ -54,6 +55,7 @@ from engine.jobs import CancelToken
 from engine.masks import ClueMap, clipped_map
 from engine.operators.base import CurveOperator
 from engine.pipeline import Pipeline
+from engine.processor.glsl import PreviewDisplay, preview_display
 
 log = logging.getLogger(__name__)
 HALF_MAX = 65504.0  # the largest float16: brighter pixels would become inf in the texture
@@ -109,11 +111,11 @@ class DisplayBaker:
         self._pipeline: Pipeline | None = None
 
     def bake(self, clip: Clip, grade: Grade, view: str, index: int, hdr: Tensor,
-             encoded: bool = False) -> DisplayTransform:
+             encoded: bool = False) -> PreviewDisplay:
         """The transform for frame `index` in `view`; `encoded`: the frames shown are the engine's
         encoded SDR (see engine_encoded), so nothing is left to do but show them."""
         if encoded:
-            return encoded_view("sdr")
+            return preview_display(encoded_view("sdr"))
         pipeline = self._pipeline
         if pipeline is None or pipeline.clip is not clip or pipeline.grade != grade.replace(temporal=False):
             pipeline = self._pipeline = Pipeline(grade.replace(temporal=False), clip)
@@ -122,7 +124,7 @@ class DisplayBaker:
             # frame shown is light in cd/m², so it is shown in PQ.
             view = "pq"
         needs_frame = view == "sdr" and pipeline.tmo.needs_stats
-        return pipeline.display_transform(view, hdr if needs_frame else None, index)
+        return pipeline.preview_display(view, hdr if needs_frame else None, index)
 
 
 def overlay_masks(signal: Tensor, hdr: Tensor, peak_nits: float) -> np.ndarray:
@@ -173,7 +175,7 @@ class FrameResult:
     # saved version); None when A is the source and B the graded frame through the preview's curve.
     sides: tuple[SidePicture, SidePicture] | None = None
     scale: float = FULL_RESOLUTION  # < 1 for a proxy: the source was reduced before the engine ran
-    display: DisplayTransform | None = None  # baked on the worker for `display_revision`
+    display: PreviewDisplay | None = None  # baked on the worker for `display_revision`
     display_revision: int = -1
     signal_scopes: SignalScopes | None = None  # of the signal `display` gives
 
@@ -427,7 +429,7 @@ class EngineBridge(QObject):
                 pictures = (a, b)
             encoded = engine_encoded(pictures, display.view)
             baked = self._render_baker.bake(clip, display.grade, display.view, index, hdr, encoded)
-            signal_scopes = signal_scopes_of(baked, shown_b(hdr, pictures, encoded))
+            signal_scopes = signal_scopes_of(baked.transform, shown_b(hdr, pictures, encoded))
             return FrameResult(
                 index=index,
                 revision=revision,
@@ -485,7 +487,7 @@ class EngineBridge(QObject):
                 encoded = engine_encoded(result.sides, settings.view)
                 display = self._display_baker.bake(clip, settings.grade, settings.view, result.index, hdr,
                                                    encoded)
-                signal_scopes = signal_scopes_of(display, shown_b(hdr, result.sides, encoded))
+                signal_scopes = signal_scopes_of(display.transform, shown_b(hdr, result.sides, encoded))
         except LumigradeError as exc:
             self.frame_failed.emit(result.index, str(exc))
             return

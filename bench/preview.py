@@ -128,6 +128,7 @@ def slider_to_frame(
     from app.viewer.view_state import CompareMode, ViewSettings
     from app.worker import to_half_image
     from engine.display import pq_view
+    from engine.processor.glsl import preview_display
 
     width, height = size
     frame = test_frame(width, height, still)
@@ -136,7 +137,7 @@ def slider_to_frame(
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
     if viewer_size is None:
         viewer.one_to_one()
-    viewer.set_display_transform(display, 1000.0)
+    viewer.set_display_transform(preview_display(display), 1000.0)
     viewer.set_frames(None, to_half_image(frame))
     shown(viewer, viewer_size or size)
     viewer.repaint()
@@ -171,6 +172,7 @@ def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None
     from app.viewer.view_state import CompareMode, ViewSettings
     from app.worker import to_half_image
     from engine.display import pq_view
+    from engine.processor.glsl import preview_display
 
     width, height = SIZES["1080p"]
     base = test_frame(width, height, still)
@@ -179,7 +181,7 @@ def playback(app: QApplication, frames: int, viewer_size: tuple[int, int] | None
     viewer.set_settings(ViewSettings(compare=CompareMode.B))
     if viewer_size is None:
         viewer.one_to_one()
-    viewer.set_display_transform(pq_view(1000.0), 1000.0)
+    viewer.set_display_transform(preview_display(pq_view(1000.0)), 1000.0)
     viewer.set_frames(None, cached[0])
     shown(viewer, viewer_size or (width, height))
     viewer.repaint()

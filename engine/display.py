@@ -8,8 +8,10 @@ A DisplayTransform turns a frame in cd/m² (BT.2020) into encoded signal values 
 3. a 3x3 matrix to the display's primaries, then clamping to [0, clamp_max];
 4. a per-channel encode_lut (PQ inverse EOTF, HLG OETF, BT.1886 inverse EOTF).
 
-`apply` is the export's output transform. shaders/preview.frag does the same arithmetic with
-the same tables, which is what makes the preview equal the export (docs/architecture.md).
+`apply` is the stages' output transform. engine.processor.build.display_ops describes the same
+steps as ops, which the export's processor runs and from which the preview's shader is
+generated (engine.processor.glsl), which is what makes the preview equal the export
+(docs/architecture.md).
 """
 
 from __future__ import annotations

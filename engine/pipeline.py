@@ -27,6 +27,7 @@ from engine.io.pixels import reads_as_planes
 from engine.jobs import CancelToken
 from engine.operators.base import CurveOperator, Operator, StageContext
 from engine.operators.catalogue import make_operator
+from engine.processor.glsl import PreviewDisplay, preview_display
 from engine.stages.base import Stage, check_chain
 from engine.stages.expansion import ExpansionStage
 from engine.stages.grade import GradeStage
@@ -148,6 +149,13 @@ class Pipeline:
         """The per-pixel display work for a view; for 'sdr' with a curve TMO, the TMO's curve
         baked for this frame's statistics."""
         return self.output_stage(view).display_transform(self.context(index), hdr_frame)
+
+    def preview_display(
+        self, view: str, hdr_frame: Tensor | None = None, index: int = 0
+    ) -> PreviewDisplay:
+        """display_transform folded into the display ops the export's processor runs, and their
+        generated GLSL: what the preview shows frames through."""
+        return preview_display(self.display_transform(view, hdr_frame, index))
 
     def output(self, index: int, hdr_frame: Tensor, view: str) -> Tensor:
         """The output transform for a deliverable: cd/m² -> encoded signal (or linear EXR data)."""

@@ -1,18 +1,15 @@
 #version 330 core
 // The preview's one fragment shader (after tev's uber-shader): view exposure, the display
-// transform of engine.display.DisplayTransform, false colour, mask overlay and the compare
-// layouts, all driven by uniforms. lut.glsl is concatenated before this file, and before it the
-// constants, as #defines from the Python enums (app/viewer/preview_widget.py, shader_defines):
-// COMPARE_* (CompareMode), COLOUR_* (engine.color.correction.COLOR_MODES), MASK_* (MaskView),
-// CLUE_* (engine.masks.ClueSource) and MAX_BANDS, the size of the false-colour arrays.
-// The view's modes are #defines too, VIEW_* (app/viewer/shader_program.py, ViewVariant): one
-// program per combination in use, so the compiler drops every path the view does not take.
-// llvmpipe, a CPU rasteriser, would otherwise evaluate the untaken sides for every pixel.
-//
-// The display transform mirrors DisplayTransform.apply step for step, with the same LUTs:
-//   x = nits * 2^ev * input_scale
-//   gain: Y = BT.2020 luminance(x); x = colour_step(x, Y, Y * gain(Y))
-//   x = max(matrix * x, 0); signal = encode(x) per channel
+// transform, false colour, mask overlay and the compare layouts, all driven by uniforms.
+// Before this file come, in order (app/viewer/shader_program.py, fragment_source):
+// - the constants, as #defines from the Python enums (app/viewer/preview_widget.py,
+//   shader_defines): COMPARE_* (CompareMode), MASK_* (MaskView), CLUE_* (engine.masks.ClueSource)
+//   and MAX_BANDS, the size of the false-colour arrays;
+// - the view's modes, as VIEW_* #defines (ViewVariant): one program per combination in use, so
+//   the compiler drops every path the view does not take. llvmpipe, a CPU rasteriser, would
+//   otherwise evaluate the untaken sides for every pixel;
+// - lut.glsl, then `vec3 display_chain(vec3 nits)`, generated from the display ops that the
+//   export's processor runs (engine.processor.glsl): the display transform is not written here.
 
 const vec3 BT2020_Y = vec3(0.2627, 0.6780, 0.0593);  // ITU-R BT.2020 Table 4
 
@@ -20,10 +17,6 @@ uniform sampler2D u_frame_a;   // source placed in nits, RGB16F, row 0 = top of 
 uniform sampler2D u_frame_b;   // graded HDR in nits
 uniform sampler2D u_mask;      // R: clipped source, G: above the mastering peak
 uniform sampler2D u_clues;     // R: ClueSource label (0..2 of 255), G: confidence in [0, 1]
-uniform sampler1D u_gain_table;
-uniform sampler1D u_encode_table;
-uniform Lut u_gain;
-uniform Lut u_encode;
 
 uniform ivec2 u_image_size;   // the frame's full-resolution size: the view's image coordinates
 uniform ivec2 u_texture_size;  // the frames' texture size: smaller for an engine proxy
@@ -32,9 +25,6 @@ uniform float u_zoom;          // device pixels per image pixel
 uniform vec2 u_center;         // image point shown at the centre of each viewport
 
 uniform float u_exposure_scale;  // 2^(view exposure in stops)
-uniform float u_input_scale;
-uniform float u_saturation;
-uniform mat3 u_matrix;           // BT.2020 -> display primaries (column-major)
 
 uniform float u_split;           // divider position, fraction of the viewport width
 uniform float u_wipe_angle;      // radians, 0 = vertical divider
@@ -50,36 +40,6 @@ uniform vec3 u_mask_colour;
 uniform vec3 u_clue_colour[3];   // engine.masks.CLUE_COLOURS by ClueSource
 
 out vec4 frag_colour;
-
-// Colour step after a luminance change: engine.tmo.color_correction.correct_color, with
-// r = C / Y (0 where Y <= 1e-12). Ratio: r Y'; Schlick (1994): max(r, 0)^s Y';
-// Mantiuk et al. (2009), "Color correction for tone mapping", Eq. 3: ((r - 1) s + 1) Y'.
-const float BLACK_LUMINANCE = 1e-12;
-
-vec3 colour_step(vec3 x, float y, float gain) {
-    if (y <= BLACK_LUMINANCE) {
-        return vec3(0.0);
-    }
-    vec3 ratio = x / y;
-    float y_out = y * gain;
-    if (VIEW_COLOUR == COLOUR_SCHLICK && u_saturation != 1.0) {
-        return pow(max(ratio, 0.0), vec3(u_saturation)) * y_out;
-    }
-    if (VIEW_COLOUR == COLOUR_MANTIUK) {
-        return ((ratio - 1.0) * u_saturation + 1.0) * y_out;
-    }
-    return ratio * y_out;
-}
-
-vec3 display_transform(vec3 nits) {
-    vec3 x = nits * (u_exposure_scale * u_input_scale);
-    if (VIEW_GAIN != 0) {
-        float y = max(dot(BT2020_Y, x), 0.0);
-        x = colour_step(x, y, lut_sample(u_gain_table, u_gain, y));
-    }
-    x = max(u_matrix * x, 0.0);
-    return VIEW_ENCODE != 0 ? lut_sample3(u_encode_table, u_encode, x) : x;
-}
 
 // The false-colour band holding luminance y (cd/m², after view exposure), or -1.
 int false_colour_band(float y) {
@@ -147,7 +107,7 @@ void main() {
         band = false_colour_band(y * u_exposure_scale);
         nits = vec3(y);
     }
-    vec3 colour = display_transform(nits);
+    vec3 colour = display_chain(nits * u_exposure_scale);
     if (false_colour) {
         colour = band >= 0 ? u_band_colour[band] : vec3(dot(BT2020_Y, colour));
     }

@@ -137,6 +137,6 @@ def test_installed_lumigrade_runs_outside_the_checkout(venv: Path, installed_res
     # The GUI's shader loading reads the packaged GLSL (no GL context needed to assemble it).
     code = ("import sys; from app.viewer.shader_program import fragment_source; "
             "from app.viewer.preview_widget import shader_defines; "
-            "sys.stdout.write(fragment_source(shader_defines()))")
+            "sys.stdout.write(fragment_source(shader_defines(), ''))")
     installed = run([venv / "bin" / "python", "-c", code], cwd=tmp_path).stdout
-    assert installed == fragment_source(shader_defines())
+    assert installed == fragment_source(shader_defines(), "")

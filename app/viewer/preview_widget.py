@@ -5,6 +5,8 @@ everything a colourist changes while looking (view exposure, zoom, split, opacit
 or a LUT texture, so it only costs a redraw. The modes (compare layout, false colour, mask, the
 display transform's kind) pick a shader variant (ViewVariant), compiled the first time it is
 shown and cached, so the shader carries no per-pixel branches on them.
+The display transform arrives as a PreviewDisplay built by the engine's Pipeline: the display
+ops its export runs, with their generated GLSL (engine.processor.glsl), which the shader calls.
 Frames the engine has encoded already (a spatial tone mapper's SDR, a compare of two grades)
 come with an identity DisplayTransform (engine.display.encoded_view): then view exposure and
 false colour, which read cd/m², are off.
@@ -33,22 +35,21 @@ from app.viewer.view_state import (
     compare_viewport,
     false_colour_bands,
 )
-from engine.color.correction import COLOR_MODES
 from engine.constants import SDR_REFERENCE_WHITE_NITS
-from engine.display import DisplayTransform
 from engine.masks import CLUE_COLOURS, ClueSource
+from engine.processor.glsl import PreviewDisplay
 
 _MASK_COLOUR = (1.0, 0.0, 0.6)
 _DIVIDER_GRAB_PX = 6.0
 _MAX_BANDS = 8  # the most false-colour bands the shader takes
-_UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_GAIN, _UNIT_ENCODE, _UNIT_CLUES = range(6)
+# Texture units; the display chain's tables take _UNIT_TABLES and the units after it.
+_UNIT_A, _UNIT_B, _UNIT_MASK, _UNIT_CLUES, _UNIT_TABLES = range(5)
 
 
 def shader_defines() -> dict[str, int]:
     """The preview shader's constants, from the Python enums and tables they mirror."""
     return {
         **{f"COMPARE_{mode.name}": int(mode) for mode in CompareMode},
-        **{f"COLOUR_{mode.upper()}": index for index, mode in enumerate(COLOR_MODES)},
         **{f"MASK_{view.name}": int(view) for view in MaskView},
         "MAX_BANDS": _MAX_BANDS,
         **{f"CLUE_{source.name}": int(source) for source in ClueSource},
@@ -62,8 +63,7 @@ class _GlResources:
     frame_a: StreamingTexture2D
     frame_b: StreamingTexture2D
     mask: StreamingTexture2D
-    gain: LutTexture
-    encode: LutTexture
+    tables: dict[str, LutTexture]  # the display chain's, by sampler name
     clues: StreamingTexture2D
 
 
@@ -76,7 +76,7 @@ class _PendingFrames:
 
 
 class PreviewWidget(QOpenGLWidget):
-    """Source (A) and graded result (B) in cd/m², shown through one DisplayTransform."""
+    """Source (A) and graded result (B) in cd/m², shown through one PreviewDisplay."""
 
     pixel_hovered = Signal(int, int)  # image pixel under the cursor; (-1, -1) outside the image
     split_moved = Signal(float)
@@ -91,7 +91,7 @@ class PreviewWidget(QOpenGLWidget):
         self._settings = ViewSettings()
         self._transform = ViewTransform()
         self._fit_mode: str | None = "fit"  # "fit", "1:1" or None once the user zooms or pans
-        self._display: DisplayTransform | None = None
+        self._display: PreviewDisplay | None = None
         self._peak_nits = 1000.0
         self._reference_white = SDR_REFERENCE_WHITE_NITS
         self._pending: _PendingFrames | None = None
@@ -126,10 +126,10 @@ class PreviewWidget(QOpenGLWidget):
     def gl_resources(self) -> _GlResources | None:
         return self._gl
 
-    def set_display_transform(self, display: DisplayTransform, peak_nits: float,
+    def set_display_transform(self, display: PreviewDisplay, peak_nits: float,
                               reference_white: float = SDR_REFERENCE_WHITE_NITS) -> None:
-        """The per-pixel display work, and the mastering peak and reference white that false
-        colour marks (the grade's)."""
+        """The per-pixel display work (engine.pipeline.Pipeline.preview_display), and the
+        mastering peak and reference white that false colour marks (the grade's)."""
         self._display = display
         self._peak_nits = peak_nits
         self._reference_white = reference_white
@@ -261,8 +261,7 @@ class PreviewWidget(QOpenGLWidget):
             frame_a=frame_texture(),
             frame_b=frame_texture(),
             mask=mask_texture(),
-            gain=LutTexture(),
-            encode=LutTexture(),
+            tables={},
             clues=mask_texture(),
         )
         self.context().aboutToBeDestroyed.connect(self._release_gl)
@@ -272,7 +271,7 @@ class PreviewWidget(QOpenGLWidget):
             return
         self.makeCurrent()
         gl = self._gl
-        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.gain, gl.encode, gl.clues, *gl.programs.values()):
+        for item in (gl.frame_a, gl.frame_b, gl.mask, gl.clues, *gl.tables.values(), *gl.programs.values()):
             item.delete()
         GL.glDeleteVertexArrays(1, [gl.vao])
         self._gl = None
@@ -314,7 +313,8 @@ class PreviewWidget(QOpenGLWidget):
         variant = self._variant()
         p = gl.programs.get(variant)
         if p is None:
-            p = gl.programs[variant] = ShaderProgram({**shader_defines(), **variant.defines()})
+            p = gl.programs[variant] = ShaderProgram({**shader_defines(), **variant.defines()},
+                                                     variant.display_chain)
         p.use()
         self._set_frame_uniforms(p, width, height)
         self._set_display_uniforms(p, gl)
@@ -324,7 +324,6 @@ class PreviewWidget(QOpenGLWidget):
         gl.mask.bind(_UNIT_MASK)
         gl.clues.bind(_UNIT_CLUES)
         for name, unit in (("u_frame_a", _UNIT_A), ("u_frame_b", _UNIT_B), ("u_mask", _UNIT_MASK),
-                           ("u_gain_table", _UNIT_GAIN), ("u_encode_table", _UNIT_ENCODE),
                            ("u_clues", _UNIT_CLUES)):
             p.set_int(name, unit)
         GL.glBindVertexArray(gl.vao)
@@ -337,14 +336,12 @@ class PreviewWidget(QOpenGLWidget):
         mask_on = self._has_clues if s.mask == MaskView.CLUES else s.mask != MaskView.NONE and self._has[2]
         return ViewVariant(
             compare=int(s.compare),
-            colour=COLOR_MODES.index(d.color_mode),
-            gain=d.gain_lut is not None,
-            encode=d.encode_lut is not None,
             # An encoded frame is a signal, not cd/m²: false colour would mislabel it.
             false_colour=s.false_colour and not d.is_identity,
             mask=int(s.mask if mask_on else MaskView.NONE),
             has_a=self._has[0],
             has_b=self._has[1],
+            display_chain=d.shader.source,
         )
 
     def _set_frame_uniforms(self, p: ShaderProgram, width: int, height: int) -> None:
@@ -364,18 +361,7 @@ class PreviewWidget(QOpenGLWidget):
         assert d is not None
         # An encoded frame is a signal, not light: view exposure would only distort it.
         p.set_float("u_exposure_scale", 1.0 if d.is_identity else 2.0 ** self._settings.exposure)
-        p.set_float("u_input_scale", d.input_scale)
-        # Uploads bind to the active unit, so all uploads come before the unit bindings.
-        if d.gain_lut is not None:
-            gl.gain.upload(d.gain_lut)
-            p.set_lut("u_gain", d.gain_lut)
-        if d.encode_lut is not None:
-            gl.encode.upload(d.encode_lut)
-            p.set_lut("u_encode", d.encode_lut)
-        gl.gain.bind(_UNIT_GAIN)
-        gl.encode.bind(_UNIT_ENCODE)
-        p.set_float("u_saturation", d.saturation)
-        p.set_mat3("u_matrix", d.matrix_or_identity)
+        p.set_display(d.shader, gl.tables, _UNIT_TABLES)
 
     def _set_overlay_uniforms(self, p: ShaderProgram) -> None:
         s = self._settings

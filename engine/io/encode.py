@@ -80,6 +80,24 @@ SIGNALS: dict[str, SignalTags] = {
 _MAX_REORDER_DEPTH = 16  # x265 and x264 allow at most 16 consecutive B-frames
 _PRORES_4444 = "4"  # FFmpeg prores_ks profiles: 0 Proxy, 1 LT, 2 422, 3 HQ, 4 4444, 5 4444 XQ
 
+# Frames above DCI 4K encode with x265's lookahead capped (docs/architecture.md, "Memory of large
+# renders"): x265 holds about 70-110 MB per lookahead frame at 4096x4096, and the slower presets
+# look 15-40 frames ahead. rc-lookahead per x265 preset, from x265's documentation (Presets).
+LARGE_FRAME_PIXELS = 4096 * 2160
+LARGE_FRAME_LOOKAHEAD = 10
+_X265_PRESET_LOOKAHEAD = {"ultrafast": 5, "superfast": 10, "veryfast": 15, "faster": 15, "fast": 15,
+                          "medium": 20, "slow": 25, "slower": 40, "veryslow": 40}
+
+
+def x265_size_params(preset: str, width: int, height: int) -> list[str]:
+    """The x265 settings that depend on the frame size: a lookahead of LARGE_FRAME_LOOKAHEAD frames
+    (more than any preset's B-frame run, as x265 requires) above LARGE_FRAME_PIXELS, where the
+    preset looks further ahead; nothing otherwise. bench/throughput.py gives its ffmpeg peer the
+    same."""
+    if width * height <= LARGE_FRAME_PIXELS or _X265_PRESET_LOOKAHEAD[preset] <= LARGE_FRAME_LOOKAHEAD:
+        return []
+    return [f"rc-lookahead={LARGE_FRAME_LOOKAHEAD}"]
+
 
 @dataclass(frozen=True)
 class VideoTarget:
@@ -129,7 +147,7 @@ def encode_planes(frame: Tensor, matrix: YCbCrMatrix, bits: int, subsample: bool
 
 
 def _x26x_params(target: VideoTarget, mastering: MasteringDisplay | None,
-                 light_level: ContentLightLevel | None) -> str:
+                 light_level: ContentLightLevel | None, size: tuple[int, int]) -> str:
     tags = target.tags
     colorprim, transfer, colormatrix = tags.x26x
     params = [f"colorprim={colorprim}", f"transfer={transfer}", f"colormatrix={colormatrix}",
@@ -141,7 +159,7 @@ def _x26x_params(target: VideoTarget, mastering: MasteringDisplay | None,
         return ":".join([*params, "range=tv", "mbtree=0"])
     # No pools / frame-threads: x265 then builds one thread pool per NUMA node over all its cores.
     # repeat-headers puts VPS/SPS/PPS (and the HDR SEI) before every keyframe for broadcast splicing.
-    params += ["range=limited", "repeat-headers=1"]
+    params += ["range=limited", "repeat-headers=1", *x265_size_params(target.preset, *size)]
     if target.kind == "hdr10":
         display = mastering or MasteringDisplay.p3_d65()
         params += ["hdr10=1", "hdr10-opt=1", f"master-display={display.x265_param()}"]
@@ -225,7 +243,7 @@ class VideoWriter:
             return stream
         options = {"crf": str(self.target.crf), "preset": self.target.preset}
         key = "x265-params" if self._codec.encoder == "libx265" else "x264-params"
-        options[key] = _x26x_params(self.target, mastering, light_level)
+        options[key] = _x26x_params(self.target, mastering, light_level, (self.width, self.height))
         stream.options = options
         if self._codec.encoder == "libx265" and format_name != "matroska":
             # 'hvc1' (parameter sets in the sample entry) is what QuickTime and Apple devices play.

@@ -21,6 +21,7 @@ from engine.input_transform import InputTransform
 from engine.lut import Lut1D
 from engine.processor.formats import SourceFormat, TargetFormat
 from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, Transfer, UniformLut
+from engine.processor.optimise import optimise
 
 BT2020_WEIGHTS = luminance_weights(BT2020)
 
@@ -82,6 +83,12 @@ def display_ops(display: DisplayTransform) -> list[Op]:
     if display.encode_lut is not None:
         ops.append(LogLut(display.encode_lut))
     return ops
+
+
+def display_chain(display: DisplayTransform) -> tuple[Op, ...]:
+    """The display ops folded: what the preview's shader runs (engine.processor.glsl) and what
+    the export's processor runs before encode_ops (engine.processor.grade_processor)."""
+    return optimise(display_ops(display))
 
 
 def encode_ops(target: TargetFormat) -> list[Op]:

@@ -1,9 +1,14 @@
 """GLSL for the display part of a chain, generated from the ops: the preview's output transform.
 
-The display ops (after the graded HDR frame: gain LUT and colour step, matrices, clamps, encode
-LUT) become one function `vec3 display_chain(vec3 x)`; each op reads its numbers from uniforms
-named after its position, and each Lut1D is a sampler1D sampled with lut_sample of
-shaders/lut.glsl (concatenated before this source), the index arithmetic of Lut1D.sample.
+The preview (shaders/preview.frag) runs no hand-written colour maths: it calls
+`vec3 display_chain(vec3 x)`, generated here from the same folded display ops the export's
+processor runs (engine.processor.build.display_chain). Each op becomes a block of GLSL; every
+number that changes with a grade or a frame's statistics (matrices, offsets, a colour step's
+saturation, a table's range) is a uniform named after the op's position, and every Lut1D a
+sampler1D read with lut_sample of shaders/lut.glsl (concatenated before this source), the index
+arithmetic of Lut1D.sample. So the source depends only on the chain's structure: the preview's
+program cache compiles it once per structure, and new statistics cost uniform and texture
+updates only.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.display import DisplayTransform
 from engine.lut import Lut1D
-from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op
+from engine.processor.build import display_chain
+from engine.processor.ops import BLACK_LUMINANCE, Affine, Clamp, LogLut, LumaGain, Op
 
+# engine.color.correction's colour steps with r = C / Y: ratio r Y'; Schlick (1994)
+# max(r, 0)^s Y'; Mantiuk et al. (2009), "Color correction for tone mapping", Eq. 3: ((r - 1) s + 1) Y'.
 _COLOUR_STEP = {
     "ratio": "ratio * y_out",
     "schlick": "pow(max(ratio, 0.0), vec3({s})) * y_out",
@@ -24,12 +33,16 @@ _COLOUR_STEP = {
 }
 
 
+# A uniform's value: a float, a vec3 or a column-major mat3, or a lut.glsl `Lut` struct by field.
+UniformValue = float | np.ndarray | dict[str, float]
+
+
 @dataclass
 class DisplayShader:
     """Generated source, the uniform values it expects and the tables to bind as sampler1D."""
 
     source: str
-    uniforms: dict[str, object] = field(default_factory=dict)
+    uniforms: dict[str, UniformValue] = field(default_factory=dict)
     tables: dict[str, Lut1D] = field(default_factory=dict)
 
 
@@ -67,7 +80,10 @@ def display_shader(ops: Sequence[Op]) -> DisplayShader:
             _lut(shader, name, op.gain)
             w = ", ".join(_float(float(v)) for v in op.weights)
             mode = "ratio" if op.is_ratio else op.mode
-            step = _COLOUR_STEP[mode].format(s=_float(op.saturation))
+            if mode != "ratio":
+                decls.append(f"uniform float {name}_saturation;")
+                shader.uniforms[f"{name}_saturation"] = float(op.saturation)
+            step = _COLOUR_STEP[mode].format(s=f"{name}_saturation")
             body += [
                 "{",
                 f"    float y = max(dot(vec3({w}), x), 0.0);",
@@ -75,7 +91,7 @@ def display_shader(ops: Sequence[Op]) -> DisplayShader:
             ]
             if op.black_to_zero:
                 body += [
-                    "    vec3 ratio = y > 1e-12 ? x / y : vec3(0.0);",
+                    f"    vec3 ratio = y > {BLACK_LUMINANCE!r} ? x / y : vec3(0.0);",
                     "    float y_out = y * gain;",
                     f"    x = {step};",
                 ]
@@ -87,3 +103,23 @@ def display_shader(ops: Sequence[Op]) -> DisplayShader:
     lines = [*decls, "", "vec3 display_chain(vec3 x) {", *("    " + b for b in body), "    return x;", "}"]
     shader.source = "\n".join(lines) + "\n"
     return shader
+
+
+@dataclass(frozen=True)
+class PreviewDisplay:
+    """What the preview shows frames through: the DisplayTransform (its kind and `apply`, for the
+    scopes), its folded display ops, and their generated shader."""
+
+    transform: DisplayTransform
+    ops: tuple[Op, ...]
+    shader: DisplayShader
+
+    @property
+    def is_identity(self) -> bool:
+        return self.transform.is_identity
+
+
+def preview_display(display: DisplayTransform) -> PreviewDisplay:
+    """The preview's shader for `display`, from the display ops the export's processor folds."""
+    ops = display_chain(display)
+    return PreviewDisplay(display, ops, display_shader(ops))

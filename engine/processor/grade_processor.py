@@ -25,7 +25,7 @@ from engine.input_transform import InputTransform
 from engine.io.pixels import Planes
 from engine.lut import Lut1D
 from engine.operators.base import CurveOperator, StageContext
-from engine.processor.build import BT2020_WEIGHTS, decode_ops, display_ops, encode_ops, eotf_ops, grade_ops
+from engine.processor.build import BT2020_WEIGHTS, decode_ops, display_chain, encode_ops, eotf_ops, grade_ops
 from engine.processor.formats import SourceFormat, TargetFormat
 from engine.processor.numba_backend import NumbaProcessor
 from engine.processor.ops import Affine, LumaGain, Op
@@ -128,8 +128,13 @@ class GradeProcessor:
         display = self._fixed_display
         if display is None:
             display = self.display(ctx, self._samples(list(head), planes, source))
-        tail = optimise(display_ops(display) + encode_ops(self.target))
-        return NumbaProcessor(head + tail, source, self.target, meter_at=len(head), peak=self.peak_nits)
+        return NumbaProcessor(head + self.display_tail(display), source, self.target, meter_at=len(head),
+                              peak=self.peak_nits)
+
+    def display_tail(self, display: DisplayTransform) -> tuple[Op, ...]:
+        """The ops after the graded light: `display` folded exactly as the preview's shader gets
+        it (build.display_chain, engine.processor.glsl), then the target's encode."""
+        return optimise([*display_chain(display), *encode_ops(self.target)])
 
 
 def _levels(light: np.ndarray, pixels: int) -> tuple[float, float]:

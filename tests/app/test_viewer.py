@@ -12,9 +12,9 @@ from app.viewer.preview_widget import PreviewWidget, shader_defines
 from app.viewer.shader_program import fragment_source
 from app.viewer.view_state import CompareMode, MaskView, ViewTransform, false_colour_bands
 from engine.assets import SHADERS_DIR
-from engine.color.correction import COLOR_MODES
 from engine.color.transfer import pq_inverse_eotf
 from engine.display import pq_view
+from engine.processor.glsl import preview_display
 from tests.app.helpers import half_frame, shown_viewer
 
 pytestmark = pytest.mark.gui
@@ -33,7 +33,7 @@ def pq(nits: float | tuple[float, ...]) -> np.ndarray:
 @pytest.fixture
 def viewer(gl_app: object, qtbot: object) -> PreviewWidget:
     v = shown_viewer(qtbot, W, H, CompareMode.B)
-    v.set_display_transform(pq_view(PEAK), PEAK)
+    v.set_display_transform(preview_display(pq_view(PEAK)), PEAK)
     return v
 
 
@@ -183,23 +183,25 @@ def test_shader_constants_come_from_the_python_enums() -> None:
     defines = shader_defines()
     assert {k: v for k, v in defines.items() if k.startswith("COMPARE_")} == {
         f"COMPARE_{m.name}": m.value for m in CompareMode}
-    assert [defines[f"COLOUR_{m.upper()}"] for m in COLOR_MODES] == [0, 1, 2]
     assert (defines["MASK_NONE"], defines["MASK_CLIPPED"], defines["MASK_OVER_PEAK"]) == (-1, 0, 1)
     assert defines["MAX_BANDS"] >= len(false_colour_bands(1000.0))
     frag = (SHADERS_DIR / "preview.frag").read_text(encoding="utf-8")
     # None is written in the shader itself, and every one it uses is defined.
-    assert re.search(r"const\s+int\s+(COMPARE|COLOUR|MASK)_|MAX_BANDS\s*=", frag) is None
-    used = set(re.findall(r"\b(?:COMPARE|COLOUR|MASK)_[A-Z_]+\b|\bMAX_BANDS\b", frag))
+    assert re.search(r"const\s+int\s+(COMPARE|MASK)_|MAX_BANDS\s*=", frag) is None
+    used = set(re.findall(r"\b(?:COMPARE|MASK)_[A-Z_]+\b|\bMAX_BANDS\b", frag))
     assert used and used <= set(defines)
-    source = fragment_source(defines)
+    chain = preview_display(pq_view(PEAK)).shader.source
+    source = fragment_source(defines, chain)
     assert source.startswith("#version 330 core\n#define COMPARE_A 0\n")
     assert "#define MASK_NONE -1\n" in source
+    # The display transform is the generated chain, after lut.glsl and before preview.frag's body.
+    assert source.index("float lut_sample(") < source.index(chain) < source.index("void main()")
 
 
 @pytest.mark.parametrize("white", [100.0, 203.0, 300.0])
 def test_false_colour_white_band_follows_the_reference_white(viewer: PreviewWidget, white: float) -> None:
     """The white band's edges are the grade's reference white ± 0.2 stop, read back from GL."""
-    viewer.set_display_transform(pq_view(PEAK), PEAK, reference_white=white)
+    viewer.set_display_transform(preview_display(pq_view(PEAK)), PEAK, reference_white=white)
     inside, outside = 2.0 ** 0.19, 2.0 ** 0.21  # just inside and just outside each edge
     levels = (white / inside, white * inside, white / outside, white * outside, white)
     nits = torch.zeros(3, H, W)

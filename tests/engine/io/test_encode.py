@@ -452,3 +452,23 @@ def test_frame_writer_follows_the_grade_output_settings(tmp_path: Path) -> None:
     assert video.target == VideoTarget("sdr", crf=20, preset="veryfast")
     video.abort()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("preset", "size", "lookahead"), [
+    ("medium", (4096, 4096), "rc-lookahead=10"),  # above DCI 4K: capped
+    ("slower", (6144, 3160), "rc-lookahead=10"),
+    ("medium", (4096, 2160), None),  # DCI 4K and below keep the preset's lookahead
+    ("medium", (3840, 2160), None),
+    ("ultrafast", (4096, 4096), None),  # its own lookahead (5) is shorter already
+])
+def test_x265_lookahead_is_capped_above_dci_4k_only(tmp_path: Path, preset: str, size: tuple[int, int],
+                                                     lookahead: str | None) -> None:
+    """The cap reaches the encoder: the stream's x265-params, read before any frame is encoded."""
+    writer = open_frame_writer(tmp_path / "big.mkv", OutputSettings(format="hdr10", preset=preset),
+                               width=size[0], height=size[1], fps=Fraction(25))
+    try:
+        params = writer._stream.options["x265-params"].split(":")  # type: ignore[attr-defined]
+    finally:
+        writer.abort()
+    assert [p for p in params if p.startswith("rc-lookahead")] == ([lookahead] if lookahead else [])
+    assert "hdr10=1" in params
