@@ -40,7 +40,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 import numpy as np
 import torch
 from OpenGL import GL
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -99,13 +99,13 @@ def median_ms(action: Callable[[], None], repeats: int) -> float:
 
 
 def swapped(app: QApplication, viewer: object) -> None:
-    """update() the widget and return once its frame was composed and GL has finished."""
-    done: list[bool] = []
-    viewer.frameSwapped.connect(lambda: done.append(True))  # type: ignore[attr-defined]
+    """update() the preview and return once its frame was swapped and GL has finished."""
+    presented = viewer.frames_presented  # type: ignore[attr-defined]
     viewer.update()  # type: ignore[attr-defined]
-    while not done:
-        app.processEvents()
-    viewer.frameSwapped.disconnect()  # type: ignore[attr-defined]
+    while viewer.frames_presented == presented:  # type: ignore[attr-defined]
+        # Blocking, not spinning: PySide6 6.12 drops a reference to None on every call of a
+        # void method (processEvents included), so a busy loop soon aborts Python (none_dealloc).
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
     finish_gl(viewer)
 
 

@@ -157,7 +157,7 @@ def test_frame_textures_are_reused_not_reallocated(viewer: PreviewWidget) -> Non
 
 
 def test_widget_framebuffer_is_float_and_matches(viewer: PreviewWidget) -> None:
-    """Read back the QOpenGLWidget's own RGBA16F framebuffer, not an 8-bit grab."""
+    """Read back the frame as drawn at the window's size into a float target, not an 8-bit grab."""
     viewer.set_frames(None, half_frame(flat(B_NITS)))
     out = viewer.read_framebuffer()
     assert out.shape == (viewer.height(), viewer.width(), 4)
@@ -215,3 +215,17 @@ def test_false_colour_white_band_follows_the_reference_white(viewer: PreviewWidg
     for column in (2, 3):  # outside the band: grey at the pixel's PQ luminance
         # float16 rounding of the level moves its PQ code by far less than half a 10-bit code.
         np.testing.assert_allclose(out[column], np.full(3, pq(levels[column])), atol=0.5 / 1023)
+
+
+def test_the_window_shows_the_frame_it_presents(viewer: PreviewWidget, qtbot: object) -> None:
+    """The on-screen path: drawn straight into the window's framebuffer and swapped (8 bits here)."""
+    viewer.set_frames(None, half_frame(flat(B_NITS)))
+    presented = viewer.frames_presented
+    viewer.update()
+    qtbot.waitUntil(lambda: viewer.frames_presented > presented, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.wait(200)  # type: ignore[attr-defined]  # the X server has the swapped image by then
+    screen = viewer.read_screen()
+    assert screen.shape == (viewer.height(), viewer.width(), 4)
+    centre = screen[viewer.height() // 2, viewer.width() // 2, :3] / 255.0
+    # Xvfb's default screen may be 16-bit (5-6-5): a step of 1/31 at most.
+    np.testing.assert_allclose(centre, pq(B_NITS), atol=1.0 / 31)
