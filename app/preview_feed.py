@@ -42,7 +42,7 @@ from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import DisplayView, ViewSettings
 from app.worker import FULL_RESOLUTION, EngineBridge, FrameResult, engine_encoded
 from engine.display import DisplayTransform
-from engine.grade import Grade
+from engine.grade import DISPLAY_ONLY_FIELDS, Grade
 
 PREFETCH = 4
 REFINE_MS = 200  # the hand has stopped: replace the proxy by the full-resolution frame
@@ -50,6 +50,13 @@ PROXY_MAX_SCALE = 0.9  # above this a proxy saves too little to be worth a secon
 PROXY_BUDGET_S = 0.06  # engine time for a proxy: an edit's picture comes within about twice it
 PROXY_MIN_SCALE = 1 / 8  # below this a proxy is too coarse to judge a grade by
 PROXY_STEP = 1 / 16  # scales are whole steps, so a drag's proxies keep one size
+
+
+def display_key(grade: Grade) -> tuple[object, ...]:
+    """What of a Grade the display transform is baked from: its display-only fields, and the
+    mastering peak and reference white the output transform reads (engine.stages.output)."""
+    return (*(getattr(grade, name) for name in sorted(DISPLAY_ONLY_FIELDS)), grade.peak_nits,
+            grade.reference_white)
 
 
 class PreviewFeed(QObject):
@@ -68,6 +75,7 @@ class PreviewFeed(QObject):
         self.proxy_scale: float | None = None  # a set proxy scale; None = chosen as the docstring says
         self._seconds_per_pixel: float | None = None  # the engine's, from the last render received
         self._display_view: DisplayView | None = None
+        self._display_key: tuple[object, ...] | None = None  # display_key of the grade baked for
         self._display_revision = 0
         self._presented: FrameResult | None = None  # whose arrays the viewer holds
         self._encoded = False  # whether they are engine-encoded SDR (the identity transform's)
@@ -106,7 +114,11 @@ class PreviewFeed(QObject):
             return
         # The display settings first, so that the render asked for below bakes them; an engine
         # edit's frame brings its own bake, the frame still shown keeps the transform it has.
-        self._update_display(bake_shown=not engine_changed)
+        # An engine edit that leaves them alone (exposure, an ITM parameter) keeps the display
+        # revision: frames already rendering then arrive with a bake that still holds, and are
+        # drawn once, not once now and again when a second bake arrives.
+        if not engine_changed or display_key(grade) != self._display_key:
+            self._update_display(bake_shown=not engine_changed)
         if engine_changed:
             self.bridge.set_grade(grade, self.session.revision)
             self._refine.start()  # restarted by every edit: fires once the hand stops
@@ -129,6 +141,7 @@ class PreviewFeed(QObject):
         if self.session.clip is None:
             return
         view = self._display_view = self.session.view.view
+        self._display_key = display_key(self.session.grade)
         self._display_revision += 1
         self.bridge.set_display(self.session.grade, view.value, self._display_revision)
         if bake_shown and self.result is not None:
