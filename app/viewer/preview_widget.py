@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from OpenGL import GL
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QExposeEvent,
     QImage,
@@ -138,6 +138,7 @@ class PreviewWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(160, 90)
+        self._redraw_posted = False  # an UpdateRequest is on its way to the surface
         self._surface = _Surface(self)
         container = QWidget.createWindowContainer(self._surface, self)
         container.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -334,9 +335,14 @@ class PreviewWidget(QWidget):
         self._context.doneCurrent()
 
     def update(self) -> None:  # type: ignore[override]
-        """Schedule a redraw: one per frame of the window system however often it is asked."""
+        """Schedule one redraw for the next pass of the event loop, however often it is asked.
+
+        Posted rather than QWindow.requestUpdate(), which waits for Qt's update timer (5 ms)
+        even when nothing else is drawn: a slider's frame would wait for it every time."""
         super().update()
-        self._surface.requestUpdate()
+        if not self._redraw_posted:
+            self._redraw_posted = True
+            QCoreApplication.postEvent(self._surface, QEvent(QEvent.Type.UpdateRequest))
 
     def repaint(self) -> None:  # type: ignore[override]
         """Redraw now (benchmarks, tests)."""
@@ -345,6 +351,7 @@ class PreviewWidget(QWidget):
 
     def present(self) -> None:
         """Draw into the window's own framebuffer and swap it: nothing composes it afterwards."""
+        self._redraw_posted = False
         surface = self._surface
         if not surface.isExposed() or not self._context.makeCurrent(surface):
             return
