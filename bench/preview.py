@@ -2,7 +2,7 @@
 
 Prints, for a 1080p and a 4K frame drawn at 1:1:
 1. slider-change-to-frame-on-screen time for a display-only change (view exposure: one
-   uniform, an update, the widget's frameSwapped and glFinish), against a peer measured in the
+   uniform, an update, the preview window's swap and glFinish), against a peer measured in the
    same process: a plain QPainter blit of the same frame as an 8-bit QImage (no colour work at
    all). Measured at 1:1 in a widget the frame's size (every frame pixel shaded) and fitted into
    a 1280x720 viewer (what the window shows; shader cost follows the widget, not the frame);
@@ -21,6 +21,8 @@ slider to a first picture <= 150 ms; no event-loop stall > 50 ms. Run under a di
 `xvfb-run -a -s "-screen 0 3840x2160x24" .venv/bin/python bench/preview.py [--data DIR]`
 (on this team's machines the GL is Mesa llvmpipe, a CPU rasteriser).
 The frame is DIR/GoldenGate.exr resized, or without --data a synthetic log ramp.
+`--only` runs some parts; the machine's load average is printed with the figures, since on a
+shared machine llvmpipe's drawing threads compete with everything else.
 """
 
 from __future__ import annotations
@@ -236,8 +238,6 @@ def grade_slider(app: QApplication, edits: int) -> None:
         feed.frame_shown.connect(lambda r: (arrivals.append((r.revision, r.is_proxy, time.perf_counter())),
                                             shown_results.append(r)))
         while not arrivals:
-            # Not a bare processEvents loop: with PySide6 6.12 one racing the worker's queued
-            # signals aborts Python (none_dealloc); the GUI's own event loop never does that.
             _spin(app, 0.005)
         _spin(app, 0.5)  # the first paint compiles the shader: not part of a slider move
         gaps, beat = _heartbeat()
@@ -286,10 +286,11 @@ def _heartbeat() -> tuple[list[float], QTimer]:
 
 
 def _spin(app: QApplication, seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    """Run the event loop for `seconds`: one exec(), not a processEvents() loop (PySide6 6.12
+    drops a reference to None on each call of a void method; a long busy loop aborts Python)."""
+    loop = QEventLoop()
+    QTimer.singleShot(max(1, round(seconds * 1000.0)), loop.quit)
+    loop.exec()
 
 
 def engine_stall(app: QApplication, frames: int) -> None:
@@ -307,8 +308,7 @@ def engine_stall(app: QApplication, frames: int) -> None:
         start = time.perf_counter()
         bridge.request(0, range(1, frames))
         while len(done) < frames and time.perf_counter() - start < 300:
-            app.processEvents()
-            time.sleep(0.001)
+            _spin(app, 0.02)
         elapsed = time.perf_counter() - start
         heartbeat.stop()
         bridge.shutdown()
@@ -334,7 +334,7 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     renderer = _gl_renderer(app)
     print(f"OpenGL renderer: {renderer}; torch device for the engine: "
-          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+          f"{'cuda' if torch.cuda.is_available() else 'cpu'}; load average {os.getloadavg()[0]:.2f}")
     parts = set(args.only or ("slider", "playback", "grade", "stall"))
     if "slider" in parts:
         for label, size in SIZES.items():
@@ -347,6 +347,7 @@ def main() -> int:
         grade_slider(app, args.edits)
     if "stall" in parts:
         engine_stall(app, min(args.frames, 12))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 
