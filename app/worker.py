@@ -323,11 +323,13 @@ class EngineBridge(QObject):
         """A new Grade: queued work for older revisions is skipped, running full-resolution work
         cancelled; a running proxy finishes (see the module's docstring)."""
         with self._lock:
+            # A temporal grade renders its proxies at full size (see _render): those are cancelled.
+            spare_proxies = not any(isinstance(g, Grade) and g.temporal for g in (self._grade, *self._sides))
             self._grade = grade
             self._revision = revision
             self._wanted.clear()
             for (job_revision, _, job_scale), token in self._queued.items():
-                if job_revision != revision and job_scale == FULL_RESOLUTION:
+                if job_revision != revision and (job_scale == FULL_RESOLUTION or not spare_proxies):
                     token.cancel()
         self.cache.keep_only(revision)
 

@@ -285,11 +285,13 @@ def test_the_proxy_scale_follows_the_engines_speed(
     assert proxies[0].scale == 0.25 and proxies[0].hdr.shape == (12, 16, 3)
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5])
 def test_a_stale_temporal_job_stops_inside_its_analysis(
-    gl_app: QApplication, qtbot: object, tiny_clip: Path
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, scale: float
 ) -> None:
     """The first frame of a temporal grade reads the whole clip (6 frames here); a new grade
-    while it reads stops it before the next frame, not after the last."""
+    while it reads stops it before the next frame, not after the last. A temporal grade's
+    proxy is rendered at full size, so it is cancelled too, not let finish."""
     clip = open_clip(tiny_clip)
     decoded: list[int] = []
     gate = threading.Event()
@@ -304,7 +306,7 @@ def test_a_stale_temporal_job_stops_inside_its_analysis(
     clip.frame = held_frame  # type: ignore[method-assign]
     bridge = EngineBridge()
     bridge.set_clip(clip, Grade(temporal=True), revision=1)
-    bridge.request(0)
+    bridge.request(0, scale=scale)
     qtbot.waitUntil(lambda: len(decoded) == 2, timeout=10000)  # type: ignore[attr-defined]
     bridge.set_grade(Grade(), revision=2)
     gate.set()
