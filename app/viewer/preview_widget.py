@@ -149,7 +149,7 @@ class PreviewWidget(QWidget):
         # read-back works) before the window is ever shown.
         self._context = QOpenGLContext(self)
         self._context.setFormat(preview_surface_format())
-        self._offscreen = QOffscreenSurface()
+        self._offscreen = QOffscreenSurface(None, self)
         self._offscreen.setFormat(self._context.format())
         self._offscreen.create()
         if not self._context.create():
