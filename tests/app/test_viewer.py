@@ -147,6 +147,7 @@ def test_mask_overlay_blends_at_the_set_opacity(viewer: PreviewWidget) -> None:
 
 
 def test_frame_textures_are_reused_not_reallocated(viewer: PreviewWidget) -> None:
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.SPLIT))  # a view that reads both
     for level in (10.0, 20.0, 40.0):
         viewer.set_frames(half_frame(flat((level,) * 3)), half_frame(flat((level,) * 3)))
         out = viewer.render_offscreen(W, H)
@@ -229,3 +230,18 @@ def test_the_window_shows_the_frame_it_presents(viewer: PreviewWidget, qtbot: ob
     centre = screen[viewer.height() // 2, viewer.width() // 2, :3] / 255.0
     # Xvfb's default screen may be 16-bit (5-6-5): a step of 1/31 at most.
     np.testing.assert_allclose(centre, pq(B_NITS), atol=1.0 / 31)
+
+
+def test_only_the_frames_the_view_reads_are_uploaded(viewer: PreviewWidget) -> None:
+    """B alone uploads B; the source waits until a view reads it, and is then the newest one."""
+    gl = viewer.gl_resources
+    assert gl is not None
+    for level in (10.0, 20.0):
+        viewer.set_frames(half_frame(flat((level,) * 3)), half_frame(flat((2 * level,) * 3)))
+        out = viewer.render_offscreen(W, H)
+        np.testing.assert_allclose(out[1, 1, :3], pq((2 * level,) * 3), atol=0.5 / 1023)
+    assert gl.frame_a.allocations == 0 and gl.frame_b.allocations == 1
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.A))
+    out = viewer.render_offscreen(W, H)
+    np.testing.assert_allclose(out[1, 1, :3], pq((20.0,) * 3), atol=0.5 / 1023)
+    assert gl.frame_a.allocations == 1
