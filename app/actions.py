@@ -20,9 +20,9 @@ from app.lut_dialog import LutDialog
 from app.panels.timeline import Timeline
 from app.project import PROJECT_SUFFIX
 from app.session import Session
-from app.versions import next_version_name
+from app.versions import CompareSides, next_version_name, side_names
 from app.viewer.preview_widget import PreviewWidget
-from app.viewer.view_state import VIEW_PARAMS, CompareMode
+from app.viewer.view_state import DEFAULT_SIDE_NAMES, VIEW_PARAMS, CompareMode, compare_label
 from engine.errors import LumigradeError
 from engine.grade import Grade
 from engine.io.atomic import AtomicOutput
@@ -85,8 +85,11 @@ class Actions(QObject):
         self._action(edit, "Save Grade as Version", self.save_version, "Ctrl+Alt+S")
 
         view = self.view_menu = bar.addMenu("&View")
-        for number, mode in enumerate(CompareMode, 1):
-            self._action(view, mode.label, lambda _c=False, m=mode: self.set_compare(m), str(number))
+        self.compare_actions = {
+            mode: self._action(view, mode.label, lambda _c=False, m=mode: self.set_compare(m), str(number))
+            for number, mode in enumerate(CompareMode, 1)
+        }
+        self.session.sides_changed.connect(self._name_sides)
         self._action(view, "Toggle A/B", self.toggle_ab, "T")
         view.addSeparator()
         self._action(view, "Fit", self.viewer.fit, "F")
@@ -272,6 +275,11 @@ class Actions(QObject):
         self.window.statusBar().showMessage(f"Saved the grade as {version.name!r}", 5000)
 
     # -- view -----------------------------------------------------------------------------
+    def _name_sides(self, sides: CompareSides) -> None:
+        names = side_names(sides, DEFAULT_SIDE_NAMES)
+        for mode in (CompareMode.A, CompareMode.B):
+            self.compare_actions[mode].setText(compare_label(mode, names))
+
     def set_compare(self, mode: CompareMode) -> None:
         self.session.set_view(self.session.view.replace(compare=mode))
 

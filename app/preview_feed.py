@@ -2,8 +2,13 @@
 
 The feed subscribes to the session. A new clip or an engine-relevant Grade goes to the engine
 bridge with the session's revision; the current frame (and, while playing, the next few) is
-requested. While the hand is on a grade slider the frame is asked for at a proxy scale (the
-view's resolution), and the full-resolution frame replaces it REFINE_MS after the last edit.
+requested. While the hand is on a grade slider the frame is asked for at a proxy scale, and the
+full-resolution frame replaces it REFINE_MS after the last edit. The proxy scale is a set one
+(`proxy_scale`), or the view's resolution reduced further when the engine's last render says a
+frame that size would take more than PROXY_BUDGET_S: with the engine letting a running proxy
+finish, an edit waits for the rest of that render and then its own, so a picture follows the
+hand within about twice the budget (Nuke's proxy mode scales the same way, by a factor chosen
+for speed, with full resolution kept for the final look).
 Finished frames go to the preview and out on `frame_shown` for the scopes and the timeline's
 keyframe marks.
 
@@ -23,6 +28,8 @@ the timeline's clock or not rendered in time, and reports them on `playback_stat
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -34,12 +41,22 @@ from app.versions import CompareSides
 from app.viewer.preview_widget import PreviewWidget
 from app.viewer.view_state import DisplayView, ViewSettings
 from app.worker import FULL_RESOLUTION, EngineBridge, FrameResult, engine_encoded
-from engine.grade import Grade
+from engine.grade import DISPLAY_ONLY_FIELDS, Grade
 from engine.processor.glsl import PreviewDisplay
 
 PREFETCH = 4
 REFINE_MS = 200  # the hand has stopped: replace the proxy by the full-resolution frame
 PROXY_MAX_SCALE = 0.9  # above this a proxy saves too little to be worth a second render
+PROXY_BUDGET_S = 0.06  # engine time for a proxy: an edit's picture comes within about twice it
+PROXY_MIN_SCALE = 1 / 8  # below this a proxy is too coarse to judge a grade by
+PROXY_STEP = 1 / 16  # scales are whole steps, so a drag's proxies keep one size
+
+
+def display_key(grade: Grade) -> tuple[object, ...]:
+    """What of a Grade the display transform is baked from: its display-only fields, and the
+    mastering peak and reference white the output transform reads (engine.stages.output)."""
+    return (*(getattr(grade, name) for name in sorted(DISPLAY_ONLY_FIELDS)), grade.peak_nits,
+            grade.reference_white)
 
 
 class PreviewFeed(QObject):
@@ -55,8 +72,10 @@ class PreviewFeed(QObject):
         self.session, self.viewer, self.timeline = session, viewer, timeline
         self.bridge = EngineBridge(parent=self)
         self.result: FrameResult | None = None
-        self.proxy_scale: float | None = None  # a set proxy scale; None = the view's resolution
+        self.proxy_scale: float | None = None  # a set proxy scale; None = chosen as the docstring says
+        self._seconds_per_pixel: float | None = None  # the engine's, from the last render received
         self._display_view: DisplayView | None = None
+        self._display_key: tuple[object, ...] | None = None  # display_key of the grade baked for
         self._display_revision = 0
         self._presented: FrameResult | None = None  # whose arrays the viewer holds
         self._encoded = False  # whether they are engine-encoded SDR (the identity transform's)
@@ -95,7 +114,11 @@ class PreviewFeed(QObject):
             return
         # The display settings first, so that the render asked for below bakes them; an engine
         # edit's frame brings its own bake, the frame still shown keeps the transform it has.
-        self._update_display(bake_shown=not engine_changed)
+        # An engine edit that leaves them alone (exposure, an ITM parameter) keeps the display
+        # revision: frames already rendering then arrive with a bake that still holds, and are
+        # drawn once, not once now and again when a second bake arrives.
+        if not engine_changed or display_key(grade) != self._display_key:
+            self._update_display(bake_shown=not engine_changed)
         if engine_changed:
             self.bridge.set_grade(grade, self.session.revision)
             self._refine.start()  # restarted by every edit: fires once the hand stops
@@ -118,6 +141,7 @@ class PreviewFeed(QObject):
         if self.session.clip is None:
             return
         view = self._display_view = self.session.view.view
+        self._display_key = display_key(self.session.grade)
         self._display_revision += 1
         self.bridge.set_display(self.session.grade, view.value, self._display_revision)
         if bake_shown and self.result is not None:
@@ -129,15 +153,20 @@ class PreviewFeed(QObject):
             self._present(result, display, signal_scopes)
 
     def _proxy_scale(self) -> float:
-        """The proxy scale for a grade edit: the set one, or the fitted view's resolution."""
+        """The proxy scale for a grade edit: the set one, or the fitted view's resolution, reduced
+        to what the engine renders within PROXY_BUDGET_S at its last measured speed."""
         if self.proxy_scale is not None:
             return min(self.proxy_scale, FULL_RESOLUTION)
         info = self.session.info
         if info is None:
             return FULL_RESOLUTION
         ratio = self.viewer.devicePixelRatioF()
-        fit = min(self.viewer.width() * ratio / info.width, self.viewer.height() * ratio / info.height)
-        return fit if fit <= PROXY_MAX_SCALE else FULL_RESOLUTION
+        scale = min(self.viewer.width() * ratio / info.width, self.viewer.height() * ratio / info.height)
+        if self._seconds_per_pixel is not None:
+            # Engine time grows with the pixel count, i.e. with the square of the scale.
+            within = math.sqrt(PROXY_BUDGET_S / (self._seconds_per_pixel * info.width * info.height))
+            scale = min(scale, max(math.floor(within / PROXY_STEP) * PROXY_STEP, PROXY_MIN_SCALE))
+        return scale if scale <= PROXY_MAX_SCALE else FULL_RESOLUTION
 
     # -- frames ---------------------------------------------------------------------------
     def show_frame(self, index: int, scale: float = FULL_RESOLUTION) -> None:
@@ -155,12 +184,16 @@ class PreviewFeed(QObject):
             self._show(cached)
 
     def _frame_ready(self, result: FrameResult) -> None:
+        if result.render_seconds > 0.0:
+            self._seconds_per_pixel = result.render_seconds / (result.hdr.shape[0] * result.hdr.shape[1])
         if result.index != self.session.frame:
             return
         shown = self.result
-        if result.is_proxy and shown is not None and not shown.is_proxy and \
-                (shown.revision, shown.index) == (result.revision, result.index):
-            return  # the full-resolution frame is already up
+        if shown is not None and shown.index == result.index:
+            if result.revision < shown.revision:
+                return  # a proxy let finish after a newer picture arrived
+            if result.is_proxy and not shown.is_proxy and result.revision == shown.revision:
+                return  # the full-resolution frame is already up
         self._show(result)
 
     def _show(self, result: FrameResult) -> None:

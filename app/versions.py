@@ -38,6 +38,15 @@ class CompareSides:
         return any(side not in SIDE_LABELS for side in (self.a, self.b))
 
 
+def side_names(sides: CompareSides, default: tuple[str, str]) -> tuple[str, str]:
+    """What A and B are called in the compare labels: `default` for the source and the current
+    grade on their usual sides, a version's name for a version, the side's label otherwise."""
+    def name(side: str, usual: str, usual_name: str) -> str:
+        return usual_name if side == usual else SIDE_LABELS.get(side, side)
+
+    return name(sides.a, SOURCE, default[0]), name(sides.b, CURRENT, default[1])
+
+
 def side_label(side: str) -> str:
     """What a side choice is called in the controls."""
     return SIDE_LABELS.get(side, f"Version: {side}")

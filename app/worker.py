@@ -9,15 +9,21 @@ included, folded into the export processor's display ops and their generated sha
 
 Every request carries the revision of the Grade it was made for (napari's asynchronous slicing
 works the same way). A job whose revision or frame is no longer wanted is skipped before it
-starts; a running job of an old revision is *cancelled*: its CancelToken is set and the
-Pipeline stops before its next stage (Pipeline.hdr checks it), so the worker is free for the
-new grade at once. A result that still arrives for an old revision is dropped.
+starts; a running full-resolution job of an old revision is *cancelled*: its CancelToken is set
+and the Pipeline stops before its next stage (Pipeline.hdr checks it), so the worker is free
+for the new grade at once. A full-resolution result that still arrives for an old revision is
+dropped.
 
 Proxy rendering (as Resolve and Nuke do): while the hand is on a grade slider the feed asks
-for frames at a proxy scale (the view's resolution); the source is reduced before the engine
-runs, so a first picture comes quickly, and the full-resolution frame replaces it once the
-hand stops. Proxies are shown, never cached. A second single-thread lane bakes display
-transforms for display-only edits, so they never wait behind a render.
+for frames at a proxy scale; the source is reduced before the engine runs, so a first picture
+comes quickly, and the full-resolution frame replaces it once the hand stops. A running proxy
+is let finish when a newer edit arrives: cancelling it on every edit of a drag would leave the
+screen without any picture until the hand stops, when the engine is slower than the edits.
+Queued proxies of superseded edits are still skipped, so the newest edit starts next, and the
+finished proxy of an older edit is delivered (the newest picture there is; the feed shows it
+if it has nothing newer). Proxies are shown, never cached. Each result carries the seconds its
+render took, from which the feed picks the proxy scale. A second single-thread lane bakes
+display transforms for display-only edits, so they never wait behind a render.
 
 Besides the graded frame the worker sends what the preview cannot compute per pixel: the
 engine's tone-mapped SDR frame when the tone mapper is spatial or when a compare side shows a
@@ -32,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -178,6 +185,7 @@ class FrameResult:
     display: PreviewDisplay | None = None  # baked on the worker for `display_revision`
     display_revision: int = -1
     signal_scopes: SignalScopes | None = None  # of the signal `display` gives
+    render_seconds: float = 0.0  # the job's time on the worker, decode to baked display
 
     @property
     def is_proxy(self) -> bool:
@@ -230,6 +238,14 @@ class FrameCache:
             self.nbytes -= self._items.pop(key).nbytes
 
 
+def _graded(pipeline: Pipeline, index: int, signal: Tensor, token: CancelToken) -> Tensor:
+    """pipeline.hdr, cancellable inside the temporal analysis too: the first frame of a
+    temporal grade reads the whole clip, which the stage checks between frames."""
+    if pipeline.temporal is not None and not pipeline.temporal.analysed:
+        pipeline.temporal.analyse(cancel=token)
+    return pipeline.hdr(index, signal, cancel=token)
+
+
 class _Job(QRunnable):
     """Runs a callable on a bridge's thread pool (QRunnable wants a subclass)."""
 
@@ -253,7 +269,9 @@ class DisplaySettings:
 class EngineBridge(QObject):
     """Renders frames of one clip through the current Grade on a single worker thread."""
 
-    frame_ready = Signal(object)  # FrameResult of the current revision (full resolution ones cached)
+    # FrameResult of the current revision (full resolution ones cached), or a proxy of an older
+    # revision that was let finish (FrameResult.revision says which)
+    frame_ready = Signal(object)
     frame_failed = Signal(int, str)  # frame index, one-line message
     # display revision, FrameResult baked for, DisplayTransform, SignalScopes of its signal
     display_ready = Signal(int, object, object, object)
@@ -291,8 +309,11 @@ class EngineBridge(QObject):
         return self._revision
 
     def set_clip(self, clip: Clip | None, grade: Grade, revision: int) -> None:
-        """Switch clip (frames of the old one are dropped) and grade."""
+        """Switch clip (frames of the old one are dropped, running proxies too) and grade."""
         self.set_grade(grade, revision)
+        with self._lock:
+            for token in self._queued.values():
+                token.cancel()
         self.wait_idle()
         with self._lock:
             self._clip = clip
@@ -301,13 +322,16 @@ class EngineBridge(QObject):
         self.cache = FrameCache(self.cache.budget_bytes)
 
     def set_grade(self, grade: Grade, revision: int) -> None:
-        """A new Grade: queued work for older revisions is skipped, running work cancelled."""
+        """A new Grade: queued work for older revisions is skipped, running full-resolution work
+        cancelled; a running proxy finishes (see the module's docstring)."""
         with self._lock:
+            # A temporal grade renders its proxies at full size (see _render): those are cancelled.
+            spare_proxies = not any(isinstance(g, Grade) and g.temporal for g in (self._grade, *self._sides))
             self._grade = grade
             self._revision = revision
             self._wanted.clear()
-            for (job_revision, _, _), token in self._queued.items():
-                if job_revision != revision:
+            for (job_revision, _, job_scale), token in self._queued.items():
+                if job_revision != revision and (job_scale == FULL_RESOLUTION or not spare_proxies):
                     token.cancel()
         self.cache.keep_only(revision)
 
@@ -411,13 +435,14 @@ class EngineBridge(QObject):
         if pipeline.temporal is not None or any(isinstance(s, Grade) and s.temporal for s in sides):
             scale = FULL_RESOLUTION  # the temporal stage decodes its neighbours at full size
         self.jobs_run += 1
+        started = time.perf_counter()
         with torch.inference_mode():
             signal = clip.frame(index).to(pipeline.device, torch.float32)
             if scale < FULL_RESOLUTION:
                 size = proxy_size(signal.shape[1], signal.shape[2], scale)
                 signal = interpolate(signal[None], size=size, mode="area")[0]
             source = pipeline.source(index, signal)
-            hdr = pipeline.hdr(index, signal, cancel=token)
+            hdr = _graded(pipeline, index, signal, token)
             token.check()
             clues = pipeline.temporal.clue_map(index) if pipeline.temporal is not None else None
             half_source, half_hdr = to_half_image(source), to_half_image(hdr)
@@ -445,6 +470,7 @@ class EngineBridge(QObject):
                 display=baked,
                 display_revision=display.revision,
                 signal_scopes=signal_scopes,
+                render_seconds=time.perf_counter() - started,
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
@@ -466,7 +492,7 @@ class EngineBridge(QObject):
         else:
             assert isinstance(side, Grade)
             other = self._version_pipeline(side, pipeline.clip)
-            nits = other.hdr(index, signal, cancel=token)
+            nits = _graded(other, index, signal, token)
             token.check()
             picture = SidePicture(to_half_image(nits), to_half_image(other.output(index, nits, "sdr")))
         made[key] = picture
@@ -499,7 +525,10 @@ class EngineBridge(QObject):
         key, result = message
         revision, index, _ = key
         if revision != self._revision:
-            self.results_dropped += 1
+            if isinstance(result, FrameResult) and result.is_proxy:
+                self.frame_ready.emit(result)  # a proxy let finish: still the newest picture there may be
+            else:
+                self.results_dropped += 1
             return
         if isinstance(result, LumigradeError):
             self.frame_failed.emit(index, str(result))

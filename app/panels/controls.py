@@ -27,7 +27,16 @@ from app.panels.param_form import ParamForm, param_label
 from app.panels.response_plot import ResponsePlot
 from app.panels.versions_box import VersionsBox
 from app.session import Session
-from app.viewer.view_state import VIEW_PARAMS, CompareMode, DisplayView, MaskView, ViewSettings
+from app.versions import CompareSides, side_names
+from app.viewer.view_state import (
+    DEFAULT_SIDE_NAMES,
+    VIEW_PARAMS,
+    CompareMode,
+    DisplayView,
+    MaskView,
+    ViewSettings,
+    compare_label,
+)
 from engine.grade import (
     SOURCE_PRIMARIES,
     SOURCE_TRANSFERS,
@@ -125,6 +134,7 @@ class ControlsPanel(QScrollArea):
         self.set_view(session.view)
         session.grade_changed.connect(lambda grade, _engine: self.set_grade(grade))
         session.view_changed.connect(self.set_view)
+        session.sides_changed.connect(self.name_sides)
 
     # -- building -------------------------------------------------------------------------
     def _source_box(self) -> QGroupBox:
@@ -258,6 +268,12 @@ class ControlsPanel(QScrollArea):
         self.temporal_form.setVisible(grade.temporal)
         self.itm.set_choice(grade.itm)
         self.tmo.set_choice(grade.tmo)
+
+    def name_sides(self, sides: CompareSides) -> None:
+        """Name compare A and B by what they show (a version's name when they show one)."""
+        names = side_names(sides, DEFAULT_SIDE_NAMES)
+        for mode in (CompareMode.A, CompareMode.B):
+            self.compare.setItemText(self.compare.findData(mode), compare_label(mode, names))
 
     def set_view(self, view: ViewSettings) -> None:
         """Show `view` without proposing anything."""

@@ -30,15 +30,25 @@ class CompareMode(IntEnum):
         return COMPARE_LABELS[self]
 
 
+DEFAULT_SIDE_NAMES = ("SDR source", "HDR result")  # what A and B show unless the sides say otherwise
 COMPARE_LABELS = {
-    CompareMode.A: "A: SDR source",
-    CompareMode.B: "B: HDR result",
+    CompareMode.A: f"A: {DEFAULT_SIDE_NAMES[0]}",
+    CompareMode.B: f"B: {DEFAULT_SIDE_NAMES[1]}",
     CompareMode.SPLIT: "Split",
     CompareMode.WIPE: "Wipe",
     CompareMode.SIDE_BY_SIDE: "Side by side",
     CompareMode.DIFFERENCE: "Difference |B - A|",
     CompareMode.LOG_RATIO: "Log ratio B / A",
 }
+
+
+def compare_label(mode: CompareMode, names: tuple[str, str] = DEFAULT_SIDE_NAMES) -> str:
+    """The name of a compare mode, with A and B named by what they show (`names`)."""
+    if mode == CompareMode.A:
+        return f"A: {names[0]}"
+    if mode == CompareMode.B:
+        return f"B: {names[1]}"
+    return COMPARE_LABELS[mode]
 
 
 class MaskView(IntEnum):

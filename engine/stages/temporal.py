@@ -8,6 +8,7 @@ from collections.abc import Callable
 from engine.color.primaries import Primaries
 from engine.errors import FormatError
 from engine.frame import Frame, Space
+from engine.jobs import CancelToken
 from engine.masks import ClueMap
 from engine.models.inference import refine_temporal
 from engine.operators.base import Operator, StageContext
@@ -33,8 +34,12 @@ class TemporalStage(Stage):
         self.reconstructor = TemporalReconstructor(source, frame_count, params, fallback, context, primaries)
         self._last_clues: tuple[int, ClueMap] | None = None
 
-    def analyse(self, progress: Progress | None = None) -> None:
-        self.reconstructor.analyse(progress)
+    def analyse(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> None:
+        self.reconstructor.analyse(progress, cancel)
+
+    @property
+    def analysed(self) -> bool:
+        return self.reconstructor.analysed
 
     def keyframes(self) -> list[int]:
         return self.reconstructor.keyframes()

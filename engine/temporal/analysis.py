@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as tnf
 
+from engine.jobs import CancelToken
 from engine.masks import clipped_map
 from engine.temporal.crf import estimate_crf
 from engine.temporal.cuts import centred_log_histogram, detect_cuts, histogram_distance, shots_from_cuts
@@ -100,8 +101,12 @@ class ClipAnalysis:
         return ((seen < code) & (inside_frame(flow)[0] > 0))[clipped]
 
 
-def analyse_clip(decode: Decode, frame_count: int, params: TemporalParams, report: Progress) -> ClipAnalysis:
-    """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF)."""
+def analyse_clip(decode: Decode, frame_count: int, params: TemporalParams, report: Progress,
+                 cancel: CancelToken | None = None) -> ClipAnalysis:
+    """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF).
+
+    `cancel` is checked before each frame is read (RenderCancelled): a preview job that went
+    stale stops within one frame, not after reading the whole clip."""
     distances: list[float] = []
     matches: list[float] = []
     steps: list[float | None] = []
@@ -111,6 +116,8 @@ def analyse_clip(decode: Decode, frame_count: int, params: TemporalParams, repor
     previous: tuple[Tensor, Tensor, Tensor] | None = None
     seed: Alignment | None = None
     for index in range(frame_count):
+        if cancel is not None:
+            cancel.check()
         linear, signal = decode(index)
         clipped.append(float(clipped_map(signal).float().mean()))
         thumb = thumbnail(linear)

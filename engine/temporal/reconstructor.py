@@ -27,6 +27,7 @@ from engine.color.primaries import BT709, BT2020, Primaries, convert_primaries
 from engine.constants import CODEC_CLIP_BAND_START
 from engine.errors import FormatError, MediaError
 from engine.frame import Frame
+from engine.jobs import CancelToken
 from engine.masks import ClueMap
 from engine.operators.base import Operator, StageContext
 from engine.temporal.analysis import THUMBNAIL_SIDE, ClipAnalysis, Progress, analyse_clip, thumbnail
@@ -115,11 +116,16 @@ class TemporalReconstructor:
         self._shape: tuple[int, ...] | None = None
 
     # -- analysis -------------------------------------------------------------------------
-    def analyse(self, progress: Progress | None = None) -> None:
-        """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF)."""
+    def analyse(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> None:
+        """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF).
+        A cancelled analysis (RenderCancelled) leaves the previous one, or none, in place."""
         self._progress = progress
-        self._analysis = analyse_clip(self._decode, self.frame_count, self.params, self._report)
+        self._analysis = analyse_clip(self._decode, self.frame_count, self.params, self._report, cancel)
         self._keyframes.clear()
+
+    @property
+    def analysed(self) -> bool:
+        return self._analysis is not None
 
     @property
     def analysis(self) -> ClipAnalysis:

@@ -115,3 +115,23 @@ def test_a_project_with_versions_saves_and_loads_back_exactly(
     assert not other.dirty
     session.close()
     other.close()
+
+
+def test_compare_labels_name_what_each_side_shows(gl_app: object, qtbot: object, tmp_path: Path) -> None:
+    window = open_window(qtbot, tmp_path)
+    session = window.session
+
+    def labels() -> list[tuple[str, str]]:
+        combo = window.controls.compare
+        return [(combo.itemText(combo.findData(mode)), window.actions.compare_actions[mode].text())
+                for mode in (CompareMode.A, CompareMode.B)]
+
+    assert labels() == [("A: SDR source",) * 2, ("B: HDR result",) * 2]
+    session.save_version("Warm look")
+    session.set_sides(CompareSides(CURRENT, "Warm look"))
+    assert labels() == [("A: Current grade",) * 2, ("B: Warm look",) * 2]
+    session.delete_version("Warm look")  # B goes back to the current grade
+    assert session.sides == CompareSides(CURRENT, CURRENT)
+    assert labels() == [("A: Current grade",) * 2, ("B: HDR result",) * 2]
+    session.set_sides(CompareSides(SOURCE, CURRENT))
+    assert labels() == [("A: SDR source",) * 2, ("B: HDR result",) * 2]

@@ -3,6 +3,7 @@ that drops (and counts) frames when the engine is slower than the clip."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import threading
 import time
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 import app.worker
 from app.main_window import MainWindow
-from app.preview_feed import REFINE_MS
+from app.preview_feed import PROXY_BUDGET_S, REFINE_MS
 from app.versions import CURRENT, SOURCE
 from app.worker import EngineBridge, FrameResult
 from engine.frame import Frame
@@ -204,3 +205,116 @@ def test_playback_drops_and_counts_frames_when_the_engine_is_slower_than_the_cli
     # Every frame after the first was shown or counted as dropped, except the last if it is late.
     assert 34 <= feed.shown_count + feed.dropped_count <= 35
     assert window.playback_label.text() == f"played {feed.shown_count} · dropped {feed.dropped_count}"
+
+
+def test_a_running_proxy_finishes_and_the_newest_edit_renders_next(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the hand moves, the proxy on the worker is let finish (a picture at all beats none);
+    the edits made meanwhile skip to the newest, and the full-resolution render of an old grade
+    is still cancelled (test_a_stale_render_is_cancelled_before_its_last_stage)."""
+    first_calls: list[float] = []
+    last_calls: list[float] = []
+    gate = threading.Event()
+
+    class HeldPipeline(Pipeline):
+        def __init__(self, grade: Grade, *args: object, **kwargs: object) -> None:
+            super().__init__(grade, *args, **kwargs)  # type: ignore[arg-type]
+            held = gate if grade.exposure == 0.0 else None
+            self.stages = (_Probe(self.stages[0], first_calls, gate=held), *self.stages[1:-1],
+                           _Probe(self.stages[-1], last_calls))
+
+    monkeypatch.setattr(app.worker, "Pipeline", HeldPipeline)
+    clip = open_clip(tiny_clip)  # 64x48
+    bridge = EngineBridge()
+    delivered: list[FrameResult] = []
+    bridge.frame_ready.connect(delivered.append)
+    bridge.set_clip(clip, Grade(), revision=1)
+    bridge.request(0, scale=0.5)
+    qtbot.waitUntil(lambda: len(first_calls) == 1, timeout=10000)  # type: ignore[attr-defined]
+    for revision, exposure in ((2, 1.0), (3, 2.0)):  # two edits while revision 1's proxy renders
+        bridge.set_grade(Grade(exposure=exposure), revision=revision)
+        bridge.request(0, scale=0.5)
+    gate.set()
+    qtbot.waitUntil(lambda: any(r.revision == 3 for r in delivered), timeout=20000)  # type: ignore
+    bridge.wait_idle()
+    QApplication.processEvents()
+    # Revision 1 finished and was delivered; revision 2's queued proxy never started.
+    assert [r.revision for r in delivered] == [1, 3] and all(r.scale == 0.5 for r in delivered)
+    assert len(first_calls) == 2 and len(last_calls) == 2 and bridge.jobs_cancelled == 0
+    old, new = delivered
+    assert old.hdr.shape == new.hdr.shape == (24, 32, 3)
+    np.testing.assert_allclose(new.hdr.astype(np.float32), 4 * old.hdr.astype(np.float32),
+                               rtol=2e-3, atol=1e-3)
+    assert bridge.cache.get(1, 0) is None and bridge.cache.get(3, 0) is None  # proxies are never cached
+    bridge.shutdown()
+    clip.close()
+
+
+def test_the_feed_never_replaces_a_picture_by_an_older_grades_proxy(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
+    assert window.actions.open_clip(tiny_clip)
+    window.session.propose_grade(window.session.grade.replace(exposure=1.0), "exposure")
+    revision = window.session.revision
+    qtbot.waitUntil(lambda: window.feed.result is not None and window.feed.result.revision == revision  # type: ignore
+                    and not window.feed.result.is_proxy, timeout=30000)
+    shown = window.feed.result
+    assert shown is not None
+    late = dataclasses.replace(shown, revision=revision - 1, scale=0.5)  # a proxy let finish, arriving late
+    window.feed.bridge.frame_ready.emit(late)
+    assert window.feed.result is shown
+
+
+def test_the_proxy_scale_follows_the_engines_speed(
+    window: MainWindow, qtbot: object, tiny_clip: Path
+) -> None:
+    """No set scale: the proxy is as large as the engine renders within PROXY_BUDGET_S, measured
+    on the last frame it rendered, in whole PROXY_STEPs."""
+    assert window.actions.open_clip(tiny_clip)  # 64x48, much smaller than the view: no reduction for it
+    qtbot.waitUntil(lambda: window.feed.result is not None, timeout=30000)  # type: ignore[attr-defined]
+    shown = window.feed.result
+    assert shown is not None
+    # A render that took as long as a 0.3-scale frame may: the proxy is 0.25 (floored to 1/16ths).
+    slow = dataclasses.replace(shown, render_seconds=PROXY_BUDGET_S / 0.3 ** 2)
+    window.feed.bridge.frame_ready.emit(slow)
+    proxies: list[FrameResult] = []
+    window.feed.frame_shown.connect(lambda r: proxies.append(r) if r.is_proxy else None)
+    window.session.propose_grade(window.session.grade.replace(exposure=1.0), "exposure")
+    qtbot.waitUntil(lambda: bool(proxies), timeout=30000)  # type: ignore[attr-defined]
+    assert proxies[0].scale == 0.25 and proxies[0].hdr.shape == (12, 16, 3)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_a_stale_temporal_job_stops_inside_its_analysis(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, scale: float
+) -> None:
+    """The first frame of a temporal grade reads the whole clip (6 frames here); a new grade
+    while it reads stops it before the next frame, not after the last. A temporal grade's
+    proxy is rendered at full size, so it is cancelled too, not let finish."""
+    clip = open_clip(tiny_clip)
+    decoded: list[int] = []
+    gate = threading.Event()
+    frame = clip.frame
+
+    def held_frame(index: int) -> object:
+        decoded.append(index)
+        if len(decoded) == 2:  # the job's own frame, then the analysis's first
+            gate.wait(10)
+        return frame(index)
+
+    clip.frame = held_frame  # type: ignore[method-assign]
+    bridge = EngineBridge()
+    bridge.set_clip(clip, Grade(temporal=True), revision=1)
+    bridge.request(0, scale=scale)
+    qtbot.waitUntil(lambda: len(decoded) == 2, timeout=10000)  # type: ignore[attr-defined]
+    bridge.set_grade(Grade(), revision=2)
+    gate.set()
+    with qtbot.waitSignal(bridge.frame_ready, timeout=30000) as blocker:  # type: ignore[attr-defined]
+        bridge.request(0)
+    assert blocker.args[0].revision == 2
+    bridge.wait_idle()
+    # Revision 1 read two frames and stopped; revision 2 (no temporal stage) read its one.
+    assert decoded == [0, 0, 0] and bridge.jobs_cancelled == 1
+    bridge.shutdown()
+    clip.close()

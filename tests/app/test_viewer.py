@@ -147,6 +147,7 @@ def test_mask_overlay_blends_at_the_set_opacity(viewer: PreviewWidget) -> None:
 
 
 def test_frame_textures_are_reused_not_reallocated(viewer: PreviewWidget) -> None:
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.SPLIT))  # a view that reads both
     for level in (10.0, 20.0, 40.0):
         viewer.set_frames(half_frame(flat((level,) * 3)), half_frame(flat((level,) * 3)))
         out = viewer.render_offscreen(W, H)
@@ -157,7 +158,7 @@ def test_frame_textures_are_reused_not_reallocated(viewer: PreviewWidget) -> Non
 
 
 def test_widget_framebuffer_is_float_and_matches(viewer: PreviewWidget) -> None:
-    """Read back the QOpenGLWidget's own RGBA16F framebuffer, not an 8-bit grab."""
+    """Read back the frame as drawn at the window's size into a float target, not an 8-bit grab."""
     viewer.set_frames(None, half_frame(flat(B_NITS)))
     out = viewer.read_framebuffer()
     assert out.shape == (viewer.height(), viewer.width(), 4)
@@ -217,3 +218,32 @@ def test_false_colour_white_band_follows_the_reference_white(viewer: PreviewWidg
     for column in (2, 3):  # outside the band: grey at the pixel's PQ luminance
         # float16 rounding of the level moves its PQ code by far less than half a 10-bit code.
         np.testing.assert_allclose(out[column], np.full(3, pq(levels[column])), atol=0.5 / 1023)
+
+
+def test_the_window_shows_the_frame_it_presents(viewer: PreviewWidget, qtbot: object) -> None:
+    """The on-screen path: drawn straight into the window's framebuffer and swapped (8 bits here)."""
+    viewer.set_frames(None, half_frame(flat(B_NITS)))
+    presented = viewer.frames_presented
+    viewer.update()
+    qtbot.waitUntil(lambda: viewer.frames_presented > presented, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.wait(200)  # type: ignore[attr-defined]  # the X server has the swapped image by then
+    screen = viewer.read_screen()
+    assert screen.shape == (viewer.height(), viewer.width(), 4)
+    centre = screen[viewer.height() // 2, viewer.width() // 2, :3] / 255.0
+    # Xvfb's default screen may be 16-bit (5-6-5): a step of 1/31 at most.
+    np.testing.assert_allclose(centre, pq(B_NITS), atol=1.0 / 31)
+
+
+def test_only_the_frames_the_view_reads_are_uploaded(viewer: PreviewWidget) -> None:
+    """B alone uploads B; the source waits until a view reads it, and is then the newest one."""
+    gl = viewer.gl_resources
+    assert gl is not None
+    for level in (10.0, 20.0):
+        viewer.set_frames(half_frame(flat((level,) * 3)), half_frame(flat((2 * level,) * 3)))
+        out = viewer.render_offscreen(W, H)
+        np.testing.assert_allclose(out[1, 1, :3], pq((2 * level,) * 3), atol=0.5 / 1023)
+    assert gl.frame_a.allocations == 0 and gl.frame_b.allocations == 1
+    viewer.set_settings(viewer.settings.replace(compare=CompareMode.A))
+    out = viewer.render_offscreen(W, H)
+    np.testing.assert_allclose(out[1, 1, :3], pq((20.0,) * 3), atol=0.5 / 1023)
+    assert gl.frame_a.allocations == 1

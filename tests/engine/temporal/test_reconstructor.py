@@ -10,7 +10,8 @@ import torch
 from torch.nn import functional as tnf
 
 from engine.color.primaries import BT2020
-from engine.errors import FormatError, MediaError
+from engine.errors import FormatError, MediaError, RenderCancelled
+from engine.jobs import CancelToken
 from engine.masks import ClueSource
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
@@ -398,3 +399,25 @@ def test_bad_frames_raise_typed_errors() -> None:
         reconstructor([f[:2] for f in frames]).analyse()
     with pytest.raises(MediaError, match="outside the clip"):
         reconstructor(frames).frame(4)
+
+
+def test_a_cancelled_analysis_stops_at_the_next_frame_and_keeps_no_result(drift_shot) -> None:
+    frames, _, outputs, _ = drift_shot
+    token = CancelToken()
+    read: list[int] = []
+
+    def source(i: int) -> object:
+        read.append(i)
+        if i == 2:
+            token.cancel()  # the preview's job went stale while frame 2 was read
+        return decoded(frames[i])
+
+    r = reconstructor(frames)
+    r.source = source
+    with pytest.raises(RenderCancelled):
+        r.analyse(cancel=token)
+    assert read == [0, 1, 2] and not r.analysed  # not all 16 frames: it stopped before frame 3
+    r.source = lambda i: decoded(frames[i])
+    r.analyse(cancel=CancelToken())  # a fresh job analyses the whole clip as before
+    assert r.analysed
+    torch.testing.assert_close(r.frame(5)[0], outputs[5][0])
