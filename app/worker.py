@@ -42,6 +42,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from torch import Tensor
 from torch.nn.functional import interpolate
 
+from app.panels.quality_estimate import QualityScorer
 from app.panels.scope_data import ScopeData, compute_scopes
 from app.panels.signal_scope_data import PARADE_MAX_COLUMNS, SignalScopes, compute_signal_scopes
 from app.versions import CURRENT, SOURCE
@@ -176,6 +177,7 @@ class FrameResult:
     display: DisplayTransform | None = None  # baked on the worker for `display_revision`
     display_revision: int = -1
     signal_scopes: SignalScopes | None = None  # of the signal `display` gives
+    quality: float | None = None  # no-reference PU21-PSNR estimate of `hdr` (app.panels.quality_estimate)
 
     @property
     def is_proxy(self) -> bool:
@@ -268,6 +270,7 @@ class EngineBridge(QObject):
         self._display_pool.setMaxThreadCount(1)
         self._display_baker = DisplayBaker()  # used on the display thread only
         self._render_baker = DisplayBaker()  # used on the worker thread only
+        self._quality = QualityScorer()  # used on the worker thread only
         self._lock = threading.Lock()
         self._clip: Clip | None = None
         self._grade = Grade()
@@ -443,6 +446,7 @@ class EngineBridge(QObject):
                 display=baked,
                 display_revision=display.revision,
                 signal_scopes=signal_scopes,
+                quality=self._quality.score(hdr),
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
