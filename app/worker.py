@@ -21,7 +21,8 @@ transforms for display-only edits, so they never wait behind a render.
 Besides the graded frame the worker sends what the preview cannot compute per pixel: the
 engine's tone-mapped SDR frame when the tone mapper is spatial or when a compare side shows a
 saved version of the grade (then each side is rendered through its own grade, at the job's
-scale, and the CancelToken is checked between sides), and the temporal stage's clue map. In
+scale, and the CancelToken is checked between sides), the temporal stage's clue map, and the
+no-reference quality estimate of the graded frame (app.panels.quality_estimate). In
 the SDR view such frames are the export's encoded signal and their baked display transform is
 the identity (engine.display.encoded_view).
 """
