@@ -16,6 +16,7 @@ from app.autosave import Autosave, autosave_folder
 from app.drop import DropOpener
 from app.panels.controls import ControlsPanel
 from app.panels.pixel_probe import PixelProbe
+from app.panels.quality_estimate import QualityLabel
 from app.panels.scopes import ScopesPanel
 from app.panels.timeline import Timeline
 from app.preview_feed import PreviewFeed
@@ -47,6 +48,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks, [280, 450], Qt.Orientation.Horizontal)
         self.probe = PixelProbe()
         self.statusBar().addPermanentWidget(self.probe)
+        self.quality_label = QualityLabel()
+        self.statusBar().addPermanentWidget(self.quality_label)
         self.playback_label = QLabel()
         self.playback_label.setToolTip("frames shown and dropped since playback started")
         self.statusBar().addPermanentWidget(self.playback_label)
@@ -57,6 +60,7 @@ class MainWindow(QMainWindow):
         self.hdr_output = HdrOutput(self, self.session, self.feed, self.actions.view_menu)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
         self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
+        self.feed.frame_shown.connect(lambda result: self.quality_label.show_estimate(result.quality))
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
         self.feed.playback_stats.connect(
             lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))

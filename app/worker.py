@@ -28,7 +28,8 @@ display transforms for display-only edits, so they never wait behind a render.
 Besides the graded frame the worker sends what the preview cannot compute per pixel: the
 engine's tone-mapped SDR frame when the tone mapper is spatial or when a compare side shows a
 saved version of the grade (then each side is rendered through its own grade, at the job's
-scale, and the CancelToken is checked between sides), and the temporal stage's clue map. In
+scale, and the CancelToken is checked between sides), the temporal stage's clue map, and the
+no-reference quality estimate of the graded frame (app.panels.quality_estimate). In
 the SDR view such frames are the export's encoded signal and their baked display transform is
 the identity (engine.display.encoded_view).
 """
@@ -50,6 +51,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from torch import Tensor
 from torch.nn.functional import interpolate
 
+from app.panels.quality_estimate import QualityScorer
 from app.panels.scope_data import ScopeData, compute_scopes
 from app.panels.signal_scope_data import PARADE_MAX_COLUMNS, SignalScopes, compute_signal_scopes
 from app.versions import CURRENT, SOURCE
@@ -186,6 +188,7 @@ class FrameResult:
     display_revision: int = -1
     signal_scopes: SignalScopes | None = None  # of the signal `display` gives
     render_seconds: float = 0.0  # the job's time on the worker, decode to baked display
+    quality: float | None = None  # no-reference PU21-PSNR estimate of `hdr` (app.panels.quality_estimate)
 
     @property
     def is_proxy(self) -> bool:
@@ -288,6 +291,7 @@ class EngineBridge(QObject):
         self._display_pool.setMaxThreadCount(1)
         self._display_baker = DisplayBaker()  # used on the display thread only
         self._render_baker = DisplayBaker()  # used on the worker thread only
+        self._quality = QualityScorer()  # used on the worker thread only
         self._lock = threading.Lock()
         self._clip: Clip | None = None
         self._grade = Grade()
@@ -471,6 +475,7 @@ class EngineBridge(QObject):
                 display_revision=display.revision,
                 signal_scopes=signal_scopes,
                 render_seconds=time.perf_counter() - started,
+                quality=self._quality.score(hdr),
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+from torch.nn.functional import interpolate
 
 from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.io.open import open_clip
@@ -68,6 +69,7 @@ DRIFT_STOPS = (1.0, 3.0)  # how far a pan's auto exposure should drift across th
 PAN_WIDTHS = 1.25
 OUTPUT_VIEW = "pq"  # an HDR10 deliverable's output transform
 FIGURES = ("recoverable", "highlights", "flicker")
+COST_ROOM = 0.8  # a cost run's frame covers at most this share of the (enlarged) still, as scaled_size
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,12 @@ class Shot:
         return self.camera.settings.fps
 
 
-def make_shot(still_path: Path, camera: CameraShot, folder: Path) -> Shot:
+def make_shot(still_path: Path, camera: CameraShot, folder: Path, zoom: float = 1.0) -> Shot:
+    """The camera's shot of the still; `zoom` > 1 enlarges the still first (bilinear), for cost
+    runs at sizes the stills do not reach."""
     still = load_still(still_path)
+    if zoom != 1.0:
+        still = interpolate(still[None], scale_factor=zoom, mode="bilinear", align_corners=False)[0]
     settings = camera.settings
     if settings.motion == "pan":
         settings = drifting_pan(still, dataclasses.replace(settings, pan_widths=PAN_WIDTHS))
@@ -262,8 +268,12 @@ def measure_cost(args: argparse.Namespace) -> dict[str, float]:
     times: dict[str, list[float]] = {"temporal": [], "single": []}
     with tempfile.TemporaryDirectory(prefix="lumigrade-cost-") as folder:
         for name in args.cost_stills.split(","):
-            camera = draw(FAMILIES["phone"], 0, args.frames, (width, height), motion="pan")
-            shot = make_shot(args.cost_data / f"{name}.exr", camera, Path(folder))
+            camera = draw(FAMILIES["phone"], 0, args.frames, (width, height), motion="pan+shake")
+            path = args.cost_data / f"{name}.exr"
+            still_height, still_width = load_still(path).shape[1:]
+            # The stills are smaller than 1080p: enlarge one until the frame fits in 0.8 of it.
+            zoom = max(1.0, width / (COST_ROOM * still_width), height / (COST_ROOM * still_height))
+            shot = make_shot(path, camera, Path(folder), zoom)
             times["temporal"].append(render(shot.clip, grade_for(TEMPORAL, args.fallback, camera))[1])
             times["single"].append(render(shot.clip, grade_for(args.fallback, args.fallback, camera))[1])
     return {k: _mean(v) for k, v in times.items()}
@@ -289,14 +299,11 @@ def print_tables(table: dict[str, dict[str, dict[str, float]]], fallback: str) -
     everything = table["all"]
     singles = {m: v for m, v in everything.items() if m not in (TEMPORAL, CEILING)}
     classical = {m: v for m, v in singles.items() if m != LEARNED}
-    best_classical = max(classical, key=lambda m: classical[m]["highlights"])
     best_single = max(singles, key=lambda m: singles[m]["highlights"])
     gap = everything[CEILING]["recoverable"] - everything[TEMPORAL]["recoverable"]
     below = [f for f in families if table[f][TEMPORAL]["highlights"]
              < max(v["highlights"] for m, v in table[f].items() if m not in (TEMPORAL, CEILING))]
     flicker = everything[TEMPORAL]["flicker"]
-    learned = singles.get(LEARNED, {}).get("highlights", math.nan)
-    learned_margin = learned - classical[best_classical]["highlights"]
     goals = [
         (f"recoverable within {GOAL_CEILING_GAP_DB} dB of the ceiling", gap <= GOAL_CEILING_GAP_DB,
          f"{gap:.2f} dB under"),
@@ -304,9 +311,13 @@ def print_tables(table: dict[str, dict[str, dict[str, float]]], fallback: str) -
          ", ".join(below) or "none below"),
         ("flicker below every single-frame operator", all(flicker < v["flicker"] for v in singles.values()),
          f"{flicker:.4f} vs best single {min(v['flicker'] for v in singles.values()):.4f}"),
-        (f"{LEARNED} >= best classical ({best_classical}) + {GOAL_LEARNED_MARGIN_DB} dB on highlights",
-         learned_margin >= GOAL_LEARNED_MARGIN_DB, f"{learned_margin:+.2f} dB"),
     ]
+    if classical:  # a run of the learned operator alone (a cost run) has no classical peer
+        best_classical = max(classical, key=lambda m: classical[m]["highlights"])
+        learned_margin = (singles.get(LEARNED, {}).get("highlights", math.nan)
+                          - classical[best_classical]["highlights"])
+        goals.append((f"{LEARNED} >= best classical ({best_classical}) + {GOAL_LEARNED_MARGIN_DB} dB on "
+                      "highlights", learned_margin >= GOAL_LEARNED_MARGIN_DB, f"{learned_margin:+.2f} dB"))
     print(f"\nbest single-frame operator on held-out highlights: {best_single}; fallback: {fallback}")
     for goal, met, value in goals:
         print(f"{'met ' if met else 'MISS'}  {goal:<64} {value}")

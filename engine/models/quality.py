@@ -105,3 +105,13 @@ def load_quality(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> Qualit
     weights = Path(folder) / f"{name}.safetensors"
     load_state(model, load_checked(weights), weights)
     return model.eval()
+
+
+def heldout_spearman(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> float:
+    """Spearman's rho between the score and the true PU21-PSNR on held-out TEST frames, as
+    bench/train_quality.py recorded it beside the weights (a reader of the score should know it)."""
+    config_path = Path(folder) / f"{name}.json"
+    rho = read_json(config_path).get("heldout_spearman")
+    if not isinstance(rho, int | float) or isinstance(rho, bool):
+        raise FormatError("the quality-model config records no held-out Spearman correlation", config_path)
+    return float(rho)

@@ -9,7 +9,14 @@ import torch
 
 from engine.errors import FormatError
 from engine.metrics.pu21 import pu21_encode
-from engine.models.quality import INPUT_SIZE, QualityNet, load_quality, quality_input, save_quality
+from engine.models.quality import (
+    INPUT_SIZE,
+    QualityNet,
+    heldout_spearman,
+    load_quality,
+    quality_input,
+    save_quality,
+)
 
 
 def test_input_is_pu21_of_the_area_mean_scaled_to_one_at_10000_nits() -> None:
@@ -40,3 +47,12 @@ def test_a_config_of_another_kind_is_refused(tmp_path: Path) -> None:
     (tmp_path / "quality_net.json").write_text('{"model": "highlight", "width": 4}')
     with pytest.raises(FormatError, match="quality-model config"):
         load_quality(tmp_path)
+
+
+def test_the_recorded_heldout_correlation_is_read_or_refused_by_name(tmp_path: Path) -> None:
+    save_quality(QualityNet(width=4), {"heldout_spearman": 0.25}, tmp_path)
+    assert heldout_spearman(tmp_path) == 0.25
+    save_quality(QualityNet(width=4), {"heldout_spearman": "high"}, tmp_path)
+    with pytest.raises(FormatError, match="no held-out Spearman") as caught:
+        heldout_spearman(tmp_path)
+    assert "quality_net.json" in str(caught.value)

@@ -1,0 +1,69 @@
+"""The no-reference quality estimate of the frame on screen (engine.models.quality, after
+NoR-VDPNet): the PU21-PSNR the graded frame would score against a ground truth that real footage
+does not have, predicted from the frame alone.
+
+QualityScorer runs on the worker thread beside the render (the frame never crosses to the GUI
+thread for it); QualityLabel shows the number it sends with the frame, always beside the score's
+held-out rank correlation, which is low: the estimate is a hint, not a measurement.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QLabel, QWidget
+from torch import Tensor
+
+from engine.errors import LumigradeError
+from engine.models.quality import QualityNet, heldout_spearman, load_quality, score_frames
+
+log = logging.getLogger(__name__)
+
+
+class QualityScorer:
+    """Scores graded frames with the shipped quality network, loaded on first use on the
+    thread that scores; None for every frame when its files cannot be read (logged once)."""
+
+    def __init__(self) -> None:
+        self._model: QualityNet | None = None
+        self._unavailable = False
+
+    def score(self, hdr: Tensor) -> float | None:
+        """Predicted PU21-PSNR (dB) of a (3, H, W) cd/m² frame."""
+        if self._unavailable:
+            return None
+        if self._model is None:
+            try:
+                self._model = load_quality()
+            except LumigradeError as exc:
+                log.warning("no quality estimate: %s", exc)
+                self._unavailable = True
+                return None
+        if next(self._model.parameters()).device != hdr.device:
+            self._model = self._model.to(hdr.device)  # the reduction runs where the frame is
+        return score_frames(self._model, [hdr])[0]
+
+
+class QualityLabel(QLabel):
+    """'≈ 27.4 dB PU21-PSNR (no-reference estimate, held-out rank correlation 0.42)'."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        try:
+            self._rho: float | None = heldout_spearman()
+        except LumigradeError:
+            self._rho = None
+        self.setToolTip(
+            "A small network's estimate of the PU21-PSNR this graded frame would score against a\n"
+            "ground truth (after NoR-VDPNet). On held-out test frames its rank correlation with the\n"
+            "true score is low, so read it as a hint, not a measurement.")
+        self.show_estimate(None)
+
+    def show_estimate(self, db: float | None) -> None:
+        """The estimate sent with the frame on screen (None: no frame, or no network)."""
+        if db is None:
+            self.setText("quality estimate: none")
+            return
+        rho = f"{self._rho:.2f}" if self._rho is not None else "unknown"
+        self.setText(f"≈ {db:.1f} dB PU21-PSNR (no-reference estimate, "
+                     f"held-out rank correlation {rho})")
