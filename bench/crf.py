@@ -15,7 +15,10 @@ Linearisations of the clip, each by its inverse response g:
   into the EMoR space (engine.crf.fit.fit_exposures);
 - bracket, measured ratio: the same with the ratio measured as the temporal analysis measures
   it (engine.temporal.exposure.relative_exposure) on the frames linearised by the learned
-  estimate: what the `estimated` source transform does on a clip whose exposure changes;
+  estimate (what the `estimated` source transform did before the noise ratio);
+- bracket, noise ratio: that ratio combined with the one the frames' sensor noise gives
+  (engine.temporal.noise_ratio: not biased by the exponent ambiguity), then the same fit: what the
+  `estimated` source transform does on a clip whose exposure changes;
 - bracket, joint fit: curve and ratio fitted together (engine.crf.fit.fit_exposures_jointly,
   Mitsunaga & Nayar 1999), the EMoR prior centred on the learned estimate;
 - edges: the edge cue of Lin et al. 2004 in the EMoR space (fit_single_frame), from the
@@ -30,7 +33,7 @@ robust scale, engine.metrics.evaluate.score_frame, whole frame), means over all 
 fraction of the tagged -> true PU21-PSNR gap each estimator closes. Goal: >= 0.5.
 
 --contact-sheet PNG draws one held-out clip (GoldenGate through --sheet-curve): the SDR frame as
-recorded, the ITM's HDR result from the tagged, bracket (measured ratio), learned and true
+recorded, the ITM's HDR result from the tagged, bracket (noise ratio), learned and true
 linearisations and the scene (PQ signals for a 1000 cd/m² display, shown as they are), and the
 inverse curves.
 """
@@ -66,11 +69,12 @@ from engine.synth.degrade import SensorNoise
 from engine.synth.render import load_still
 from engine.temporal.crf import linearise
 from engine.temporal.exposure import relative_exposure
+from engine.temporal.noise_ratio import combined_log_ratio, noise_log_ratio
 
 BRACKET_STOPS = 2.0
-METHODS = ("tagged (BT.1886)", "bracket, known ratio", "bracket, measured ratio", "bracket, joint fit",
-           "edges", "edges from learned", "learned", "true")
-TAGGED, KNOWN, MEASURED, JOINT, EDGES, EDGES_LEARNED, LEARNED, TRUE = METHODS
+METHODS = ("tagged (BT.1886)", "bracket, known ratio", "bracket, measured ratio", "bracket, noise ratio",
+           "bracket, joint fit", "edges", "edges from learned", "learned", "true")
+TAGGED, KNOWN, MEASURED, NOISE, JOINT, EDGES, EDGES_LEARNED, LEARNED, TRUE = METHODS
 GOAL_GAP = 0.5
 
 
@@ -101,10 +105,14 @@ def estimates(normal: Tensor, dark: Tensor, curve: ResponseCurve, net: CrfNet,
     learned_curve = basis.curve(learned).float()
     ev = relative_exposure(linearise(dark, learned_curve), linearise(normal, learned_curve), dark, normal)
     measured = learned if ev is None else fit_exposures([dark, normal], [0.0, ev * math.log(2.0)], basis)
+    noise = noise_log_ratio(dark, normal, basis.curve(measured))
+    ratio = combined_log_ratio(ev * math.log(2.0), noise) if ev is not None else noise[0] if noise else None
+    refined = learned if ratio is None else fit_exposures([dark, normal], [0.0, ratio], basis)
     return {
         TAGGED: tf.bt1886_eotf(x),
         KNOWN: basis.curve(fit_exposures([dark, normal], [0.0, BRACKET_STOPS * math.log(2.0)], basis)),
         MEASURED: basis.curve(measured),
+        NOISE: basis.curve(refined),
         JOINT: basis.curve(fit_exposures_jointly([dark, normal], basis, centre=learned)[0]),
         EDGES: basis.curve(fit_single_frame(normal, basis)),
         EDGES_LEARNED: basis.curve(fit_single_frame(normal, basis, learned)),
@@ -173,13 +181,13 @@ def print_tables(rows: list[dict[str, object]], itm: str) -> None:
     for curve in dict.fromkeys(str(r["curve"]) for r in rows):
         values = " / ".join(f"{_mean(rows, m, 'rms_ln', curve):.3f}" for m in METHODS[:-1])
         print(f"  {curve:<24} {values}")
-    for method in (MEASURED, LEARNED):
+    for method in (NOISE, LEARNED):
         closed = gap_closed(_mean(rows, method, "pu21_psnr"), tagged, true)
         print(f"gap closed by {method}: {closed:.2f} (goal >= {GOAL_GAP})")
 
 
 LABEL_HEIGHT = 22
-CURVE_COLOURS = {TAGGED: (170, 170, 170), MEASURED: (255, 120, 200), LEARNED: (40, 150, 255),
+CURVE_COLOURS = {TAGGED: (170, 170, 170), NOISE: (255, 120, 200), LEARNED: (40, 150, 255),
                  TRUE: (90, 220, 90)}
 
 
@@ -217,7 +225,7 @@ def contact_sheet(path: Path, scene: Tensor, curve_name: str, share: float, net:
     inverses = estimates(normal, dark, curve, net, basis)
     pq = pq_view(1000.0)
     tiles = [_tile(normal, f"SDR, {curve.name}")]
-    for method in (TAGGED, MEASURED, LEARNED, TRUE):
+    for method in (TAGGED, NOISE, LEARNED, TRUE):
         relative = convert_primaries(linearise(normal, inverses[method].float()), BT709, BT2020)
         with torch.no_grad():
             nits = op.apply(relative, StageContext())

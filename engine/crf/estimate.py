@@ -8,8 +8,10 @@ Two estimators, the better one the shot allows:
   analysis) chains the exposure changes, measured on frames linearised by the learned
   estimate, and fits Debevec & Malik's response on its darkest and brightest aligned frames;
   that response, projected into the EMoR space (engine.crf.fit.fit_response_table), replaces
-  the learned one (bench/crf.py: it closes 0.49 of the PU21-PSNR gap between the tagged
-  transfer and the true curve on held-out clips, the learned estimate 0.26).
+  the learned one. The exposure ratio is refined by the frames' sensor noise (engine.temporal.
+  noise_ratio), which the learned curve's exponent error does not bias (bench/crf.py: the fit
+  closes 0.69 of the PU21-PSNR gap between the tagged transfer and the true curve on held-out
+  clips, 0.49 without the noise ratio; the learned estimate 0.26).
 The estimate is per clip, not per shot: a clip cut from several cameras gets one curve.
 The EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled
 at engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,

@@ -32,6 +32,7 @@ from engine.temporal.exposure import (
     relative_exposure,
 )
 from engine.temporal.flow import Alignment, compose_flows, inside_frame, warp
+from engine.temporal.noise_ratio import combined_log_ratio, noise_log_ratio
 from engine.temporal.params import TemporalParams
 from engine.temporal.schedule import neighbour_keyframes, shot_keyframes
 
@@ -150,7 +151,8 @@ def analyse_clip(decode: Decode, frame_count: int, params: TemporalParams, repor
 
 
 def estimate_response(analysis: ClipAnalysis, decode: Decode, params: TemporalParams) -> Tensor | None:
-    """Debevec–Malik response from the darkest and brightest frame of the most varied shot."""
+    """Debevec–Malik response from the darkest and brightest frame of the most varied shot, their
+    exposure ratio refined by their sensor noise (engine.temporal.noise_ratio)."""
     ev = analysis.log_exposures
     shot = max(analysis.shots, key=lambda s: max(ev[i] for i in s) - min(ev[i] for i in s))
     dark, bright = min(shot, key=lambda i: ev[i]), max(shot, key=lambda i: ev[i])
@@ -160,9 +162,17 @@ def estimate_response(analysis: ClipAnalysis, decode: Decode, params: TemporalPa
     alignment, _ = aligned_exposure(dark_linear, dark_signal, bright_linear, bright_signal,
                                     ev[bright] - ev[dark], params.flow_max_side)
     seen = warp(bright_signal, alignment.flow)
-    log_exposures = [0.0, (ev[bright] - ev[dark]) * math.log(2.0)]
-    return estimate_crf([dark_signal, seen], log_exposures, params.crf_smoothness,
-                        valid=alignment.confidence > _CRF_MIN_CONFIDENCE)
+    valid = alignment.confidence > _CRF_MIN_CONFIDENCE
+    measured = (ev[bright] - ev[dark]) * math.log(2.0)
+    response = estimate_crf([dark_signal, seen], [0.0, measured], params.crf_smoothness, valid=valid)
+    # The measured ratio inherits the exponent error of the linearisation it was measured on
+    # (g^γ reads k^γ); sensor noise does not, and the fit is redone with the two combined. The
+    # noise is read on the bright frame moved by whole pixels: interpolation smooths it.
+    noise = noise_log_ratio(dark_signal, warp(bright_signal, alignment.flow, mode="nearest"), response, valid)
+    refined = combined_log_ratio(measured, noise)
+    if refined == measured:
+        return response
+    return estimate_crf([dark_signal, seen], [0.0, refined], params.crf_smoothness, valid=valid)
 
 
 def thumbnail(frame: Tensor) -> Tensor:

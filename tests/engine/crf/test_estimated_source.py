@@ -26,6 +26,7 @@ from engine.processor.build import eotf_ops
 from engine.processor.ops import UniformLut
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
+from engine.synth.degrade import SensorNoise
 from tests.engine.crf.scenes import sdr_clip, textured_scene
 from tests.engine.processor.conftest import SOURCE, TARGET_420
 from tests.engine.processor.test_demo_clip import DEMO
@@ -162,3 +163,34 @@ def test_a_clip_too_small_for_the_estimator_is_refused_naming_it() -> None:
                             frame=lambda _i: torch.full((3, 48, 64), 0.5))
     with pytest.raises(FormatError, match=r"small\.mov: a frame of 64x48 pixels is too small"):
         estimate_clip_response(small)  # type: ignore[arg-type]
+
+
+class _NoisyBracketClip(_BracketClip):
+    """The bracket with sensor noise, as a camera records it."""
+
+    def __init__(self, curve: ResponseCurve) -> None:
+        scene = textured_scene(240, 320, stops=5.0, seed=3)
+        k = 1.0 / float(scene.max())
+        generator = torch.Generator().manual_seed(0)
+        self.frames = [record_curve(scene * k * (4.0 if i >= 4 else 1.0) / 4.0, curve, SensorNoise(),
+                                    generator) for i in range(8)]
+        self.info = SimpleNamespace(path=Path("noisy_bracket.mov"), frame_count=len(self.frames))
+
+
+def test_the_bracket_fit_reads_the_exposure_ratio_from_sensor_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exposure step is measured on a linearisation whose exponent is wrong (here the
+    EMoR mean curve stands in for the network's estimate); with the noise ratio (engine.
+    temporal.noise_ratio) the bracket fit lands nearer the true response than without it."""
+    curve = next(c for c in held_out_curves() if c.name == "gamma 2.40")
+    truth = torch.from_numpy(curve.inverse)
+    monkeypatch.setattr("engine.crf.estimate.predict", lambda _net, basis, _frames: basis.coef_mean)
+    monkeypatch.setattr("engine.crf.estimate._cache", {})
+    with_noise = estimate_clip_response(_NoisyBracketClip(curve))  # type: ignore[arg-type]
+    monkeypatch.setattr("engine.temporal.analysis.noise_log_ratio", lambda *_args: None)
+    monkeypatch.setattr("engine.crf.estimate._cache", {})
+    without = estimate_clip_response(_NoisyBracketClip(curve))  # type: ignore[arg-type]
+    assert with_noise.method == without.method == "exposures"
+    error = float(log_rms_error(with_noise.inverse, truth))
+    before = float(log_rms_error(without.inverse, truth))
+    print(error, before)
+    assert error < 0.7 * before
