@@ -23,6 +23,7 @@ from app.preview_feed import PreviewFeed
 from app.session import Session
 from app.viewer.hdr_window import HdrOutput
 from app.viewer.preview_widget import PreviewWidget
+from app.worker import FrameResult
 from engine.assets import RESOURCES_DIR
 
 DEMO_CLIP = RESOURCES_DIR / "demo" / "candle_push.mp4"
@@ -60,7 +61,7 @@ class MainWindow(QMainWindow):
         self.hdr_output = HdrOutput(self, self.session, self.feed, self.actions.view_menu)
         self.feed.frame_shown.connect(lambda result: self.scopes.show_scopes(result.scopes))
         self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
-        self.feed.frame_shown.connect(lambda result: self.quality_label.show_estimate(result.quality))
+        self.feed.frame_shown.connect(self._show_quality)
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
         self.feed.playback_stats.connect(
             lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))
@@ -83,6 +84,11 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def _show_quality(self, result: FrameResult) -> None:
+        """The estimate of the full-resolution frame on screen; a proxy keeps the last one."""
+        if not result.is_proxy:
+            self.quality_label.show_estimate(result.quality)
 
     def _update_title(self) -> None:
         """The clip's name, and Qt's unsaved-changes mark ([*]) while the grade has unsaved edits."""

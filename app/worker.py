@@ -475,7 +475,9 @@ class EngineBridge(QObject):
                 display_revision=display.revision,
                 signal_scopes=signal_scopes,
                 render_seconds=time.perf_counter() - started,
-                quality=self._quality.score(hdr),
+                # A proxy is shown only while the hand moves; scoring it would add its cost to
+                # every drag edit and report a reduced frame's quality.
+                quality=None if scale < FULL_RESOLUTION else self._quality.score(hdr),
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,
