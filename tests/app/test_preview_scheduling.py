@@ -75,16 +75,16 @@ def test_a_proxy_is_replaced_by_the_full_resolution_frame_when_the_hand_stops(
     assert window.viewer.image_size == (64, 48)  # the view's image coordinates never changed
 
 
-def test_a_stale_render_is_cancelled_before_its_last_stage(
-    gl_app: QApplication, qtbot: object, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _hold_the_first_grade(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[float], list[float], threading.Event]:
+    """Make the worker's pipelines record their first and last stages, with the first stage of
+    the unedited grade (exposure 0) waiting for the returned gate."""
     first_calls: list[float] = []
     last_calls: list[float] = []
     gate = threading.Event()
 
     class HeldPipeline(Pipeline):
-        """The first stage waits for the gate; the last stage records that it ran."""
-
         def __init__(self, grade: Grade, *args: object, **kwargs: object) -> None:
             super().__init__(grade, *args, **kwargs)  # type: ignore[arg-type]
             held = gate if grade.exposure == 0.0 else None
@@ -92,6 +92,13 @@ def test_a_stale_render_is_cancelled_before_its_last_stage(
                            _Probe(self.stages[-1], last_calls))
 
     monkeypatch.setattr(app.worker, "Pipeline", HeldPipeline)
+    return first_calls, last_calls, gate
+
+
+def test_a_stale_render_is_cancelled_before_its_last_stage(
+    gl_app: QApplication, qtbot: object, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_calls, last_calls, gate = _hold_the_first_grade(monkeypatch)
     clip = open_clip(tiny_clip)
     bridge = EngineBridge()
     bridge.set_clip(clip, Grade(), revision=1)
@@ -213,18 +220,7 @@ def test_a_running_proxy_finishes_and_the_newest_edit_renders_next(
     """While the hand moves, the proxy on the worker is let finish (a picture at all beats none);
     the edits made meanwhile skip to the newest, and the full-resolution render of an old grade
     is still cancelled (test_a_stale_render_is_cancelled_before_its_last_stage)."""
-    first_calls: list[float] = []
-    last_calls: list[float] = []
-    gate = threading.Event()
-
-    class HeldPipeline(Pipeline):
-        def __init__(self, grade: Grade, *args: object, **kwargs: object) -> None:
-            super().__init__(grade, *args, **kwargs)  # type: ignore[arg-type]
-            held = gate if grade.exposure == 0.0 else None
-            self.stages = (_Probe(self.stages[0], first_calls, gate=held), *self.stages[1:-1],
-                           _Probe(self.stages[-1], last_calls))
-
-    monkeypatch.setattr(app.worker, "Pipeline", HeldPipeline)
+    first_calls, last_calls, gate = _hold_the_first_grade(monkeypatch)
     clip = open_clip(tiny_clip)  # 64x48
     bridge = EngineBridge()
     delivered: list[FrameResult] = []
