@@ -23,7 +23,12 @@ engine.synth.families): decode, input transform, the temporal reconstructor or o
 the PQ output transform. engine.metrics scores the HDR frames against the ground truth:
 PU21-PSNR over the clipped highlights and the recoverable highlights (clipped here, seen unclipped
 in another frame), and flicker. The ceiling is engine.synth.ceiling's exact recovery: every
-recoverable pixel taken from its best unclipped recording, where the simulation knows it lies.
+recoverable pixel taken from its best unclipped recording, where the simulation knows it lies,
+scored at the level the frame's own recording puts the scene (engine.synth.ceiling.sdr_level,
+the level an SDR-referred reconstruction sits at). `ceil-scene` is the same recovery scored
+at the still's own scale (scene values read as cd/m²), as tables before 2026-12-05 did: PU21
+weighs errors far less at a few cd/m², so that row reads 20 to 40 dB higher and is no ceiling
+for a reconstruction at hundreds of cd/m².
 
 Goals (issue 19, held-out set): recoverable within 8 dB of the ceiling on average; in no family
 below the best single-frame operator over all highlights; flicker below every single-frame
@@ -54,7 +59,7 @@ from engine.operators.catalogue import operators
 from engine.pipeline import Pipeline
 from engine.synth import plan_shot, render_shot
 from engine.synth.camera import brightest_point, darkest_point
-from engine.synth.ceiling import exact_recovery
+from engine.synth.ceiling import exact_recovery, sdr_level
 from engine.synth.families import FAMILIES, CameraShot, draw, scaled_size
 from engine.synth.recording import open_recording
 from engine.synth.render import SynthSettings, load_still
@@ -62,6 +67,8 @@ from engine.temporal import TemporalParams
 
 TEMPORAL = "temporal"
 CEILING = "ceiling"
+CEILING_SCENE = "ceil-scene"
+CEILINGS = (CEILING, CEILING_SCENE)
 LEARNED = "masked-cnn"
 GOAL_CEILING_GAP_DB = 8.0
 GOAL_LEARNED_MARGIN_DB = 1.0
@@ -81,7 +88,8 @@ class Shot:
     sdr: list[Tensor]  # R'G'B' code values as decoded from the clip
     truth: list[Tensor]  # scene-linear BT.2020 (any scale: the metrics align it)
     recoverable: list[Tensor]
-    ceiling: list[Tensor]
+    ceiling: list[Tensor]  # at each frame's SDR level (cd/m²)
+    ceiling_scene: list[Tensor]  # the same at the still's scale
     ev_drift: float
 
     @property
@@ -111,8 +119,9 @@ def make_shot(still_path: Path, camera: CameraShot, folder: Path, zoom: float = 
         sdr = [signal for _, signal in clip.frames()]
     truth = [f.scene for f in rendered]
     ceiling = [exact_recovery(i, truth[i], sdr, plan) for i in range(len(truth))]
+    placed = [c * sdr_level(plan, i) for i, c in enumerate(ceiling)]
     return Shot(f"{still_path.stem}/{camera.family}", camera.family, camera, path, sdr, truth,
-                [f.recoverable for f in rendered], ceiling, max(plan.evs) - min(plan.evs))
+                [f.recoverable for f in rendered], placed, ceiling, max(plan.evs) - min(plan.evs))
 
 
 def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
@@ -233,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 line = [f"{shot.name:<28} {size[0]}x{size[1]} {camera.describe()} "
                         f"drift {shot.ev_drift:4.2f} EV"]
                 ceiling = score(scores, shot, CEILING, shot.ceiling)
+                score(scores, shot, CEILING_SCENE, shot.ceiling_scene)
                 line.append(f"ceiling {ceiling['recoverable']:.1f}")
                 for name in [TEMPORAL, *singles]:
                     grade = grade_for(name, args.fallback, camera)
@@ -282,27 +292,27 @@ def measure_cost(args: argparse.Namespace) -> dict[str, float]:
 def summarise(scores: Scores, methods: list[str]) -> dict[str, dict[str, dict[str, float]]]:
     """family (and 'all', the mean over families) -> method -> figure -> mean over shots."""
     table = {family: {method: {fig: _mean(scores[family][method][fig]) for fig in FIGURES}
-                      for method in [CEILING, *methods]} for family in scores}
+                      for method in [*CEILINGS, *methods]} for family in scores}
     table["all"] = {method: {fig: _mean([table[f][method][fig] for f in scores]) for fig in FIGURES}
-                    for method in [CEILING, *methods]}
+                    for method in [*CEILINGS, *methods]}
     return table
 
 
 def print_tables(table: dict[str, dict[str, dict[str, float]]], fallback: str) -> None:
     families = [f for f in table if f != "all"]
-    methods = [m for m in table["all"] if m != CEILING]
+    methods = [m for m in table["all"] if m not in CEILINGS]
     for figure in FIGURES:
         print(f"\n{figure} ({'PU21-PSNR dB' if figure != 'flicker' else 'lower is better'})")
         print(f"{'method':<12}" + "".join(f"{f:>12}" for f in [*families, "all"]))
-        for method in ([CEILING] if figure == "recoverable" else []) + methods:
+        for method in (list(CEILINGS) if figure == "recoverable" else []) + methods:
             print(f"{method:<12}" + "".join(f"{table[f][method][figure]:>12.2f}" for f in [*families, "all"]))
     everything = table["all"]
-    singles = {m: v for m, v in everything.items() if m not in (TEMPORAL, CEILING)}
+    singles = {m: v for m, v in everything.items() if m not in (TEMPORAL, *CEILINGS)}
     classical = {m: v for m, v in singles.items() if m != LEARNED}
     best_single = max(singles, key=lambda m: singles[m]["highlights"])
     gap = everything[CEILING]["recoverable"] - everything[TEMPORAL]["recoverable"]
     below = [f for f in families if table[f][TEMPORAL]["highlights"]
-             < max(v["highlights"] for m, v in table[f].items() if m not in (TEMPORAL, CEILING))]
+             < max(v["highlights"] for m, v in table[f].items() if m not in (TEMPORAL, *CEILINGS))]
     flicker = everything[TEMPORAL]["flicker"]
     goals = [
         (f"recoverable within {GOAL_CEILING_GAP_DB} dB of the ceiling", gap <= GOAL_CEILING_GAP_DB,

@@ -7,7 +7,10 @@ exact inverse response, divided by its exposure multiplier and brought from the 
 to BT.2020. Everywhere else it is the ground truth itself. Its error on the recoverable
 highlights is therefore only what the recording lost (sensor noise, 8-bit quantisation, the
 codec), which no method can get back: a reconstruction's distance to the ceiling is what its
-alignment, exposure estimation and merging cost.
+alignment, exposure estimation and merging cost. That holds only at the reconstruction's light
+level: PU21 (Mantiuk and Azimi 2021) is perceptual, so the same relative error weighs far less
+at the still's own scale (scene values near 1, read as cd/m²) than at hundreds of cd/m². The
+ceiling is therefore scored at `sdr_level`, where the frame's own recording puts the scene.
 """
 
 from __future__ import annotations
@@ -29,6 +32,16 @@ def sample_at(image: Tensor, x: Tensor, y: Tensor) -> Tensor:
     grid = torch.stack([x * (2.0 / max(width - 1, 1)) - 1.0, y * (2.0 / max(height - 1, 1)) - 1.0], dim=-1)
     grid = grid.to(image.dtype).reshape(1, 1, -1, 2)
     return tnf.grid_sample(image.unsqueeze(0), grid, mode="bilinear", align_corners=True)[0, :, 0]
+
+
+def sdr_level(plan: ShotPlan, index: int) -> float:
+    """cd/m² per scene unit where frame `index`'s recording places the scene: the camera's clip
+    at that frame's exposure (scene value 1 / multiplier) at reference white, as an SDR frame
+    decoded to display light and placed by ITU-R BT.2408 shows it. The plan's `nits_scale` is
+    reference white x the first frame's multiplier (engine.synth.render), so this is it scaled
+    by the frame's exposure relative to the first.
+    """
+    return plan.nits_scale * plan.multipliers[index] / plan.multipliers[0]
 
 
 def exact_recovery(index: int, truth: Tensor, decoded: Sequence[Tensor], plan: ShotPlan) -> Tensor:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.synth.ceiling import exact_recovery
+from engine.synth.ceiling import exact_recovery, sdr_level
 from engine.synth.degrade import quantize_8bit
 from engine.synth.masks import recoverable_mask
 from engine.synth.moving_object import ObjectTrack
@@ -67,3 +67,28 @@ def test_a_moving_object_hides_the_background_and_carries_its_own_points() -> No
     assert torch.equal(mask.bool(), ~hidden | on_object)
     # Without the object every pixel is recoverable.
     assert bool(recoverable_mask(0, peak, [shifted(0.0)] * 2, [1.0, 0.25])[0].bool().all())
+
+
+
+def test_sdr_level_puts_each_frames_clip_at_reference_white() -> None:
+    # nits_scale = 203 x the first frame's multiplier (2^1): frame 0 clips at scene value 0.5,
+    # frame 1 (2^-1) at 2.0; both clips land on 203 cd/m².
+    plan = ShotPlan((8, 4), (8, 4), [shifted(0.0)] * 2, [1.0, -1.0], SrgbResponse(), 406.0)
+    assert sdr_level(plan, 0) == pytest.approx(406.0)
+    assert sdr_level(plan, 1) == pytest.approx(101.5)
+    assert 0.5 * sdr_level(plan, 0) == pytest.approx(203.0)
+    assert 2.0 * sdr_level(plan, 1) == pytest.approx(203.0)
+
+
+def test_a_placed_ceiling_reads_what_the_sdr_frame_shows_where_nothing_clipped() -> None:
+    # Scene value 0.3 at k = 1 and k = 0.5 through sRGB: unclipped in both frames, so the
+    # ceiling is the truth, and placed it reads the decoded code x 203 cd/m² (BT.2408), within
+    # the 8-bit step.
+    still = torch.full((3, 4, 8), 0.3)
+    plan = ShotPlan((8, 4), (8, 4), [shifted(0.0)] * 2, [0.0, -1.0], SrgbResponse(), 203.0)
+    truth = [still.clone(), still.clone()]
+    decoded = [quantize_8bit(SrgbResponse().encode(still * k)) for k in (1.0, 0.5)]
+    for index in (0, 1):
+        placed = exact_recovery(index, truth[index], decoded, plan) * sdr_level(plan, index)
+        shown = SrgbResponse().decode(decoded[index]) * 203.0
+        torch.testing.assert_close(placed, shown, rtol=0.01, atol=0.0)

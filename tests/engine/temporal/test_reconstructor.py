@@ -421,3 +421,26 @@ def test_a_cancelled_analysis_stops_at_the_next_frame_and_keeps_no_result(drift_
     r.analyse(cancel=CancelToken())  # a fresh job analyses the whole clip as before
     assert r.analysed
     torch.testing.assert_close(r.frame(5)[0], outputs[5][0])
+
+
+def test_a_highlight_only_frames_between_the_keyframes_show_is_recovered_from_them() -> None:
+    """A pan out and back (keyframes 0 and 8): the patch at columns 66-78 lies outside both
+    keyframes' view, so they measure nothing of it. Frames 3 and 5 clip it; frame 4, two stops
+    darker, shows it. Frames 3 and 5 take it from frame 4, not from the fallback."""
+    scene = 0.03 + 0.47 * texture(FRAME_H + 16, 112, seed=5)
+    scene[:, 16:36, 66:78] = 2.5 * (0.8 + 0.4 * texture(20, 12, seed=6, cells=4))
+    lefts = [0, 6, 12, 18, 24, 18, 12, 6, 0]
+    exposures = [1.0, 1.0, 1.0, 1.0, 0.25, 1.0, 1.0, 1.0, 1.0]
+    frames = [camera(scene[:, 8:8 + FRAME_H, x:x + FRAME_W], e)
+              for x, e in zip(lefts, exposures, strict=True)]
+    r = reconstructor(frames, fallback="bt2408")
+    assert r.keyframes() == [0, 8]
+    for index in (3, 5):
+        left = lefts[index]
+        interior = (slice(16 + 2 - 8, 36 - 2 - 8), slice(66 + 2 - left, 78 - 2 - left))
+        assert bool(clipped(frames[index])[interior].all())
+        nits, clues = r.frame(index)
+        truth = scene[:, 8:8 + FRAME_H, left:left + FRAME_W][(slice(None), *interior)]
+        error = torch.log2(nits[(slice(None), *interior)].amax(0) / REFERENCE_WHITE / truth.amax(0))
+        assert float(error.abs().median()) < 0.1
+        assert float((clues.labels[0][interior] == int(ClueSource.REFERENCE)).float().mean()) > 0.9
