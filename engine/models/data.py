@@ -1,12 +1,18 @@
 """Training data for the learned ITM networks, made from HDR stills with engine.synth's camera.
 
 Single-frame patches (HighlightNet) follow Eilertsen et al., "HDR image reconstruction from a
-single exposure using deep CNNs", ACM TOG 36(6), 2017, §5: random crops at random scales, a
-random exposure that clips a random share of the crop, a random camera response (their sigmoid
-CRF, sRGB or a gamma), sensor noise, 8-bit quantisation and, for half of them, JPEG compression.
-Crops are chosen as in Santos et al. 2020 §4: among a few random candidates, one is drawn with
-probability proportional to the texture inside its saturated region, so that the networks learn
-from highlights with something to reconstruct rather than from flat sky.
+single exposure using deep CNNs", ACM TOG 36(6), 2017, §5: random crops at random scales and a
+random exposure that clips a random share of the crop. The camera is drawn the way
+engine.synth.families draws a shot's camera (engine.synth.families.draw): a family, then its
+response (exact sRGB, gamma 2.2/2.4, the BT.709 OETF, Hable's filmic curve, Eilertsen's S-curve,
+a log curve), its sensor noise (none to high ISO) and its codec (H.264 or HEVC) at a CRF in the
+family's range. The patches are encoded by that codec as the camera would (engine.synth.recording:
+8-bit 4:2:0 BT.709), tiled into mosaic frames so that one encode serves many patches, and decoded
+with the transfer the camera's metadata declares (engine.input_transform), not with the camera's
+true curve: the network sees what the grade feeds it and learns to undo the mismatch in the
+highlights. Crops are chosen as in Santos et al. 2020 §4: among a few random candidates, one is
+drawn with probability proportional to the texture inside its saturated region, so that the
+networks learn from highlights with something to reconstruct rather than from flat sky.
 
 Temporal examples (RefineNet) are whole frames of engine.synth shots, passed through the
 classical temporal reconstructor, with the exact ground truth each frame's camera saw.
@@ -15,11 +21,12 @@ classical temporal reconstructor, with the exact ground truth each frame's camer
 from __future__ import annotations
 
 import math
+import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import Tensor
@@ -29,13 +36,18 @@ from engine.color import transfer as tf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.frame import Frame, Space
+from engine.input_transform import InputTransform
+from engine.io.open import open_clip
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
 from engine.synth import SynthSettings, make_response, plan_shot, render_shot
-from engine.synth.degrade import SensorNoise, record
+from engine.synth.degrade import record
+from engine.synth.families import FAMILIES, CameraShot, draw
+from engine.synth.recording import open_recording
 from engine.synth.render import load_still
+from engine.synth.response import CameraResponse
 
 # Held out of training entirely, for bench/learned_eval.py: a daylight city view and a sunset
 # panorama, the two kinds of highlight (sun, sky, specular) the product meets most.
@@ -55,9 +67,8 @@ class PatchSettings:
     min_scale: float = 0.3  # output pixels per still pixel
     max_scale: float = 1.0
     clipped_share: tuple[float, float] = (0.03, 0.35)  # share of the crop the exposure clips
-    jpeg_probability: float = 0.5
-    jpeg_quality: tuple[int, int] = (60, 95)
-    noise_gain: tuple[float, float] = (0.0, 4.0)  # x engine.synth's default sensor noise
+    families: tuple[str, ...] = tuple(FAMILIES)  # engine.synth.families, drawn uniformly per patch
+    mosaic: int = 8  # patches per side of the frames the codec encodes
 
 
 @dataclass(frozen=True)
@@ -106,14 +117,43 @@ def clipping_multiplier(camera: Tensor, clipped_share: float) -> float:
     return 1.0 / max(level, 1e-6)
 
 
-def jpeg(signal: Tensor, quality: int) -> Tensor:
-    """8-bit JPEG round trip of a (3, H, W) signal in [0, 1] (OpenCV's libjpeg)."""
-    codes = (signal.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    ok, data = cv2.imencode(".jpg", codes[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode a JPEG")
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].copy()
-    return torch.from_numpy(decoded).permute(2, 0, 1).float() / 255.0
+def through_codec(signals: Sequence[Tensor], camera: CameraShot, mosaic: int) -> list[Tensor]:
+    """(3, s, s) 8-bit code values as `camera`'s codec records and a decoder reads them back.
+
+    The patches are tiled `mosaic` x `mosaic` into frames of one clip (engine.synth.recording at
+    the camera's codec, CRF and preset); a patch's side being a multiple of 16 keeps it on whole
+    macroblocks, so neighbours meet only at block edges, as regions of one frame do.
+    """
+    size = signals[0].shape[-1]
+    per_frame = mosaic * mosaic
+    frames = []
+    for first in range(0, len(signals), per_frame):
+        canvas = torch.zeros((3, mosaic * size, mosaic * size))
+        for j, signal in enumerate(signals[first:first + per_frame]):
+            row, column = divmod(j, mosaic)
+            canvas[:, row * size:(row + 1) * size, column * size:(column + 1) * size] = signal
+        frames.append(canvas)
+    shot, side = camera.settings, mosaic * size
+    with tempfile.TemporaryDirectory(prefix="lumigrade-patches-") as folder:
+        path = Path(folder) / "patches.mp4"
+        writer = open_recording(path, shot.codec, shot.video_crf, shot.video_preset, side, side, shot.fps)
+        for canvas in frames:
+            writer.write(canvas)
+        writer.close()
+        with open_clip(path) as clip:
+            decoded = [signal for _, signal in clip.frames()]
+    out = []
+    for i in range(len(signals)):
+        row, column = divmod(i % per_frame, mosaic)
+        out.append(decoded[i // per_frame][:, row * size:(row + 1) * size, column * size:(column + 1) * size])
+    return out
+
+
+def declared_light(signal: Tensor, camera: CameraShot) -> Tensor:
+    """Code values decoded as the grade does with the transfer the camera declares (BT.709
+    primaries, to BT.2020): the display light an ITM operator receives."""
+    source = InputTransform(camera.declared_transfer, camera.declared_gamma, BT709)
+    return source.apply(signal).clamp_min(0.0)
 
 
 def display_light(signal: Tensor, eotf: str) -> Tensor:
@@ -122,43 +162,51 @@ def display_light(signal: Tensor, eotf: str) -> Tensor:
     return convert_primaries(linear, BT709, BT2020).clamp_min(0.0)
 
 
-def camera_pair(scene: Tensor, rng: np.random.Generator, generator: torch.Generator,
-                settings: PatchSettings) -> tuple[Tensor, Tensor, Tensor]:
-    """One SDR exposure of a BT.2020 scene crop: (SDR display light, relative radiance, clipped).
+def camera_pair(scene: Tensor, camera: CameraShot, response: CameraResponse, rng: np.random.Generator,
+                generator: torch.Generator, settings: PatchSettings) -> tuple[Tensor, Tensor, Tensor]:
+    """One 8-bit exposure of a BT.2020 scene crop by `camera` with `response`, before its codec:
+    (code values, relative radiance, clipped).
 
     The radiance is the scene x the exposure multiplier, so 1.0 is the level the camera clipped at.
     """
-    camera = convert_primaries(scene, BT2020, BT709).clamp_min(0.0)
-    k = clipping_multiplier(camera, float(rng.uniform(*settings.clipped_share)))
-    response = make_response(str(rng.choice(["srgb", "gamma", "sigmoid"])), rng)
-    default = SensorNoise()
-    gain = float(rng.uniform(*settings.noise_gain))
-    noise = SensorNoise(default.shot * gain, default.read * gain) if gain > 0 else None
-    signal = record(camera * k, response, noise, generator)
-    if rng.random() < settings.jpeg_probability:
-        signal = jpeg(signal, int(rng.integers(*settings.jpeg_quality, endpoint=True)))
-    clipped = (camera * k).amax(0, keepdim=True) >= 1.0
-    return display_light(signal, str(rng.choice(DISPLAY_EOTFS))), scene * k, clipped.float()
+    light = convert_primaries(scene, BT2020, BT709).clamp_min(0.0)
+    k = clipping_multiplier(light, float(rng.uniform(*settings.clipped_share)))
+    signal = record(light * k, response, camera.settings.noise, generator)
+    clipped = (light * k).amax(0, keepdim=True) >= 1.0
+    return signal, scene * k, clipped.float()
 
 
 def make_patch_bank(stills: Sequence[Tensor], settings: PatchSettings, seed: int) -> PatchBank:
     """`settings.count` patches from scene-linear BT.2020 stills, reproducible from `seed`."""
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    sdr, radiance = [], []
+    signals, radiance, cameras = [], [], []
     for _ in range(settings.count):
         still = stills[int(rng.integers(len(stills)))]
+        family = FAMILIES[settings.families[int(rng.integers(len(settings.families)))]]
+        camera = draw(family, int(rng.integers(2**31)), 1, (settings.size, settings.size))
+        response = make_response(camera.settings.crf, rng, camera.settings.gamma)
         options = []
         for _ in range(settings.candidates):
             scale = math.exp(rng.uniform(math.log(settings.min_scale), math.log(settings.max_scale)))
             crop = random_crop(still, settings.size, scale, rng)
-            options.append((crop, *camera_pair(crop, rng, generator, settings)))
+            options.append((crop, *camera_pair(crop, camera, response, rng, generator, settings)))
         scores = np.array([texture_score(crop, clipped) for crop, _, _, clipped in options]) + 1e-3
         pick = int(rng.choice(len(options), p=scores / scores.sum()))
-        sdr.append(options[pick][1])
-        radiance.append(options[pick][2])
-        if rng.random() < 0.5:
-            sdr[-1], radiance[-1] = sdr[-1].flip(-1), radiance[-1].flip(-1)
+        flip = rng.random() < 0.5
+        signals.append(options[pick][1].flip(-1) if flip else options[pick][1])
+        radiance.append(options[pick][2].flip(-1) if flip else options[pick][2])
+        cameras.append(camera)
+    # One clip per codec setting: patches that share a codec and CRF are encoded together.
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, camera in enumerate(cameras):
+        groups[(camera.settings.codec, camera.settings.video_crf)].append(i)
+    sdr: list[Tensor] = [torch.empty(0)] * len(cameras)
+    for key in sorted(groups):
+        members = groups[key]
+        recorded = through_codec([signals[i] for i in members], cameras[members[0]], settings.mosaic)
+        for i, signal in zip(members, recorded, strict=True):
+            sdr[i] = declared_light(signal, cameras[i])
     return PatchBank(torch.stack(sdr), torch.stack(radiance))
 
 

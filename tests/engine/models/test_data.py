@@ -1,18 +1,24 @@
-"""Training data: exposure that clips the requested share, texture scores, the split, JPEG."""
+"""Training data: exposure that clips the requested share, texture scores, the split, the families'
+cameras, their codecs and the transfer they declare."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from engine.color import transfer as tf
 from engine.models.data import (
     EVAL_STILLS,
     PatchSettings,
     clipping_multiplier,
-    jpeg,
+    declared_light,
     make_patch_bank,
     texture_score,
+    through_codec,
     training_stills,
 )
+from engine.synth.families import CameraShot
+from engine.synth.render import SynthSettings
 from tests.engine.models.conftest import hdr_scene
 
 
@@ -34,7 +40,7 @@ def test_texture_score_prefers_texture_inside_the_clipped_region() -> None:
 
 
 def test_patch_bank_is_reproducible_and_clips() -> None:
-    settings = PatchSettings(size=24, count=6, candidates=2, jpeg_probability=1.0)
+    settings = PatchSettings(size=24, count=6, candidates=2)
     a = make_patch_bank([hdr_scene()], settings, seed=3)
     b = make_patch_bank([hdr_scene()], settings, seed=3)
     assert torch.equal(a.sdr, b.sdr) and torch.equal(a.radiance, b.radiance)
@@ -42,12 +48,43 @@ def test_patch_bank_is_reproducible_and_clips() -> None:
     assert float(a.sdr.max()) <= 1.0 and float(a.radiance.max()) > 2.0
 
 
-def test_jpeg_round_trip_stays_close() -> None:
-    signal = torch.linspace(0.0, 1.0, 64).expand(3, 32, 64).contiguous()
-    decoded = jpeg(signal, 95)
-    assert decoded.shape == signal.shape
-    assert float((decoded - signal).abs().mean()) < 2.0 / 255.0
-    assert float((jpeg(signal, 10) - signal).abs().mean()) > float((decoded - signal).abs().mean())
+@pytest.mark.parametrize(("family", "low", "high"), [
+    ("phone", 0.9, 1.1),  # exact sRGB decoded as sRGB
+    ("broadcast", 0.6, 0.85),  # the BT.709 OETF under BT.1886's 2.4 power: darker mid-tones
+    ("cinema-log", 1.8, 2.8),  # a log curve read as BT.709: lifted mid-tones
+])
+def test_patches_are_decoded_with_the_transfer_the_family_declares(family: str, low: float,
+                                                                   high: float) -> None:
+    bank = make_patch_bank([hdr_scene()], PatchSettings(size=32, count=16, candidates=2, families=(family,)),
+                           seed=1)
+    radiance = bank.radiance.mean(1, keepdim=True)
+    mid = (radiance > 0.05) & (radiance < 0.5)
+    ratio = float((bank.sdr.mean(1, keepdim=True)[mid] / radiance[mid]).median())
+    assert low < ratio < high
+
+
+def _camera(codec: str, crf: int, declared: str = "srgb", gamma: float = 2.4) -> CameraShot:
+    return CameraShot("test", SynthSettings(codec=codec, video_crf=crf, video_preset="fast"), declared, gamma)
+
+
+@pytest.mark.parametrize("codec", ["h264", "hevc"])
+def test_the_codec_round_trip_keeps_each_patch_in_place(codec: str) -> None:
+    ramp = torch.linspace(0.1, 0.9, 32)
+    patches = [(ramp[None, :] * (0.5 + 0.1 * i)).expand(3, 32, 32).contiguous() for i in range(5)]
+    clean = through_codec(patches, _camera(codec, 14), mosaic=2)
+    assert len(clean) == 5 and clean[4].shape == (3, 32, 32)
+    errors = [float((c - p).abs().mean()) for c, p in zip(clean, patches, strict=True)]
+    assert max(errors) < 3.0 / 255.0  # every patch read back from its own cell, frame 2 included
+    rough = through_codec(patches, _camera(codec, 40), mosaic=2)
+    assert sum(float((c - p).abs().mean()) for c, p in zip(rough, patches, strict=True)) > sum(errors)
+
+
+def test_declared_light_decodes_as_the_grade_does() -> None:
+    grey = torch.full((3, 2, 2), 0.5)
+    assert torch.allclose(declared_light(grey, _camera("h264", 20, "gamma", 2.4)),
+                          torch.full((3, 2, 2), 0.5**2.4), atol=1e-5)
+    bt1886 = declared_light(grey, _camera("h264", 20, "bt1886"))
+    assert torch.allclose(bt1886, tf.bt1886_eotf(grey), atol=1e-5)
 
 
 def test_the_held_out_stills_never_train(tmp_path) -> None:
