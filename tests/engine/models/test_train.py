@@ -37,10 +37,12 @@ def _quiet(_: str) -> None:
 def test_the_loss_falls_on_a_tiny_set() -> None:
     torch.manual_seed(0)
     model = HighlightNet(TINY)
-    settings = TrainSettings(steps=60, batch=4, crop=32, learning_rate=3e-3, log_every=10, seed=1)
+    # 120 steps: the codec-recorded patches of every camera family start nearer the answer
+    # (a first logged loss of ~1.1 where the sRGB/JPEG patches gave ~1.5), so the fall takes longer to show.
+    settings = TrainSettings(steps=120, batch=4, crop=32, learning_rate=3e-3, log_every=20, seed=1)
     state = train(model, _tiny_examples(), settings, log=_quiet)
     losses = [loss for _, loss in state.history or []]
-    assert state.step == 60 and len(losses) == 6
+    assert state.step == 120 and len(losses) == 6
     assert losses[-1] < 0.8 * losses[0]
 
 
