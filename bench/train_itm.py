@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--minutes", type=float, default=12.0, help="wall-time cap of the optimisation")
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--learning-rate", type=float, default=TrainSettings.learning_rate,
+                        help="initial learning rate of the cosine schedule")
+    parser.add_argument("--clip-norm", type=float, default=0.0, help="largest gradient norm (0: no clipping)")
     parser.add_argument("--crop", type=int, default=64)
     parser.add_argument("--patches", type=int, default=2048, help="unet: patches drawn from the stills")
     parser.add_argument("--frames", type=int, default=16, help="refine: frames per synthetic shot")
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
-                             max_minutes=args.minutes)
+                             max_minutes=args.minutes, learning_rate=args.learning_rate,
+                             clip_norm=args.clip_norm)
     started = time.perf_counter()
     model: HighlightNet | RefineNet
     if args.model == "unet":
