@@ -10,7 +10,13 @@ family's range. The patches are encoded by that codec as the camera would (engin
 8-bit 4:2:0 BT.709), tiled into mosaic frames so that one encode serves many patches, and decoded
 with the transfer the camera's metadata declares (engine.input_transform), not with the camera's
 true curve: the network sees what the grade feeds it and learns to undo the mismatch in the
-highlights. Crops are chosen as in Santos et al. 2020 §4: among a few random candidates, one is
+highlights. Its target is the patch's radiance on the scale of the decoded patch: the true
+radiance times the robust scale that maps it onto the decoded light over the pixels the codec
+left unclipped (engine.metrics.align.robust_scale, the alignment the evaluation applies to a
+frame). Well-exposed pixels pass through the network as decoded, so highlights that continue
+them must sit on their scale, not on the camera's: a log curve read as BT.1886 shows the
+mid-tones about twice as bright as the sensor saw them, and its highlights must follow.
+Crops are chosen as in Santos et al. 2020 §4: among a few random candidates, one is
 drawn with probability proportional to the texture inside its saturated region, so that the
 networks learn from highlights with something to reconstruct rather than from flat sky.
 
@@ -38,6 +44,8 @@ from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.frame import Frame, Space
 from engine.input_transform import InputTransform
 from engine.io.open import open_clip
+from engine.metrics.align import robust_scale
+from engine.metrics.regions import clipped_mask
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet
 from engine.operators.base import StageContext
@@ -73,7 +81,8 @@ class PatchSettings:
 
 @dataclass(frozen=True)
 class PatchBank:
-    """Training pairs: SDR display light (N, 3, s, s) BT.2020 and relative radiance (N, 3, s, s)."""
+    """Training pairs: SDR display light (N, 3, s, s) BT.2020 as the grade decodes it, and the
+    radiance (N, 3, s, s) on that light's scale (see the module docstring)."""
 
     sdr: Tensor
     radiance: Tensor
@@ -162,6 +171,13 @@ def display_light(signal: Tensor, eotf: str) -> Tensor:
     return convert_primaries(linear, BT709, BT2020).clamp_min(0.0)
 
 
+def display_scale(light: Tensor, signal: Tensor, radiance: Tensor) -> float:
+    """The scale that puts `radiance` on the scale of the decoded `light`, fitted over the pixels
+    whose code values (`signal`) are not clipped (engine.metrics' alignment); 1 when none is."""
+    scale = robust_scale(light, radiance, 1.0 - clipped_mask(signal))
+    return 1.0 if math.isnan(scale) else scale
+
+
 def camera_pair(scene: Tensor, camera: CameraShot, response: CameraResponse, rng: np.random.Generator,
                 generator: torch.Generator, settings: PatchSettings) -> tuple[Tensor, Tensor, Tensor]:
     """One 8-bit exposure of a BT.2020 scene crop by `camera` with `response`, before its codec:
@@ -207,6 +223,7 @@ def make_patch_bank(stills: Sequence[Tensor], settings: PatchSettings, seed: int
         recorded = through_codec([signals[i] for i in members], cameras[members[0]], settings.mosaic)
         for i, signal in zip(members, recorded, strict=True):
             sdr[i] = declared_light(signal, cameras[i])
+            radiance[i] = radiance[i] * display_scale(sdr[i], signal, radiance[i])
     return PatchBank(torch.stack(sdr), torch.stack(radiance))
 
 
