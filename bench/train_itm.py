@@ -11,11 +11,13 @@ on every frame of engine.synth shots (a pan and a push-in per still) reconstruct
 classical temporal stage, with the single-frame network's reconstruction (train unet first:
 refine reads masked_unet from --out).
 
-Split: every EXR still in --data trains except GoldenGate and sunset, which are held
-out for bench/learned_eval.py. Training is seeded, runs on one CPU thread by default (the
-machine is shared), stops by itself after --steps or --minutes, and checkpoints to --checkpoints
-(safetensors + JSON), from which a rerun resumes. The weights, their SHA-256 in SHA256SUMS and a
-config JSON with the settings, the split and the loss history land in --out.
+Split: every EXR still in --data trains except GoldenGate and sunset, which are held out for
+bench/learned_eval.py; a folder of bench/heldout_stills.py's TEST stills is refused, and the
+JSON names the TUNING stills left out of --data (a validation split). Training is seeded, runs
+on one CPU thread by default (the machine is shared), stops by itself after --steps or
+--minutes, and checkpoints to --checkpoints (safetensors + JSON), from which a rerun resumes.
+The weights, their SHA-256 in SHA256SUMS and a config JSON with the settings, the split and the
+loss history land in --out.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from bench.heldout_stills import LICENCES, TUNING
 from engine.models.data import (
     EVAL_STILLS,
     PatchSettings,
@@ -52,6 +55,13 @@ from engine.models.weights import (
 from engine.synth import SynthSettings
 
 MOTIONS = ("pan", "push")
+TEST_MARK = LICENCES.splitlines()[0]  # the first line of the TEST folder's LICENCES.md
+
+
+def holds_test_stills(folder: Path) -> bool:
+    """Whether `folder` is bench/heldout_stills.py's TEST folder, which must never train."""
+    licences = folder / "LICENCES.md"
+    return licences.is_file() and licences.read_text().splitlines()[:1] == [TEST_MARK]
 
 
 def log(line: str) -> None:
@@ -97,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--minutes", type=float, default=12.0, help="wall-time cap of the optimisation")
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--learning-rate", type=float, default=TrainSettings.learning_rate,
+                        help="initial learning rate of the cosine schedule")
+    parser.add_argument("--clip-norm", type=float, default=0.0, help="largest gradient norm (0: no clipping)")
     parser.add_argument("--crop", type=int, default=64)
     parser.add_argument("--patches", type=int, default=2048, help="unet: patches drawn from the stills")
     parser.add_argument("--frames", type=int, default=16, help="refine: frames per synthetic shot")
@@ -110,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", type=Path, help="default: /tmp/lumigrade-train-<model>")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if holds_test_stills(args.data):
+        print(f"{args.data}: holds the held-out TEST stills (bench/heldout_stills.py); train on TUNING",
+              file=sys.stderr)
+        return 2
     paths = training_stills(args.data)
     if not paths:
         print(f"{args.data}: no training stills", file=sys.stderr)
@@ -118,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
-                             max_minutes=args.minutes)
+                             max_minutes=args.minutes, learning_rate=args.learning_rate,
+                             clip_norm=args.clip_norm)
     started = time.perf_counter()
     model: HighlightNet | RefineNet
     if args.model == "unet":
@@ -134,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     history = state.history or []
     save_network(model, {
         "training": asdict(settings),
-        "data": {"train_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS), **data},
+        "data": {"train_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS),
+                 "tuning_not_trained": [n for n in TUNING if n not in {p.stem for p in paths}], **data},
         "result": {"steps": state.step, "minutes": round(state.seconds / 60.0, 2),
                    "parameters": parameter_count(model), "loss_history": history},
     }, name, args.out)

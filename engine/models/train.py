@@ -46,6 +46,10 @@ class TrainSettings:
     crop: int = 64  # side of the training crops in pixels
     learning_rate: float = 2e-3
     final_learning_rate: float = 1e-4  # cosine decay (Loshchilov and Hutter, SGDR, ICLR 2017)
+    # Largest gradient L2 norm, 0 = no clipping (Pascanu, Mikolov & Bengio, "On the difficulty of
+    # training recurrent neural networks", ICML 2013): one batch of extreme highlights must not
+    # throw Adam off, as it did at step 7050 of a 40k-step HighlightNet run at 2e-3.
+    clip_norm: float = 0.0
     gradient_weight: float = 1.0
     stability_weight: float = 0.0  # Eilertsen 2019 regulariser; RefineNet uses it
     warp_pixels: float = 2.0  # largest shift of the stability warp
@@ -245,6 +249,8 @@ def optimise(model: nn.Module, step_loss: StepLoss, settings: TrainSettings, che
         loss, terms = step_loss(generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if settings.clip_norm > 0.0:
+            nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
         optimizer.step()
         state.step += 1
         running.append({"loss": float(loss.detach()), **terms})

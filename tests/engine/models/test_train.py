@@ -44,6 +44,21 @@ def test_the_loss_falls_on_a_tiny_set() -> None:
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_clipping_bounds_the_gradient_that_reaches_adam() -> None:
+    # Adam divides by the gradient's own scale, so a norm clipped far below Adam's epsilon (1e-8)
+    # shows as steps ~1e-4 of the unclipped ones: the clip is applied before the update.
+    examples = _tiny_examples(8)
+    moved = []
+    for clip in (0.0, 1e-12):
+        torch.manual_seed(0)
+        model = HighlightNet(TINY)
+        before = [p.detach().clone() for p in model.parameters()]
+        train(model, examples, TrainSettings(steps=3, batch=2, crop=24, seed=2, clip_norm=clip), log=_quiet)
+        moved.append(sum(float((p.detach() - b).abs().sum()) for p, b in zip(model.parameters(), before,
+                                                                           strict=True)))
+    assert moved[0] > 0.0 and moved[1] < 0.01 * moved[0]
+
+
 def test_a_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     examples = _tiny_examples(8)
     settings = TrainSettings(steps=6, batch=2, crop=24, checkpoint_every=3, log_every=3, seed=2)
