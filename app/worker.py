@@ -400,8 +400,7 @@ class EngineBridge(QObject):
         finally:
             with self._lock:
                 self._queued.pop(key, None)
-        # Skipped and cancelled jobs send nothing: PySide6 6.12 corrupts None's reference count
-        # when None crosses threads in a queued signal, often enough to abort a long session.
+        # Skipped and cancelled jobs send nothing: the GUI has nothing to do for them.
         if result is not None:
             self._finished.emit((key, result))
 

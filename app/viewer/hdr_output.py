@@ -9,7 +9,7 @@ Qt 6.6+ swap chains offer three HDR formats (QRhiSwapChain.Format):
   macOS; negative values carry colours outside BT.709, values above 1 the highlights;
 - HDRExtendedDisplayP3Linear: the same in Display P3 primaries (Metal).
 
-What PySide6 6.12 lets Python do, and so what this module does: QRhi.create takes init
+What PySide6 (6.11) lets Python do, and so what this module does: QRhi.create takes init
 parameters for OpenGL ES 2 and Null only, QWindow has no setVulkanInstance and
 QRhi.beginOffscreenFrame loses its command buffer, so a Vulkan, Metal or D3D QRhi exists in
 Python only inside a QRhiWidget, whose API is chosen per top-level window. HdrPreviewWidget is

@@ -171,8 +171,7 @@ class PreviewWidget(QWidget):
         self._clues_changed = False
         self._has_clues = False
         self._gl: _GlResources | None = None
-        # Frames drawn and swapped so far (benchmarks wait on it). A counter, not a signal:
-        # PySide6 6.12's Signal.emit() drops a reference to True on every call.
+        # Frames drawn and swapped so far (benchmarks poll it; nothing else needs to know).
         self.frames_presented = 0
         self._drag_last: QPointF | None = None
         self._dragging_divider = False
