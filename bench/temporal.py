@@ -171,9 +171,10 @@ def render(clip_path: Path, grade: Grade) -> tuple[list[Tensor], float]:
     return out, seconds / len(out)
 
 
-def grade_for(method: str, fallback: str, camera: CameraShot) -> Grade:
-    """The grade a user would set: the declared transfer, BT.709 primaries (the camera's)."""
-    source = SourceTransform(transfer=camera.declared_transfer, gamma=camera.declared_gamma,
+def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = "") -> Grade:
+    """The grade a user would set: the declared transfer (or `transfer`, e.g. "estimated" for the
+    clip's estimated camera response), BT.709 primaries (the camera's)."""
+    source = SourceTransform(transfer=transfer or camera.declared_transfer, gamma=camera.declared_gamma,
                              primaries="bt709")
     if method == TEMPORAL:
         return Grade(source=source, itm=OperatorChoice(fallback), temporal=True)
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", default="", help="comma-separated ITM operators (default: all)")
     parser.add_argument("--temporal-params", default="",
                         help="temporal parameters as name=value,... (e.g. response=estimated)")
+    parser.add_argument("--source-transfer", default="",
+                        help="source transfer of every grade instead of the camera's declared one "
+                        "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     parser.add_argument("--cost-size", default="",
                         help="WxH of pans the cost is also measured on (empty: skip)")
@@ -245,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 score(scores, shot, CEILING_SCENE, shot.ceiling_scene)
                 line.append(f"ceiling {ceiling['recoverable']:.1f}")
                 for name in [TEMPORAL, *singles]:
-                    grade = grade_for(name, args.fallback, camera)
+                    grade = grade_for(name, args.fallback, camera, args.source_transfer)
                     if name == TEMPORAL and temporal_params:
                         grade = with_temporal_params(grade, temporal_params)
                     out, _ = render(shot.clip, grade)
