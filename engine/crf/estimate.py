@@ -1,17 +1,13 @@
 """The source transform `estimated`: a clip's camera response, estimated once and cached.
 
-Two estimators, the better one the shot allows:
-- the learned single-frame estimator (engine.crf.net) runs on a few frames spread over the clip
-  and their coefficients are averaged (a response belongs to the camera, not to one frame);
-- where the first ANALYSED_FRAMES frames hold exposures at least half a stop apart (auto
-  exposure following a pan, an exposure bracket), the temporal analysis (engine.temporal.
-  analysis) chains the exposure changes, measured on frames linearised by the learned
-  estimate, and fits Debevec & Malik's response on its darkest and brightest aligned frames;
-  that response, projected into the EMoR space (engine.crf.fit.fit_response_table), replaces
-  the learned one. The exposure ratio is refined by the frames' sensor noise (engine.temporal.
-  noise_ratio), which the learned curve's exponent error does not bias (bench/crf.py: the fit
-  closes 0.69 of the PU21-PSNR gap between the tagged transfer and the true curve on held-out
-  clips, 0.49 without the noise ratio; the learned estimate 0.26).
+The learned single-frame estimator (engine.crf.net) runs on a few frames spread over the clip and
+their coefficients are averaged (a response belongs to the camera, not to one frame).
+A Debevec–Malik fit on the clip's own exposure changes (engine.temporal.analysis, as the
+temporal mode's `response=estimated` runs it) used to replace that estimate wherever the first
+frames' exposure moved by half a stop. It closes 0.69 of the wrong-transfer gap on a clean static
+bracket (bench/crf.py), but on moving, compressed footage with auto exposure it does not: on the
+TUNING shots of bench/temporal.py it cost the temporal mode 6.5 dB of recoverable highlights
+against the learned estimate alone (docs/evaluation.md, item 9), so the learned estimate is used.
 The estimate is per clip, not per shot: a clip cut from several cameras gets one curve.
 The EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled
 at engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,
@@ -28,16 +24,11 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from engine.crf.fit import fit_response_table
 from engine.crf.net import load_crf_net, predict
 from engine.errors import FormatError
 from engine.io.clip import Clip
-from engine.temporal.analysis import analyse_clip
-from engine.temporal.crf import linearise
-from engine.temporal.params import TemporalParams
 
 SAMPLED_FRAMES = 5  # frames of the clip the network looks at
-ANALYSED_FRAMES = 96  # frames searched for an exposure change: 4 s at 24 fps, a bounded wait
 
 
 @dataclass(frozen=True)
@@ -48,7 +39,6 @@ class ResponseEstimate:
     inverse: Tensor
     coefficients: Tensor
     frames: tuple[int, ...]  # the frames the learned estimator looked at
-    method: str  # "learned" or "exposures"
 
 
 _cache: dict[tuple[str, int, int, int], ResponseEstimate] = {}
@@ -82,25 +72,8 @@ def estimate_clip_response(clip: Clip) -> ResponseEstimate:
         coefficients = predict(net, basis, [clip.frame(i) for i in frames])
     except FormatError as exc:  # a frame too small for the crops: name the clip
         raise FormatError(exc.problem, clip.info.path) from None
-    method = "learned"
-    bracket = _exposure_response(clip, basis.curve(coefficients))
-    if bracket is not None:
-        coefficients, method = fit_response_table(bracket, basis), "exposures"
-    estimate = ResponseEstimate(basis.curve(coefficients), coefficients, frames, method)
+    estimate = ResponseEstimate(basis.curve(coefficients), coefficients, frames)
     with _lock:
         _cache[key] = estimate
     return estimate
-
-
-def _exposure_response(clip: Clip, inverse: Tensor) -> Tensor | None:
-    """Debevec–Malik's (256,) response from the clip's first frames, or None without an exposure change."""
-    def decode(index: int) -> tuple[Tensor, Tensor]:
-        signal = clip.frame(index).float().cpu().clamp(0.0, 1.0)
-        return linearise(signal, inverse), signal
-
-    count = min(clip.info.frame_count, ANALYSED_FRAMES)
-    if count < 2:
-        return None
-    analysis = analyse_clip(decode, count, TemporalParams(response="estimated"), lambda _stage, _done: None)
-    return analysis.response
 

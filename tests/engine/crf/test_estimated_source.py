@@ -11,9 +11,7 @@ import pytest
 import torch
 
 from engine.color.primaries import BT709, BT2020, convert_primaries
-from engine.crf.curves import ResponseCurve, gamma, held_out_curves
-from engine.crf.data import record_curve
-from engine.crf.emor import log_rms_error
+from engine.crf.curves import gamma
 from engine.crf.estimate import estimate_clip_response
 from engine.crf.net import MODEL_NAME, frame_crops, load_crf_net, predict
 from engine.errors import FormatError
@@ -26,8 +24,7 @@ from engine.processor.build import eotf_ops
 from engine.processor.ops import UniformLut
 from engine.processor.optimise import optimise
 from engine.processor.reference import evaluate
-from engine.synth.degrade import SensorNoise
-from tests.engine.crf.scenes import sdr_clip, textured_scene
+from tests.engine.crf.scenes import sdr_clip
 from tests.engine.processor.conftest import SOURCE, TARGET_420
 from tests.engine.processor.test_demo_clip import DEMO
 from tests.engine.processor.test_render_path import _encoded_planes
@@ -79,7 +76,7 @@ def test_pipeline_estimates_once_per_clip_and_applies_the_curve(clip_path: Path)
         estimate = estimate_clip_response(clip)
         assert first.input.transfer == "estimated"
         assert first.input.response is estimate.inverse is again.input.response  # the cached estimate
-        assert estimate.frames == (0, 1, 2, 3) and estimate.method == "learned"  # one exposure
+        assert estimate.frames == (0, 1, 2, 3)
         g = estimate.inverse
         assert (float(g[0]), float(g[-1])) == (0.0, 1.0) and bool((g.diff() >= 0).all())
         signal = clip.frame(2)
@@ -114,40 +111,10 @@ def test_cli_param_sets_the_source_transfer(tmp_path: Path) -> None:
         grade_of("--param", "source.transfer=guess")
 
 
-class _BracketClip:
-    """A static scene whose exposure steps up two stops halfway, recorded through a held-out response."""
-
-    def __init__(self, curve: ResponseCurve) -> None:
-        scene = textured_scene(120, 160, seed=3)
-        k = 1.2 / float(scene.max())
-        generator = torch.Generator().manual_seed(0)
-        self.frames = [record_curve(scene * k * (4.0 if i >= 4 else 1.0) / 4.0, curve, None, generator)
-                       for i in range(8)]
-        self.info = SimpleNamespace(path=Path("bracket.mov"), frame_count=len(self.frames))
-
-    def frame(self, index: int) -> torch.Tensor:
-        return self.frames[index]
-
-
-def test_a_clip_whose_exposure_changes_gets_the_bracket_fit() -> None:
-    """The exposure step is measured on the learned linearisation, so the bracket fit inherits
-    some of its error (the ratio and the curve's exponent trade off, Grossberg & Nayar 2003), but
-    it lands closer to the true response than the learned estimate alone."""
-    curve = next(c for c in held_out_curves() if c.name == "filmic hable w=4")
-    clip = _BracketClip(curve)
-    estimate = estimate_clip_response(clip)  # type: ignore[arg-type]
-    assert estimate.method == "exposures"
-    truth = torch.from_numpy(curve.inverse)
-    net, basis = load_crf_net()
-    learned = basis.curve(predict(net, basis, [clip.frame(i) for i in estimate.frames]))
-    assert float(log_rms_error(estimate.inverse, truth)) < 0.8 * float(log_rms_error(learned, truth))
-
-
 def test_estimated_source_renders_alike_through_the_processor_and_the_stages(monkeypatch: pytest.MonkeyPatch,
                                                                               tmp_path: Path) -> None:
     """The fused processor folds the estimated curve into its EOTF table; the stage path samples
     it: the encoder gets the same planes within one code value."""
-    monkeypatch.setattr("engine.crf.estimate.ANALYSED_FRAMES", 8)  # equality, not estimation, is tested
     grade = Grade(source=SourceTransform(transfer="estimated"), itm=OperatorChoice("bt2408"))
     with open_clip(DEMO) as clip:
         assert Pipeline(grade, clip, "cpu").processor("pq", TARGET_420) is not None
@@ -163,34 +130,3 @@ def test_a_clip_too_small_for_the_estimator_is_refused_naming_it() -> None:
                             frame=lambda _i: torch.full((3, 48, 64), 0.5))
     with pytest.raises(FormatError, match=r"small\.mov: a frame of 64x48 pixels is too small"):
         estimate_clip_response(small)  # type: ignore[arg-type]
-
-
-class _NoisyBracketClip(_BracketClip):
-    """The bracket with sensor noise, as a camera records it."""
-
-    def __init__(self, curve: ResponseCurve) -> None:
-        scene = textured_scene(240, 320, stops=5.0, seed=3)
-        k = 1.0 / float(scene.max())
-        generator = torch.Generator().manual_seed(0)
-        self.frames = [record_curve(scene * k * (4.0 if i >= 4 else 1.0) / 4.0, curve, SensorNoise(),
-                                    generator) for i in range(8)]
-        self.info = SimpleNamespace(path=Path("noisy_bracket.mov"), frame_count=len(self.frames))
-
-
-def test_the_bracket_fit_reads_the_exposure_ratio_from_sensor_noise(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The exposure step is measured on a linearisation whose exponent is wrong (here the
-    EMoR mean curve stands in for the network's estimate); with the noise ratio (engine.
-    temporal.noise_ratio) the bracket fit lands nearer the true response than without it."""
-    curve = next(c for c in held_out_curves() if c.name == "gamma 2.40")
-    truth = torch.from_numpy(curve.inverse)
-    monkeypatch.setattr("engine.crf.estimate.predict", lambda _net, basis, _frames: basis.coef_mean)
-    monkeypatch.setattr("engine.crf.estimate._cache", {})
-    with_noise = estimate_clip_response(_NoisyBracketClip(curve))  # type: ignore[arg-type]
-    monkeypatch.setattr("engine.temporal.analysis.noise_log_ratio", lambda *_args: None)
-    monkeypatch.setattr("engine.crf.estimate._cache", {})
-    without = estimate_clip_response(_NoisyBracketClip(curve))  # type: ignore[arg-type]
-    assert with_noise.method == without.method == "exposures"
-    error = float(log_rms_error(with_noise.inverse, truth))
-    before = float(log_rms_error(without.inverse, truth))
-    print(error, before)
-    assert error < 0.7 * before
