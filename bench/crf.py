@@ -15,16 +15,17 @@ Linearisations of the clip, each by its inverse response g:
   into the EMoR space (engine.crf.fit.fit_exposures);
 - bracket, measured ratio: the same with the ratio measured as the temporal analysis measures
   it (engine.temporal.exposure.relative_exposure) on the frames linearised by the learned
-  estimate (what the `estimated` source transform did before the noise ratio);
+  estimate (the temporal mode's `temporal.response=estimated` before the noise ratio);
 - bracket, noise ratio: that ratio combined with the one the frames' sensor noise gives
-  (engine.temporal.noise_ratio: not biased by the exponent ambiguity), then the same fit: what the
-  `estimated` source transform does on a clip whose exposure changes;
+  (engine.temporal.noise_ratio: not biased by the exponent ambiguity), then the same fit: what
+  `temporal.response=estimated` does (and the `estimated` source transform did on a clip whose
+  exposure changes, until docs/evaluation.md item 9 measured it on video);
 - bracket, joint fit: curve and ratio fitted together (engine.crf.fit.fit_exposures_jointly,
   Mitsunaga & Nayar 1999), the EMoR prior centred on the learned estimate;
 - edges: the edge cue of Lin et al. 2004 in the EMoR space (fit_single_frame), from the
   model's mean curve, and from the learned estimate (its prior centred there);
 - learned: the shipped network (engine.crf.net) on both frames, as the `estimated` source
-  transform runs it on a clip of constant exposure;
+  transform runs it on every clip;
 - true: the response the clip was recorded with.
 
 Figures: the RMS of ln g_est - ln g_true over codes 8..255 (engine.crf.emor.log_rms_error), and
