@@ -34,7 +34,9 @@ class _BracketClip:
         generator = torch.Generator().manual_seed(0)
         self.frames = [record_curve(scene * k * (4.0 if i >= 4 else 1.0) / 4.0, curve, noise, generator)
                        for i in range(8)]
-        self.info = SimpleNamespace(path=Path(f"bracket-{id(self)}.mov"), frame_count=len(self.frames))
+        # The estimate cache is keyed by path: one name per recording.
+        name = f"bracket {curve.name}{' noisy' if noise is not None else ''}.mov"
+        self.info = SimpleNamespace(path=Path(name), frame_count=len(self.frames))
 
     def frame(self, index: int) -> Tensor:
         return self.frames[index]
