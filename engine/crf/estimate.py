@@ -6,8 +6,10 @@ A Debevec–Malik fit on the clip's own exposure changes (engine.temporal.analys
 temporal mode's `response=estimated` runs it) used to replace that estimate wherever the first
 frames' exposure moved by half a stop. It closes 0.69 of the wrong-transfer gap on a clean static
 bracket (bench/crf.py), but on moving, compressed footage with auto exposure it does not: on the
-TUNING shots of bench/temporal.py it cost the temporal mode 6.5 dB of recoverable highlights
-against the learned estimate alone (docs/evaluation.md, item 9), so the learned estimate is used.
+TUNING shots of bench/temporal.py its curves came out stops off the camera's (twice the exponent,
+or flat) and it cost the temporal mode 6.5 dB of recoverable highlights against the learned
+estimate alone, a figure that flatters the network, trained on those stills (docs/evaluation.md,
+items 8 and 9). So the learned estimate is used on every clip.
 The estimate is per clip, not per shot: a clip cut from several cameras gets one curve.
 The EMoR curve (engine.crf.emor) is the inverse response the input transform applies, tabled
 at engine.crf.curves.SAMPLES signal values. The estimate is cached per clip file (path, size,
