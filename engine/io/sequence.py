@@ -93,6 +93,19 @@ def read_still(path: str | Path, *, strict: bool = True) -> Still:
     path = Path(path)
     if not path.is_file():
         raise MediaError("no such file", path)
+    try:
+        return _decode_still(path, strict)
+    except (MediaError, OSError) as exc:
+        # A drive unmounted (or a folder renamed) between the check above and the decode
+        # makes a decoder report a corrupt file or raise; the true cause is that it is gone.
+        if not path.exists():
+            raise MediaError("no such file", path) from None
+        if isinstance(exc, OSError):
+            raise MediaError(f"unreadable ({exc.strerror or exc})", path) from exc
+        raise
+
+
+def _decode_still(path: Path, strict: bool) -> Still:
     suffix = path.suffix.lower()
     if suffix == ".exr":
         frame, info = read_exr(path, strict=strict)

@@ -139,6 +139,28 @@ def test_bad_sequences(tmp_path: Path) -> None:
         open_clip(tmp_path)
 
 
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_frame_vanishing_during_decode_is_no_such_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """A file removed between the existence check and the decode (an unmounted drive mid-read)
+    is reported as gone, not as a corrupt image; the render fault test met this race in CI."""
+    for n in (1, 2):
+        _write_cv2(tmp_path / f"f.{n}{suffix}", _rgb_image(n))
+    clip = open_clip(tmp_path / f"f.#{suffix}")
+    real_is_file = Path.is_file
+
+    def vanishes_after_check(self: Path) -> bool:
+        present = real_is_file(self)
+        if self.name == f"f.2{suffix}":
+            self.unlink()
+        return present
+
+    monkeypatch.setattr(Path, "is_file", vanishes_after_check)
+    with pytest.raises(MediaError, match=rf"f\.2\{suffix}: no such file$"):
+        clip.frame(1)
+
+
 def test_sequence_pattern_of_a_frame(tmp_path: Path) -> None:
     """A frame's pattern keeps its padding; frames of another padding or name are not its siblings."""
     for name in ("beauty.0009.exr", "beauty.0010.exr", "beauty.011.exr", "depth.0009.exr", "single_7.exr"):
