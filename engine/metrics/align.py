@@ -26,14 +26,22 @@ def robust_scale(test: Tensor, reference: Tensor, mask: Tensor | None = None, k:
                  iterations: int = 3) -> float:
     """The factor s minimising the robust log error of test ≈ s x reference over `mask`.
 
-    test, reference: (3, H, W) linear frames; mask: (1, H, W), pixels > 0.5 take part.
-    Returns NaN when no pixel is usable.
+    test, reference: (3, H, W) linear frames, the test in cd/m², the reference at any scale;
+    mask: (1, H, W), pixels > 0.5 take part. Returns NaN when no pixel is usable.
     """
     yt = luminance(test).double()
     yr = luminance(reference).double()
-    usable = (yt > MIN_NITS) & (yr > MIN_NITS) & torch.isfinite(yt) & torch.isfinite(yr)
+    positive = (yt > 0) & (yr > 0) & torch.isfinite(yt) & torch.isfinite(yr)
     if mask is not None:
-        usable &= mask > 0.5
+        positive &= mask > 0.5
+    if not bool(positive.any()):
+        return math.nan
+    # The noise floor is MIN_NITS on the test's scale. The reference's own scale is a convention
+    # (a still may keep its whole scene below 1e-3), so its floor is the same level after a first
+    # alignment by the median ratio; an absolute floor on it left such frames with no usable
+    # pixel, or only their highlights.
+    first = float((yt[positive].log() - yr[positive].log()).median())
+    usable = positive & (yt > MIN_NITS) & (yr * math.exp(first) > MIN_NITS)
     ratios = (yt[usable].log() - yr[usable].log())
     if ratios.numel() == 0:
         return math.nan

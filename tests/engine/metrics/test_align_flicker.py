@@ -28,6 +28,18 @@ def test_robust_scale_recovers_a_known_scale_despite_outliers() -> None:
     assert robust_scale(test, reference) == pytest.approx(3.7, rel=1e-9)
 
 
+def test_robust_scale_does_not_depend_on_the_reference_s_absolute_scale() -> None:
+    """A scene-referred reference may sit wholly below a nit (a still kept in its own units):
+    the alignment is the same factor whatever scale the reference is stored at."""
+    g = torch.Generator().manual_seed(2)
+    scene = torch.exp(torch.randn(3, 40, 50, generator=g, dtype=torch.float64)) * 20.0
+    test = scene * torch.exp(0.05 * torch.randn(1, 40, 50, generator=g, dtype=torch.float64))
+    expected = robust_scale(test, scene)
+    assert expected == pytest.approx(1.0, abs=0.02)
+    for storage in (1e-2, 1e-5, 1e-7):  # the whole reference below 1e-3 at the last two
+        assert robust_scale(test, scene * storage) == pytest.approx(expected / storage, rel=1e-9)
+
+
 def test_robust_scale_uses_only_the_mask() -> None:
     reference = torch.full((3, 8, 8), 10.0, dtype=torch.float64)
     test = reference * 2.0
