@@ -45,7 +45,7 @@ class QualityScorer:
 
 
 class QualityLabel(QLabel):
-    """'≈ 27.4 dB PU21-PSNR (no-reference estimate, held-out rank correlation 0.42)'."""
+    """'≈ 27.4 dB PU21-PSNR (no-reference estimate, held-out rank correlation 0.39)'."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
