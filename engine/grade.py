@@ -80,11 +80,12 @@ class OutputSettings:
 # The ITM a new grade starts with, and so the temporal mode's fallback: the single-frame operator
 # that measures best on footage it was not tuned on. bench/temporal.py on the held-out TEST set of
 # issue 19 (ten stills none of which tuned anything; six camera families, 12 shots; see
-# docs/evaluation.md): masked-cnn 13.07 dB PU21-PSNR on the clipped highlights, 20.14 on the
-# recoverable ones, flicker 11.60; masia17 and bt2446c read 13.37 and 13.31 on highlights but
-# 16.23 / 19.28 recoverable and flicker 14.85 / 10.85. None leads on all three. A second run of
-# 24 shots (seed 23) pooled with it: bt2446c 12.20 / 18.84 / 11.29 against masked-cnn 12.05 /
-# 19.09 / 11.75, a difference far inside the family-to-family spread (-4.4 to +3.7 dB).
+# docs/evaluation.md), scored with the current alignment: masked-cnn 13.03 dB PU21-PSNR on the
+# clipped highlights, 20.16 on the recoverable ones, flicker 11.60; masia17 and bt2446c read 13.35
+# and 13.28 on highlights but 16.23 / 19.35 recoverable and flicker 14.85 / 10.85. None leads on
+# all three. Pooled with a second run of 24 shots (seed 23, scored before the alignment fix, which
+# moved the TEST means by 0.13 dB at most): bt2446c 12.19 / 18.86 / 11.29 against masked-cnn 12.04 /
+# 19.10 / 11.75, a difference far inside the family-to-family spread (-4.4 to +3.7 dB).
 DEFAULT_ITM = "masked-cnn"
 
 
