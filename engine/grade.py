@@ -24,7 +24,8 @@ GRADE_SCHEMA_VERSION = 1
 MAX_JSON_BYTES = 16 << 20
 
 # "estimated": the camera response estimated from the clip itself (engine.crf.estimate).
-SOURCE_TRANSFERS = ("auto", "bt1886", "srgb", "gamma", "linear", "pq", "hlg", "ocio", "estimated")
+SOURCE_TRANSFERS = ("auto", "bt1886", "bt709-camera", "srgb", "gamma", "linear", "pq", "hlg", "ocio",
+                    "estimated")
 SOURCE_PRIMARIES = ("auto", "bt709", "bt2020", "p3-d65", "aces-ap0", "aces-ap1")
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
 MASTERING_PRIMARIES = ("p3-d65", "bt2020")

@@ -40,7 +40,7 @@ _UNTAGGED_HD = ColorTags("bt709", "bt709", "bt709", False)
 class InputTransform:
     """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
 
-    transfer: str  # bt1886 | srgb | gamma | linear | pq | hlg | ocio | estimated
+    transfer: str  # bt1886 | bt709-camera | srgb | gamma | linear | pq | hlg | ocio | estimated
     gamma: float
     primaries: Primaries
     nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
@@ -59,6 +59,8 @@ class InputTransform:
             return self.ocio.apply(signal) * self.nits_per_unit
         if self.transfer == "bt1886":
             linear = tf.bt1886_eotf(signal)
+        elif self.transfer == "bt709-camera":
+            linear = tf.bt709_inverse_oetf(signal)
         elif self.transfer == "srgb":
             linear = tf.srgb_eotf(signal)
         elif self.transfer == "gamma":

@@ -54,7 +54,7 @@ from engine.temporal import TemporalParams
 _GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
 # How a source transfer reads in the GUI where its grade name is terse.
-_TRANSFER_LABELS = {"estimated": "auto (estimated)"}
+_TRANSFER_LABELS = {"estimated": "auto (estimated)", "bt709-camera": "bt709 camera (scene light)"}
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
                 MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
@@ -144,7 +144,9 @@ class ControlsPanel(QScrollArea):
         for name in SOURCE_TRANSFERS:
             self.transfer.addItem(_TRANSFER_LABELS.get(name, name), name)
         self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags, "
-                                 "'auto (estimated)' the camera response estimated from the clip")
+                                 "'bt709 camera' reads BT.709 footage as the light the camera saw "
+                                 "(inverse OETF), 'auto (estimated)' the camera response estimated "
+                                 "from the clip")
         self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)

@@ -50,6 +50,32 @@ def gamma_inverse_eotf(l: Tensor, gamma: float) -> Tensor:
     return l.clamp(0.0, 1.0) ** (1.0 / gamma)
 
 
+# ITU-R BT.709-6 Table 1 item 1.2: the OETF's linear segment ends at this scene light.
+BT709_LINEAR_CUT = 0.018
+
+
+def bt709_oetf(l: Tensor) -> Tensor:
+    """ITU-R BT.709-6 OETF (item 1.2): scene light in [0, 1] -> signal, V = 1.099 L^0.45 - 0.099
+    (4.5 L below 0.018)."""
+    l = l.clamp(0.0, 1.0)
+    return torch.where(l < BT709_LINEAR_CUT, 4.5 * l, 1.099 * l.clamp_min(BT709_LINEAR_CUT) ** 0.45 - 0.099)
+
+
+def bt709_inverse_oetf(v: Tensor) -> Tensor:
+    """Inverse of the ITU-R BT.709-6 OETF: signal in [0, 1] -> scene light in [0, 1]. What a
+    camera recorded, rather than what a BT.1886 display shows of it (the two differ by the SDR
+    system's OOTF, about a 1.2 power): the scene-referred reading of SDR camera footage of
+    ITU-R BT.2408 §5 and ACES' "Rec.709 camera" input transform."""
+    v = v.clamp(0.0, 1.0)
+    # The standard's two segments miss each other at the cut: the OETF jumps from 0.0810 to
+    # 0.0813, signals it never produces. Holding the cut's light across that gap keeps the inverse
+    # continuous (a table of it, as engine.processor bakes, has no step to smear) and exact on
+    # every signal the OETF produces.
+    cut = 1.099 * BT709_LINEAR_CUT**0.45 - 0.099
+    linear = (v / 4.5).clamp_max(BT709_LINEAR_CUT)
+    return torch.where(v < cut, linear, ((v.clamp_min(cut) + 0.099) / 1.099) ** (1.0 / 0.45))
+
+
 def _bt1886_coefficients(white: float, black: float) -> tuple[float, float]:
     """ITU-R BT.1886 Annex 1: the gain a and black lift b for a display of white/black nits."""
     g = 1.0 / 2.4

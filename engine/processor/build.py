@@ -41,6 +41,7 @@ def eotf_ops(transform: InputTransform, source: SourceFormat) -> list[Op]:
     peak = float(2**source.bits - 1) if codes else 1.0
     eotfs = {
         "bt1886": tf.bt1886_eotf,
+        "bt709-camera": tf.bt709_inverse_oetf,
         "srgb": tf.srgb_eotf,
         "gamma": lambda v: tf.gamma_eotf(v, transform.gamma),
         "pq": tf.pq_eotf,

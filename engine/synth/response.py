@@ -101,20 +101,15 @@ class Bt709Response:
     name = "bt709"
 
     def encode(self, exposure: Tensor) -> Tensor:
-        e = exposure.clamp(0.0, 1.0)
-        power = 1.099 * e.clamp_min(BT709_LINEAR_CUT) ** 0.45 - 0.099
-        return torch.where(e < BT709_LINEAR_CUT, 4.5 * e, power)
+        return tf.bt709_oetf(exposure)
 
     def decode(self, signal: Tensor) -> Tensor:
-        v = signal.clamp(0.0, 1.0)
-        return torch.where(v < 4.5 * BT709_LINEAR_CUT, v / 4.5,
-                           ((v.clamp_min(4.5 * BT709_LINEAR_CUT) + 0.099) / 1.099) ** (1.0 / 0.45))
+        return tf.bt709_inverse_oetf(signal)
 
     def params(self) -> dict[str, Any]:
         return {}
 
 
-BT709_LINEAR_CUT = 0.018
 # Hable's Uncharted 2 constants: shoulder strength, linear strength, linear angle, toe strength,
 # toe numerator, toe denominator; and the exposure that maps the sensor clip to the curve's white.
 _HABLE = (0.15, 0.50, 0.10, 0.20, 0.02, 0.30)

@@ -34,6 +34,19 @@ def test_transfer_tags_resolve(transfer: str, family: str, hdr: bool) -> None:
     assert (it.transfer, it.hdr) == (family, hdr)
 
 
+def test_bt709_camera_reads_the_scene_light_the_oetf_encoded() -> None:
+    tags = ColorTags("bt709", "bt709", "bt709", False)
+    camera = resolve_input_transform(SourceTransform(transfer="bt709-camera"), _Info(tags))
+    display = resolve_input_transform(SourceTransform(), _Info(tags))
+    # BT.709 OETF codes of scene light 0, 0.018, 0.18 and 1 (greys stay grey in BT.2020).
+    codes = torch.tensor([0.0, 0.0813, 0.4090, 1.0], dtype=torch.float64).view(1, 1, 4).expand(3, 1, 4)
+    assert torch.allclose(camera.apply(codes)[:, 0], torch.tensor([0.0, 0.018, 0.18, 1.0],
+                                                                    dtype=torch.float64), atol=2e-4)
+    # BT.1886 shows 18 % grey at 0.409^2.4 = 0.117 of white: the SDR system's OOTF.
+    assert float(display.apply(codes)[1, 0, 2]) == pytest.approx(0.4090**2.4, rel=1e-9)
+    assert not camera.hdr
+
+
 def test_unknown_transfer_is_a_format_error() -> None:
     with pytest.raises(FormatError, match=r"clip\.mov: unsupported transfer"):
         resolve_input_transform(SourceTransform(), _Info(ColorTags("bt709", "log-c", "bt709", False)))

@@ -99,7 +99,32 @@ def test_against_colour_science() -> None:
     np.testing.assert_allclose(ours, peer, rtol=1e-6, atol=1e-6)
 
 
+def test_bt709_oetf_published_values_and_peer() -> None:
+    # ITU-R BT.709-6 item 1.2: the linear segment meets the power law at L = 0.018, V = 0.081
+    # (to the 3e-4 the standard's rounded constants leave); reference white maps to 1 and 18 %
+    # grey to 0.409.
+    assert float(tf.bt709_oetf(t(0.018))) == pytest.approx(0.081, abs=3e-4)
+    assert float(tf.bt709_oetf(t(0.0179))) == pytest.approx(4.5 * 0.0179, abs=1e-12)
+    assert float(tf.bt709_oetf(t(1.0))) == pytest.approx(1.0, abs=1e-12)
+    assert float(tf.bt709_oetf(t(0.18))) == pytest.approx(0.4090, abs=1e-4)
+    x = np.linspace(0.0, 1.0, 1001)
+    xt = torch.from_numpy(x)
+    np.testing.assert_allclose(tf.bt709_oetf(xt).numpy(), colour.models.oetf_BT709(x), atol=1e-12)
+    # On a grid that steps over the 3e-4 of signal the OETF skips at its cut, where the inverse
+    # holds the cut's light and colour-science extends the linear segment.
+    np.testing.assert_allclose(tf.bt709_inverse_oetf(xt).numpy(), colour.models.oetf_inverse_BT709(x),
+                               atol=1e-12)
+    gap = torch.linspace(0.0805, 0.0815, 101, dtype=torch.float64)
+    assert bool((tf.bt709_inverse_oetf(gap).diff() >= 0).all())  # continuous and monotone there
+
+
+@given(unit)
+def test_bt709_oetf_round_trip(e: float) -> None:
+    assert float(tf.bt709_inverse_oetf(tf.bt709_oetf(t(e)))) == pytest.approx(e, abs=1e-12)
+
+
 def test_no_nan_out_of_range() -> None:
     wild = t([-1.0, -1e-9, 0.0, 1.0, 2.0, 1e9])
-    for fn in (tf.srgb_eotf, tf.srgb_inverse_eotf, tf.pq_eotf, tf.pq_inverse_eotf, tf.hlg_oetf):
+    for fn in (tf.srgb_eotf, tf.srgb_inverse_eotf, tf.pq_eotf, tf.pq_inverse_eotf, tf.hlg_oetf,
+               tf.bt709_oetf, tf.bt709_inverse_oetf):
         assert torch.isfinite(fn(wild)).all()

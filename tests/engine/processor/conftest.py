@@ -23,9 +23,9 @@ CURVE_ITMS = ("bt2408", "bt2446a", "bt2446c", "masia09", "masia17")
 
 
 def chain_for(itm: str, target: TargetFormat = TARGET_444, exposure: float = 0.0,
-              saturation: float = 1.0) -> tuple[Op, ...]:
+              saturation: float = 1.0, transform: InputTransform = SDR_709) -> tuple[Op, ...]:
     gain = make_operator("itm", itm).bake(StageContext())
-    return build_chain(SDR_709, SOURCE, pq_view(1000.0), target, gain, exposure, saturation)
+    return build_chain(transform, SOURCE, pq_view(1000.0), target, gain, exposure, saturation)
 
 
 @pytest.fixture(params=CURVE_ITMS)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from engine.color.primaries import BT709 as P709
+from engine.input_transform import InputTransform
 from engine.processor import torch_backend
 from engine.processor.formats import chroma_axis
 from engine.processor.numba_backend import NumbaProcessor
@@ -34,6 +36,17 @@ def test_torch_backend_matches_reference(itm: str, grade: tuple[float, float]) -
     planes = torch_backend.run(optimise(chain), codes.view(3, 1, -1))
     # Within half a code of the exact value: the back end rounds to one of the two nearest codes.
     assert _worst(torch.stack(planes).view(3, -1), reference) <= 0.5 + 0.02
+
+
+def test_torch_backend_matches_reference_for_bt709_camera_footage() -> None:
+    camera = InputTransform("bt709-camera", 2.4, P709)
+    chain = chain_for("bt2408", transform=camera)
+    codes = _codes()
+    reference = evaluate(chain, codes, stop_before_quantize=True)
+    planes = torch_backend.run(optimise(chain), codes.view(3, 1, -1))
+    assert _worst(torch.stack(planes).view(3, -1), reference) <= 0.5 + 0.02
+    # The scene-referred reading puts mid-tones brighter than BT.1886 does: the output differs.
+    assert _worst(reference, evaluate(chain_for("bt2408"), codes, stop_before_quantize=True)) > 10.0
 
 
 def test_numba_backend_matches_reference(itm: str) -> None:
