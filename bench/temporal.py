@@ -74,7 +74,8 @@ GOAL_CEILING_GAP_DB = 8.0
 GOAL_LEARNED_MARGIN_DB = 1.0
 DRIFT_STOPS = (1.0, 3.0)  # how far a pan's auto exposure should drift across the move
 PAN_WIDTHS = 1.25
-OUTPUT_VIEW = "pq"  # an HDR10 deliverable's output transform
+OUTPUT_VIEW = "pq"
+CAMERA_BT709 = "bt709-camera"  # an HDR10 deliverable's output transform
 FIGURES = ("recoverable", "highlights", "flicker")
 COST_ROOM = 0.8  # a cost run's frame covers at most this share of the (enlarged) still, as scaled_size
 
@@ -174,6 +175,8 @@ def render(clip_path: Path, grade: Grade) -> tuple[list[Tensor], float]:
 def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = "") -> Grade:
     """The grade a user would set: the declared transfer (or `transfer`, e.g. "estimated" for the
     clip's estimated camera response), BT.709 primaries (the camera's)."""
+    if transfer == CAMERA_BT709 and camera.declared_transfer != "bt1886":
+        transfer = ""  # the camera decode is for BT.709-tagged footage, not sRGB or gamma cameras
     source = SourceTransform(transfer=transfer or camera.declared_transfer, gamma=camera.declared_gamma,
                              primaries="bt709")
     if method == TEMPORAL:
@@ -211,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="temporal parameters as name=value,... (e.g. response=estimated)")
     parser.add_argument("--source-transfer", default="",
                         help="source transfer of every grade instead of the camera's declared one "
-                        "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate)")
+                        "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate); "
+                        "bt709-camera replaces BT.1886 only, the decode of BT.709-tagged footage")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     parser.add_argument("--cost-size", default="",
                         help="WxH of pans the cost is also measured on (empty: skip)")
