@@ -1,6 +1,7 @@
 """Train the single-frame CRF network and write it, with its EMoR basis, to resources/models.
 
     nice -n 5 .venv/bin/python bench/train_crf.py --data DIR [--minutes 6] [--batches 450] [--seed 20]
+                                                  [--leave-out NAME,...] [--out DIR]
 
 Builds the EMoR basis (engine.crf.emor) from the training curves of engine.crf.curves, then
 trains engine.crf.net.CrfNet on synthetic crops of the training stills (engine.crf.train).
@@ -8,6 +9,9 @@ Split: every EXR still in --data trains except GoldenGate and sunset (engine.mod
 EVAL_STILLS), and no held-out curve (engine.crf.curves.held_out_curves) is seen. One CPU thread,
 seeded; checkpoints to --checkpoint, from which a rerun resumes. Writes crf_net.safetensors, its
 SHA-256 in SHA256SUMS and crf_net.json (settings, split, curves, loss history) to --out.
+--leave-out keeps more stills out, for a validation network (docs/evaluation.md item 11: six
+TUNING stills train, StillLife and sunrise judge it; write it to an --out other than the
+shipped models).
 """
 
 from __future__ import annotations
@@ -40,9 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=6.0, help="budget of the data set")
     parser.add_argument("--batches", type=int, default=TrainSettings.batches)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--leave-out", default="", help="comma-separated still names kept out besides "
+                        f"{', '.join(EVAL_STILLS)}")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    paths = training_stills(args.data)
+    held_out_stills = (*EVAL_STILLS, *(s for s in args.leave_out.split(",") if s))
+    paths = training_stills(args.data, held_out_stills)
     if not paths:
         print(f"{args.data}: no training stills (*.exr)", file=sys.stderr)
         return 2
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     save_model(args.out / f"{MODEL_NAME}.safetensors", net, basis)
     write_json(args.out / f"{MODEL_NAME}.json", {
         "model": "crf", "components": basis.size, "settings": asdict(settings), "seed": args.seed,
-        "training_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS),
+        "training_stills": [p.stem for p in paths], "held_out_stills": list(held_out_stills),
         "training_curves": [c.name for c in curves], "held_out_curves": sorted(held),
         "validation_rms_ln_per_500_steps": history, "seconds": round(time.perf_counter() - start),
     })
