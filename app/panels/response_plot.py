@@ -1,9 +1,10 @@
-"""The source transform as a curve: the tagged transfer beside the estimated camera response.
+"""The source transform as a curve: the tagged transfer beside the one the grade chose instead.
 
 Code value (0..1) against the relative linear light it becomes, on a log axis, drawn with
 pyqtgraph. The tagged curve is the stream's tagged transfer (the 'auto' source transform); the
-estimated curve is the inverse response the session's Pipeline applies when the source transfer
-is 'estimated' (engine.crf.estimate), so the plot shows exactly what the preview and the export use.
+chosen curve is the one the session's Pipeline applies when the grade reads the clip otherwise:
+the estimated camera response ('estimated', engine.crf.estimate) or the BT.709 camera's scene
+light ('bt709-camera'), so the plot shows exactly what the preview and the export use.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from engine.input_transform import resolve_input_transform
 
 _CODES = torch.linspace(0.0, 1.0, 256)
 _FLOOR = 1e-4  # the plot's floor on its log axis
+_CAMERA_READINGS = ("estimated", "bt709-camera")  # SDR transfers that read a clip other than its tag
 
 
 class ResponsePlot(pg.PlotWidget):
-    """Tagged transfer (grey) and estimated response (orange) of the session's clip."""
+    """Tagged transfer (grey) and the chosen camera reading (orange) of the session's clip."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -32,7 +34,7 @@ class ResponsePlot(pg.PlotWidget):
         self.setLabel("left", "linear light")
         self.addLegend(offset=(5, 5))
         self.tagged = self.plot(pen=pg.mkPen(170, 170, 170, width=2), name="tagged")
-        self.estimated = self.plot(pen=pg.mkPen(255, 150, 40, width=2), name="estimated")
+        self.chosen = self.plot(pen=pg.mkPen(255, 150, 40, width=2), name="chosen")
         session.clip_changed.connect(self.refresh)
         session.grade_changed.connect(lambda _grade, _engine: self.refresh())
         self.refresh()
@@ -41,7 +43,7 @@ class ResponsePlot(pg.PlotWidget):
         info = self.session.info
         x = _CODES.numpy()
         self.tagged.setData([], [])
-        self.estimated.setData([], [])
+        self.chosen.setData([], [])
         if info is None or info.tags.is_hdr():
             return
         try:
@@ -51,5 +53,5 @@ class ResponsePlot(pg.PlotWidget):
         ramp = _CODES.expand(3, 1, -1)
         self.tagged.setData(x, tagged.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())
         pipeline = self.session.pipeline
-        if pipeline is not None and pipeline.input.transfer == "estimated":
-            self.estimated.setData(x, pipeline.input.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())
+        if pipeline is not None and pipeline.input.transfer in _CAMERA_READINGS:
+            self.chosen.setData(x, pipeline.input.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())

@@ -1,4 +1,5 @@
-"""The source transform's `auto (estimated)` choice and the curve plot beside the tagged curve."""
+"""The source transform's camera readings (`auto (estimated)`, `bt709 camera`) and the curve plot
+beside the tagged curve."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from app.panels.controls import ControlsPanel
 from app.session import Session
-from engine.color.transfer import bt1886_eotf
+from engine.color.transfer import bt709_inverse_oetf, bt1886_eotf
 from tests.engine.crf.scenes import sdr_clip
 
 pytestmark = pytest.mark.gui
@@ -32,7 +33,7 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     x, y = plot.tagged.xData, plot.tagged.yData  # the data, not the log-axis display
     # The clip is tagged BT.709: the tagged curve is the BT.1886 EOTF.
     assert np.allclose(y, np.maximum(bt1886_eotf(torch.from_numpy(np.asarray(x))).numpy(), 1e-4), rtol=1e-5)
-    assert plot.estimated.yData is None or len(plot.estimated.yData) == 0
+    assert plot.chosen.yData is None or len(plot.chosen.yData) == 0
     index = panel.transfer.findText("auto (estimated)")
     assert index >= 0
     busy: list[bool] = []
@@ -43,8 +44,30 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     assert session.grade.source.transfer == "auto"
     qtbot.waitUntil(lambda: session.grade.source.transfer == "estimated", timeout=60000)  # type: ignore[attr-defined]
     assert busy == [True, False]
-    x, y = plot.estimated.xData, plot.estimated.yData
+    x, y = plot.chosen.xData, plot.chosen.yData
     g = session.pipeline.input.response.numpy()
     assert np.allclose(y, np.maximum(np.interp(x, np.linspace(0, 1, g.size), g), 1e-4), rtol=1e-4)
+    session.undo_stack.undo()
+    assert panel.transfer.currentText() == "auto"
+
+
+def test_choosing_bt709_camera_reads_scene_light_and_plots_it(
+    gl_app: object, qtbot: object, estimator_clip: Path
+) -> None:
+    session = Session()
+    session.open_clip(estimator_clip)
+    panel = ControlsPanel(session)
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    index = panel.transfer.findText("bt709 camera (scene light)")
+    assert index >= 0
+    panel.transfer.setCurrentIndex(index)
+    assert session.grade.source.transfer == "bt709-camera"
+    x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
+    expected = bt709_inverse_oetf(torch.from_numpy(np.asarray(x))).numpy()
+    assert np.allclose(y, np.maximum(expected, 1e-4), rtol=1e-5)
+    # Mid-grey's code (0.409) reads 0.18 of white, where the tagged BT.1886 curve reads 0.117.
+    tagged = panel.response_plot.tagged
+    mid = int(np.argmin(np.abs(np.asarray(x) - 0.409)))
+    assert y[mid] > 1.4 * tagged.yData[mid]
     session.undo_stack.undo()
     assert panel.transfer.currentText() == "auto"
