@@ -22,20 +22,26 @@ def estimator_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sdr_clip(tmp_path_factory.mktemp("clips") / "estimate.mp4", 3)
 
 
+def _panel(qtbot: object, clip: Path, choice: str) -> tuple[Session, ControlsPanel, int]:
+    """A session on the clip, its controls, and the index of the source transfer `choice`."""
+    session = Session()
+    session.open_clip(clip)
+    panel = ControlsPanel(session)
+    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    index = panel.transfer.findText(choice)
+    assert index >= 0
+    return session, panel, index
+
+
 def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     gl_app: object, qtbot: object, estimator_clip: Path
 ) -> None:
-    session = Session()
-    session.open_clip(estimator_clip)
-    panel = ControlsPanel(session)
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    session, panel, index = _panel(qtbot, estimator_clip, "auto (estimated)")
     plot = panel.response_plot
     x, y = plot.tagged.xData, plot.tagged.yData  # the data, not the log-axis display
     # The clip is tagged BT.709: the tagged curve is the BT.1886 EOTF.
     assert np.allclose(y, np.maximum(bt1886_eotf(torch.from_numpy(np.asarray(x))).numpy(), 1e-4), rtol=1e-5)
     assert plot.chosen.yData is None or len(plot.chosen.yData) == 0
-    index = panel.transfer.findText("auto (estimated)")
-    assert index >= 0
     busy: list[bool] = []
     session.estimating.connect(busy.append)
     panel.transfer.setCurrentIndex(index)
@@ -54,12 +60,7 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
 def test_choosing_bt709_camera_reads_scene_light_and_plots_it(
     gl_app: object, qtbot: object, estimator_clip: Path
 ) -> None:
-    session = Session()
-    session.open_clip(estimator_clip)
-    panel = ControlsPanel(session)
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
-    index = panel.transfer.findText("bt709 camera (scene light)")
-    assert index >= 0
+    session, panel, index = _panel(qtbot, estimator_clip, "bt709 camera (scene light)")
     panel.transfer.setCurrentIndex(index)
     assert session.grade.source.transfer == "bt709-camera"
     x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
