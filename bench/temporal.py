@@ -74,8 +74,8 @@ GOAL_CEILING_GAP_DB = 8.0
 GOAL_LEARNED_MARGIN_DB = 1.0
 DRIFT_STOPS = (1.0, 3.0)  # how far a pan's auto exposure should drift across the move
 PAN_WIDTHS = 1.25
-OUTPUT_VIEW = "pq"
-CAMERA_BT709 = "bt709-camera"  # an HDR10 deliverable's output transform
+OUTPUT_VIEW = "pq"  # an HDR10 deliverable's output transform
+CAMERA_BT709 = "bt709-camera"  # the source transfer that replaces BT.1886 only
 FIGURES = ("recoverable", "highlights", "flicker")
 COST_ROOM = 0.8  # a cost run's frame covers at most this share of the (enlarged) still, as scaled_size
 
