@@ -11,6 +11,7 @@ per view asked for, after the stages up to the graded frame in cd/m².
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -84,11 +85,15 @@ class Pipeline:
         # Imported here because engine.temporal pulls in OpenCV, which most renders never need.
         from engine.stages.temporal import TemporalStage
         from engine.temporal import TemporalParams
+        from engine.temporal.shoulder import MEASURED_TRANSFERS
 
+        params = TemporalParams(**dict(self.grade.temporal_params))
+        if params.response == "shoulder" and self.input.transfer not in MEASURED_TRANSFERS:
+            params = dataclasses.replace(params, response="display")
         return TemporalStage(
             source=self._decode,
             frame_count=self.clip.info.frame_count,
-            params=TemporalParams(**dict(self.grade.temporal_params)),
+            params=params,
             fallback=self.itm,
             context=self.context(0),
             primaries=self.input.primaries,

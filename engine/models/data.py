@@ -192,7 +192,9 @@ def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: High
     ctx = StageContext()
     reconstructor = TemporalReconstructor(
         source=lambda i: Frame(linear[i], Space.RELATIVE, frames[i].sdr), frame_count=len(linear),
-        params=TemporalParams(), fallback=make_operator("itm", fallback), context=ctx, primaries=BT709,
+        # The recipe of the shipped weights, made before the shoulder correction was the default.
+        params=TemporalParams(response="display"), fallback=make_operator("itm", fallback), context=ctx,
+        primaries=BT709,
     )
     reconstructor.analyse()
     outputs = [reconstructor.frame(i) for i in range(len(linear))]

@@ -54,6 +54,8 @@ class ClipAnalysis:
     clipped_fractions: tuple[float, ...]
     keyframes: tuple[int, ...]
     response: Tensor | None  # (256,) estimated inverse camera response, or None
+    # (256,) gain on the declared transfer's light per code value (engine.temporal.shoulder), or None
+    top: Tensor | None = None
     # Thumbnail flows between frames i - 1 and i (forward, backward), float16, at steps[i - 1].
     steps: tuple[tuple[Tensor, Tensor], ...] = ()
     # Each frame's thumbnail of peak code values (1, h, w), uint8: the largest of each block.

@@ -45,10 +45,11 @@ class TemporalParams:
         0.25, 0.02, 1.0, "", "least log-luminance histogram distance between frames that can be a cut"
     )
     response: str = param(
-        "display",
-        help="linearise with the source EOTF, or with a camera response estimated from frames of "
-        "different exposure (Debevec & Malik 1997)",
-        choices=("display", "estimated"),
+        "shoulder",
+        help="linearise with the source EOTF; with it, the top of an sRGB or gamma decode "
+        "re-measured from the clip's exposure changes (shoulder; other decodes as declared); or "
+        "with a camera response estimated from frames of different exposure (Debevec & Malik 1997)",
+        choices=("display", "shoulder", "estimated"),
     )
     crf_smoothness: float = param(50.0, 1.0, 10000.0, "", "λ of the Debevec–Malik smoothness term")
     refine: str = param(

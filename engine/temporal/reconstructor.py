@@ -44,6 +44,7 @@ from engine.temporal.propagate import chained_alignment, keyframe_clue, temporal
 from engine.temporal.reconstruct import reference_clue
 from engine.temporal.region import Region, clipped_region, mask_regions
 from engine.temporal.schedule import choose_references, reference_candidates
+from engine.temporal.shoulder import measure_top
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
 DEFAULT_FRAME_CACHE_BYTES = 256 * 2**20
@@ -123,7 +124,11 @@ class TemporalReconstructor:
         """Read every frame once: cuts, per-shot exposure chain, keyframe schedule (and CRF).
         A cancelled analysis (RenderCancelled) leaves the previous one, or none, in place."""
         self._progress = progress
-        self._analysis = analyse_clip(self._decode, self.frame_count, self.params, self._report, cancel)
+        analysis = analyse_clip(self._decode, self.frame_count, self.params, self._report, cancel)
+        if self.params.response == "shoulder":
+            top = measure_top(self._source_light, analysis, self.params.flow_max_side)
+            analysis = dataclasses.replace(analysis, top=top)
+        self._analysis = analysis
         self._keyframes.clear()
 
     @property
@@ -343,10 +348,19 @@ class TemporalReconstructor:
 
     def _radiance(self, linear: Tensor, signal: Tensor) -> Tensor:
         """Relative radiance (1.0 = SDR peak) of a decoded frame and its code values."""
-        response = self._analysis.response if self._analysis is not None else None
-        if response is None:
-            return linear
-        return convert_primaries(linearise(signal, response), self.primaries, BT2020)
+        analysis = self._analysis
+        if analysis is not None and analysis.response is not None:
+            return convert_primaries(linearise(signal, analysis.response), self.primaries, BT2020)
+        if analysis is not None and analysis.top is not None:
+            # The transfer acts on each channel in the source's own primaries.
+            source = convert_primaries(linear, BT2020, self.primaries)
+            return convert_primaries(source * linearise(signal, analysis.top), self.primaries, BT2020)
+        return linear
+
+    def _source_light(self, index: int) -> tuple[Tensor, Tensor]:
+        """Frame `index`'s declared linear light in the source's primaries, and its code values."""
+        linear, signal = self._decode(index)
+        return convert_primaries(linear, BT2020, self.primaries), signal
 
     def _report(self, stage: str, fraction: float) -> None:
         if self._progress is not None:

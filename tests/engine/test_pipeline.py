@@ -126,6 +126,23 @@ def test_stages_follow_the_source_and_the_grade(tmp_path: Path) -> None:
     assert passthrough.temporal is None
 
 
+@pytest.mark.parametrize(("transfer", "response"),
+                         [("srgb", "shoulder"), ("gamma", "shoulder"), ("bt1886", "display"),
+                          ("bt709-camera", "display")])
+def test_the_shoulder_is_measured_on_srgb_and_gamma_decodes_only(tmp_path: Path, transfer: str,
+                                                                  response: str) -> None:
+    from tests.cli.conftest import write_sdr_clip
+
+    clip_path = write_sdr_clip(tmp_path / "c.mp4", np.full((3, 16, 16, 3), 90, np.uint8))
+    source = SourceTransform(transfer=transfer)
+    with open_clip(clip_path) as clip:
+        shoulder = Pipeline(Grade(source=source, temporal=True), clip, device="cpu")
+        estimated = Pipeline(Grade(source=source, temporal=True, temporal_params={"response": "estimated"}),
+                             clip, device="cpu")
+    assert shoulder.temporal.reconstructor.params.response == response
+    assert estimated.temporal.reconstructor.params.response == "estimated"  # an explicit other choice stands
+
+
 def test_stages_whose_spaces_do_not_meet_are_refused() -> None:
     from engine.frame import Space
     from engine.stages.base import check_chain
