@@ -126,7 +126,7 @@ class TemporalReconstructor:
         self._progress = progress
         analysis = analyse_clip(self._decode, self.frame_count, self.params, self._report, cancel)
         if self.params.response == "shoulder":
-            top = measure_top(self._source_light, analysis, self.params.flow_max_side)
+            top = measure_top(self._source_light, analysis, self.params.flow_max_side, cancel)
             analysis = dataclasses.replace(analysis, top=top)
         self._analysis = analysis
         self._keyframes.clear()

@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.nn import functional as tnf
 
 from engine.constants import CODEC_CLIP_BAND_START
+from engine.jobs import CancelToken
 from engine.temporal.analysis import ClipAnalysis
 from engine.temporal.exposure import aligned_exposure, peak_signal
 from engine.temporal.flow import inside_frame, warp, warp_light
@@ -180,12 +181,16 @@ def fit_top(samples: Sequence[tuple[Tensor, Tensor, Tensor]]) -> Tensor | None:
     return torch.exp(table).float()
 
 
-def measure_top(decode: SourceDecode, analysis: ClipAnalysis, flow_side: int) -> Tensor | None:
-    """h (see fit_top) from the clip's widest exposure changes; None where it never moved."""
+def measure_top(decode: SourceDecode, analysis: ClipAnalysis, flow_side: int,
+                cancel: CancelToken | None = None) -> Tensor | None:
+    """h (see fit_top) from the clip's widest exposure changes; None where it never moved.
+    `cancel` is checked before each pair is read (RenderCancelled)."""
     ev = analysis.log_exposures
     samples = []
     pairs = choose_pairs(analysis.shots, ev)
     for darker, brighter in pairs:
+        if cancel is not None:
+            cancel.check()
         (dark, dark_code), (bright, bright_code) = decode(darker), decode(brighter)
         seeds = analysis.chains(darker, [brighter])[brighter]
         gain = ev[brighter] - ev[darker]

@@ -11,7 +11,9 @@ import torch
 from torch import Tensor
 
 from engine.color.primaries import BT2020
+from engine.errors import RenderCancelled
 from engine.frame import Frame, Space
+from engine.jobs import CancelToken
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
 from engine.temporal import TemporalParams, TemporalReconstructor
@@ -144,3 +146,24 @@ def test_a_clip_that_is_its_tag_renders_as_declared() -> None:
         # pixels; the picture stays the declared one.
         assert float((a / b).log2().abs().amax(0).quantile(0.99)) < 0.02
         assert float((a_clues.labels != b_clues.labels).float().mean()) < 0.01
+
+
+def test_a_cancel_during_the_measurement_stops_before_the_next_pair_and_keeps_no_result() -> None:
+    frames, _ = _drift_clip(SLOPE)
+    token = CancelToken()
+    reads: list[int] = []
+
+    def source(i: int) -> Frame:
+        reads.append(i)
+        if len(reads) == len(frames) + 1:  # the analysis read every frame; the first pair starts
+            token.cancel()
+        return frames[i]
+
+    r = TemporalReconstructor(
+        source=source, frame_count=len(frames), params=TemporalParams(keyframe_spacing=8),
+        fallback=make_operator("itm", "bt2408"), context=StageContext(reference_white=203.0),
+        primaries=BT2020, frame_cache_bytes=0,
+    )
+    with pytest.raises(RenderCancelled):
+        r.analyse(cancel=token)
+    assert len(reads) == len(frames) + 2 and not r.analysed  # one pair read, not the seven
