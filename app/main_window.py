@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
         self.feed.signal_scopes_shown.connect(self.scopes.show_signal_scopes)
         self.feed.frame_shown.connect(self._show_quality)
         self.feed.frame_shown.connect(lambda result: self.timeline.set_markers(list(result.keyframes)))
+        self.feed.frame_shown.connect(
+            lambda result: self.controls.response_plot.show_measured(result.measured_top))
         self.feed.playback_stats.connect(
             lambda shown, dropped: self.playback_label.setText(f"played {shown} · dropped {dropped}"))
         self.feed.bridge.frame_failed.connect(

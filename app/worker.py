@@ -189,6 +189,8 @@ class FrameResult:
     signal_scopes: SignalScopes | None = None  # of the signal `display` gives
     render_seconds: float = 0.0  # the job's time on the worker, decode to baked display
     quality: float | None = None  # no-reference PU21-PSNR estimate of `hdr` (app.panels.quality_estimate)
+    # (256,) float32: the gain the temporal mode measured on the source transfer's top, if it did
+    measured_top: np.ndarray | None = None
 
     @property
     def is_proxy(self) -> bool:
@@ -239,6 +241,11 @@ class FrameCache:
         """Drop every frame of another revision: they can never be shown again."""
         for key in [k for k in self._items if k[0] != revision]:
             self.nbytes -= self._items.pop(key).nbytes
+
+
+def _measured_top(pipeline: Pipeline) -> np.ndarray | None:
+    top = pipeline.temporal.measured_top() if pipeline.temporal is not None else None
+    return top.cpu().numpy() if top is not None else None
 
 
 def _graded(pipeline: Pipeline, index: int, signal: Tensor, token: CancelToken) -> Tensor:
@@ -467,6 +474,7 @@ class EngineBridge(QObject):
                 mask=overlay_masks(signal, hdr, grade.peak_nits),
                 scopes=scopes_of(hdr),
                 keyframes=tuple(pipeline.temporal.keyframes()) if pipeline.temporal is not None else (),
+                measured_top=_measured_top(pipeline),
                 clues=clue_image(clues) if clues is not None else None,
                 sides=pictures,
                 scale=scale,

@@ -4,11 +4,14 @@ Code value (0..1) against the relative linear light it becomes, on a log axis, d
 pyqtgraph. The tagged curve is the stream's tagged transfer (the 'auto' source transform); the
 chosen curve is the one the session's Pipeline applies when the grade reads the clip otherwise:
 the estimated camera response ('estimated', engine.crf.estimate) or the BT.709 camera's scene
-light ('bt709-camera'), so the plot shows exactly what the preview and the export use.
+light ('bt709-camera'), so the plot shows exactly what the preview and the export use. The
+measured curve is that reading with the top the temporal mode re-measured from the clip's
+exposure changes (engine.temporal.shoulder), once a rendered frame has brought it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 import torch
 
@@ -23,7 +26,8 @@ _CAMERA_READINGS = ("estimated", "bt709-camera")  # SDR transfers that read a cl
 
 
 class ResponsePlot(pg.PlotWidget):
-    """Tagged transfer (grey) and the chosen camera reading (orange) of the session's clip."""
+    """Tagged transfer (grey), the chosen camera reading (orange) and the temporal mode's
+    measured top (blue, dashed) of the session's clip."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -35,6 +39,8 @@ class ResponsePlot(pg.PlotWidget):
         self.addLegend(offset=(5, 5))
         self.tagged = self.plot(pen=pg.mkPen(170, 170, 170, width=2), name="tagged")
         self.chosen = self.plot(pen=pg.mkPen(255, 150, 40, width=2), name="chosen")
+        self.measured = self.plot(pen=pg.mkPen(60, 150, 255, width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                  name="measured top")
         session.clip_changed.connect(self.refresh)
         session.grade_changed.connect(lambda _grade, _engine: self.refresh())
         self.refresh()
@@ -55,3 +61,14 @@ class ResponsePlot(pg.PlotWidget):
         pipeline = self.session.pipeline
         if pipeline is not None and pipeline.input.transfer in _CAMERA_READINGS:
             self.chosen.setData(x, pipeline.input.apply(ramp)[1, 0].clamp_min(_FLOOR).numpy())
+
+    def show_measured(self, top: np.ndarray | None) -> None:
+        """Draw the session's reading of the source with the temporal mode's measured gain `top`
+        ((256,) over code values, see engine.temporal.shoulder); None clears the curve."""
+        pipeline = self.session.pipeline
+        if top is None or pipeline is None or pipeline.input.hdr:
+            self.measured.setData([], [])
+            return
+        light = pipeline.input.apply(_CODES.expand(3, 1, -1))[1, 0].numpy()
+        gain = np.interp(_CODES.numpy(), np.linspace(0.0, 1.0, top.size), top)
+        self.measured.setData(_CODES.numpy(), np.maximum(light * gain, _FLOOR))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from torch import Tensor
+
 from engine.color.primaries import Primaries
 from engine.errors import FormatError
 from engine.frame import Frame, Space
@@ -43,6 +45,11 @@ class TemporalStage(Stage):
 
     def keyframes(self) -> list[int]:
         return self.reconstructor.keyframes()
+
+    def measured_top(self) -> Tensor | None:
+        """The gain the analysis measured on the declared transfer's top (engine.temporal.shoulder),
+        (256,) over code values; None before the analysis or where it measured none."""
+        return self.reconstructor.analysis.top if self.analysed else None
 
     def clue_map(self, index: int) -> ClueMap | None:
         """The clue map of frame `index` when it is the frame this stage delivered last (the

@@ -11,7 +11,7 @@ import torch
 
 from app.panels.controls import ControlsPanel
 from app.session import Session
-from engine.color.transfer import bt709_inverse_oetf, bt1886_eotf
+from engine.color.transfer import bt709_inverse_oetf, bt1886_eotf, srgb_eotf
 from tests.engine.crf.scenes import sdr_clip
 
 pytestmark = pytest.mark.gui
@@ -72,3 +72,22 @@ def test_choosing_bt709_camera_reads_scene_light_and_plots_it(
     assert y[mid] > 1.4 * tagged.yData[mid]
     session.undo_stack.undo()
     assert panel.transfer.currentText() == "auto"
+
+
+def test_the_measured_top_multiplies_the_reading_and_clears_without_one(
+    gl_app: object, qtbot: object, estimator_clip: Path
+) -> None:
+    # The temporal mode measures the top of sRGB and gamma decodes (engine.temporal.shoulder).
+    session, panel, index = _panel(qtbot, estimator_clip, "srgb")
+    panel.transfer.setCurrentIndex(index)
+    assert session.grade.source.transfer == "srgb"
+    plot = panel.response_plot
+    top = np.ones(256, np.float32)
+    top[128:] = np.linspace(1.0, 2.0, 128, dtype=np.float32)  # one stop more light at white
+    plot.show_measured(top)
+    x, y = plot.measured.xData, plot.measured.yData
+    reading = srgb_eotf(torch.from_numpy(np.asarray(x))).numpy()
+    assert np.allclose(y[:128], np.maximum(reading[:128], 1e-4), rtol=1e-5)
+    assert y[-1] == pytest.approx(2.0 * reading[-1], rel=1e-5)
+    plot.show_measured(None)
+    assert plot.measured.yData is None or len(plot.measured.yData) == 0

@@ -16,6 +16,7 @@ from engine.frame import Frame, Space
 from engine.jobs import CancelToken
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
+from engine.stages.temporal import TemporalStage
 from engine.temporal import TemporalParams, TemporalReconstructor
 from engine.temporal.shoulder import choose_pairs, fit_top, pair_samples
 from tests.engine.temporal.scenes import GAMMA, texture
@@ -167,3 +168,13 @@ def test_a_cancel_during_the_measurement_stops_before_the_next_pair_and_keeps_no
     with pytest.raises(RenderCancelled):
         r.analyse(cancel=token)
     assert len(reads) == len(frames) + 2 and not r.analysed  # one pair read, not the seven
+
+
+def test_the_temporal_stage_hands_on_the_measured_top_once_analysed() -> None:
+    frames, _ = _drift_clip(SLOPE)
+    stage = TemporalStage(lambda i: frames[i], len(frames), TemporalParams(keyframe_spacing=8),
+                          make_operator("itm", "bt2408"), StageContext(reference_white=203.0), BT2020)
+    assert stage.measured_top() is None
+    stage.analyse()
+    top = stage.measured_top()
+    assert top is not None and torch.equal(top, stage.reconstructor.analysis.top)
