@@ -138,8 +138,8 @@ def fit_top(samples: Sequence[tuple[Tensor, Tensor, Tensor]]) -> Tensor | None:
     shifted do not steer the fit, and the priors weigh like the square root of the evidence.
     """
     rows: list[Tensor] = []
-    used: list[Tensor] = []
     targets: list[Tensor] = []
+    measured = 0  # pairs that measured both their ratio and the top
     knots = torch.arange(_KNEE, 1.0 + 1e-9, _KNOT_STEP, dtype=torch.float64)
     for low, high, log_ratio in samples:
         trusted = high <= _KNEE
@@ -147,11 +147,11 @@ def fit_top(samples: Sequence[tuple[Tensor, Tensor, Tensor]]) -> Tensor | None:
         if int(trusted.sum()) < _MIN_SAMPLES or int(top.sum()) < _MIN_SAMPLES:
             continue
         log_k = log_ratio[trusted].median()
-        used.append(log_k)
+        measured += 1
         pairs = zip(high[top].tolist(), low[top].tolist(), strict=True)
         rows.extend(_hat(a, knots) - _hat(b, knots) for a, b in pairs)
         targets.extend((log_k - log_ratio[top]).double())
-    if len(used) < _MIN_PAIRS:
+    if measured < _MIN_PAIRS:
         return None
     unknowns = knots.numel() - 1  # ln h at the knee is 0
     data = torch.stack(rows)[:, 1:]
@@ -162,13 +162,13 @@ def fit_top(samples: Sequence[tuple[Tensor, Tensor, Tensor]]) -> Tensor | None:
         second[i, i:i + 3] = torch.tensor([1.0, -2.0, 1.0])
     ridge = torch.eye(unknowns, dtype=torch.float64)
     prior = torch.cat((_SMOOTHNESS * scale * second[:, 1:], _RIDGE * scale * ridge))
-    rhs = torch.cat((target, torch.zeros(prior.shape[0], dtype=torch.float64)))
+    no_prior = torch.zeros(prior.shape[0], dtype=torch.float64)  # the priors pull towards 0
     weight = torch.ones(len(rows), dtype=torch.float64)
     for _ in range(_REWEIGHTINGS):
         # Huber's M-estimator by iteratively reweighted least squares: misaligned quantiles
         # (a moving object, a pan's new content) give large residuals that would pull the curve.
         system = torch.cat((data * weight.unsqueeze(1), prior))
-        solution = torch.linalg.lstsq(system, torch.cat((target * weight, rhs[len(rows):])).unsqueeze(1),
+        solution = torch.linalg.lstsq(system, torch.cat((target * weight, no_prior)).unsqueeze(1),
                                       driver="gelsd").solution.squeeze(1)
         residual = (data @ solution - target).abs()
         weight = (_HUBER / residual.clamp_min(_HUBER)).sqrt()
