@@ -41,6 +41,7 @@ class ResponsePlot(pg.PlotWidget):
         self.chosen = self.plot(pen=pg.mkPen(255, 150, 40, width=2), name="chosen")
         self.measured = self.plot(pen=pg.mkPen(60, 150, 255, width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
                                   name="measured top")
+        self._shown_top: np.ndarray | None = None  # the gain `measured` draws, if any
         session.clip_changed.connect(self.refresh)
         session.grade_changed.connect(lambda _grade, _engine: self.refresh())
         self.refresh()
@@ -50,6 +51,8 @@ class ResponsePlot(pg.PlotWidget):
         x = _CODES.numpy()
         self.tagged.setData([], [])
         self.chosen.setData([], [])
+        self.measured.setData([], [])  # drawn again on the reading the next frame brings
+        self._shown_top = None
         if info is None or info.tags.is_hdr():
             return
         try:
@@ -65,6 +68,12 @@ class ResponsePlot(pg.PlotWidget):
     def show_measured(self, top: np.ndarray | None) -> None:
         """Draw the session's reading of the source with the temporal mode's measured gain `top`
         ((256,) over code values, see engine.temporal.shoulder); None clears the curve."""
+        # Every frame shown brings the gain, the same one until the grade or the clip changes
+        # (refresh() forgets it): playback should not redraw the plot 24 times a second.
+        if top is self._shown_top or (top is not None and self._shown_top is not None
+                                      and np.array_equal(top, self._shown_top)):
+            return
+        self._shown_top = top
         pipeline = self.session.pipeline
         if top is None or pipeline is None or pipeline.input.hdr:
             self.measured.setData([], [])

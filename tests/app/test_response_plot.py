@@ -89,5 +89,10 @@ def test_the_measured_top_multiplies_the_reading_and_clears_without_one(
     reading = srgb_eotf(torch.from_numpy(np.asarray(x))).numpy()
     assert np.allclose(y[:128], np.maximum(reading[:128], 1e-4), rtol=1e-5)
     assert y[-1] == pytest.approx(2.0 * reading[-1], rel=1e-5)
+    # A grade change clears it; the next frame's gain, though equal, draws it on the new reading.
+    plot.refresh()
+    assert plot.measured.yData is None or len(plot.measured.yData) == 0
+    plot.show_measured(top.copy())
+    assert np.array_equal(plot.measured.yData, y)
     plot.show_measured(None)
     assert plot.measured.yData is None or len(plot.measured.yData) == 0
