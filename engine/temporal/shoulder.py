@@ -22,6 +22,7 @@ as the declared mid-tones: it is measured for `MEASURED_TRANSFERS` only.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 
 import torch
@@ -71,14 +72,15 @@ _REWEIGHTINGS = 4
 def choose_pairs(shots: Sequence[range], log_exposures: Sequence[float]) -> list[tuple[int, int]]:
     """Up to `_CANDIDATES` (darker, brighter) frame pairs of one shot, at most `_MAX_APART` frames apart,
     the widest exposure differences first, no frame used twice."""
-    pairs: list[tuple[float, int, int]] = []
-    for shot in shots:
-        for i in shot:
-            for j in range(i + 1, min(i + _MAX_APART, shot.stop - 1) + 1):
-                pairs.append((abs(log_exposures[j] - log_exposures[i]), i, j))
+    pairs = ((abs(log_exposures[j] - log_exposures[i]), i, j)
+             for shot in shots for i in shot for j in range(i + 1, min(i + _MAX_APART, shot.stop - 1) + 1))
+    # An hour of footage holds two million such pairs; only the widest can be chosen. A frame
+    # lies in at most 2 `_MAX_APART` pairs, so each chosen pair blocks at most 4 `_MAX_APART`
+    # others, and the greedy choice below never reaches past this many of the widest.
+    widest = heapq.nlargest(_CANDIDATES * (4 * _MAX_APART + 1), pairs, key=lambda p: p[0])
     chosen: list[tuple[int, int]] = []
     used: set[int] = set()
-    for gap, i, j in sorted(pairs, key=lambda p: -p[0]):
+    for gap, i, j in widest:
         if gap < _MIN_EV or len(chosen) == _CANDIDATES:
             break
         if i in used or j in used:

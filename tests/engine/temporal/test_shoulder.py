@@ -178,3 +178,22 @@ def test_the_temporal_stage_hands_on_the_measured_top_once_analysed() -> None:
     stage.analyse()
     top = stage.measured_top()
     assert top is not None and torch.equal(top, stage.reconstructor.analysis.top)
+
+
+def test_pair_choice_on_a_long_clip_matches_the_exhaustive_greedy_choice() -> None:
+    """choose_pairs keeps only the widest pairs of a long clip; the choice is the one a greedy
+    pass over every pair makes (here written out in full)."""
+    g = torch.Generator().manual_seed(5)
+    log_exposures = torch.cumsum(torch.randn(3000, generator=g) * 0.2, 0).tolist()
+    shots = [range(0, 1700), range(1700, 3000)]
+    every = sorted(((abs(log_exposures[j] - log_exposures[i]), i, j) for shot in shots for i in shot
+                    for j in range(i + 1, min(i + 24, shot.stop - 1) + 1)), key=lambda p: -p[0])
+    expected, used = [], set()
+    for gap, i, j in every:
+        if gap < 0.15 or len(expected) == 12:
+            break
+        if i not in used and j not in used:
+            used.update((i, j))
+            expected.append((i, j) if log_exposures[i] < log_exposures[j] else (j, i))
+    assert len(expected) == 12
+    assert choose_pairs(shots, log_exposures) == expected
