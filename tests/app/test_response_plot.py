@@ -33,6 +33,14 @@ def _panel(qtbot: object, clip: Path, choice: str) -> tuple[Session, ControlsPan
     return session, panel, index
 
 
+def _chosen(qtbot: object, clip: Path, choice: str, transfer: str) -> tuple[Session, ControlsPanel]:
+    """A session on the clip whose grade reads it by the source transfer `choice`, and its controls."""
+    session, panel, index = _panel(qtbot, clip, choice)
+    panel.transfer.setCurrentIndex(index)
+    assert session.grade.source.transfer == transfer
+    return session, panel
+
+
 def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
     gl_app: object, qtbot: object, estimator_clip: Path
 ) -> None:
@@ -60,9 +68,7 @@ def test_choosing_auto_estimated_proposes_it_and_plots_the_estimated_curve(
 def test_choosing_bt709_camera_reads_scene_light_and_plots_it(
     gl_app: object, qtbot: object, estimator_clip: Path
 ) -> None:
-    session, panel, index = _panel(qtbot, estimator_clip, "bt709 camera (scene light)")
-    panel.transfer.setCurrentIndex(index)
-    assert session.grade.source.transfer == "bt709-camera"
+    session, panel = _chosen(qtbot, estimator_clip, "bt709 camera (scene light)", "bt709-camera")
     x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
     expected = bt709_inverse_oetf(torch.from_numpy(np.asarray(x))).numpy()
     assert np.allclose(y, np.maximum(expected, 1e-4), rtol=1e-5)
@@ -78,9 +84,7 @@ def test_the_measured_top_multiplies_the_reading_and_clears_without_one(
     gl_app: object, qtbot: object, estimator_clip: Path
 ) -> None:
     # The temporal mode measures the top of sRGB and gamma decodes (engine.temporal.shoulder).
-    session, panel, index = _panel(qtbot, estimator_clip, "srgb")
-    panel.transfer.setCurrentIndex(index)
-    assert session.grade.source.transfer == "srgb"
+    _, panel = _chosen(qtbot, estimator_clip, "srgb", "srgb")
     plot = panel.response_plot
     top = np.ones(256, np.float32)
     top[128:] = np.linspace(1.0, 2.0, 128, dtype=np.float32)  # one stop more light at white
