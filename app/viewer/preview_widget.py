@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from OpenGL import GL
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QExposeEvent,
     QImage,
@@ -140,6 +140,11 @@ class PreviewWidget(QWidget):
         self.setMinimumSize(160, 90)
         self._redraw_posted = False  # an UpdateRequest is on its way to the surface
         self._surface = _Surface(self)
+        # The container owns the window in Qt, but PySide6's createWindowContainer leaves it owned
+        # by Python, whose shutdown then deletes it before a widget still holding the container
+        # (one closed with deleteLater, say): ~QApplication crashed in QWindowContainer. A QObject
+        # parent hands it to C++; the container then reparents it to its own holder.
+        QObject.setParent(self._surface, self)
         container = QWidget.createWindowContainer(self._surface, self)
         container.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout = QVBoxLayout(self)

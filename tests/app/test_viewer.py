@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -247,3 +249,26 @@ def test_only_the_frames_the_view_reads_are_uploaded(viewer: PreviewWidget) -> N
     out = viewer.render_offscreen(W, H)
     np.testing.assert_allclose(out[1, 1, :3], pq((20.0,) * 3), atol=0.5 / 1023)
     assert gl.frame_a.allocations == 1
+
+
+_CLOSED_WITH_DELETE_LATER = """
+from app.viewer.gl_format import install_default_surface_format
+install_default_surface_format()
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from app.viewer.preview_widget import PreviewWidget
+app = QApplication([])
+window = QWidget()
+QVBoxLayout(window).addWidget(PreviewWidget())
+window.show()
+app.processEvents()
+window.close()
+window.deleteLater()  # never runs: no event loop follows, as after pytest-qt's last test
+"""
+
+
+def test_interpreter_exits_cleanly_with_a_preview_still_on_screen(gl_app: object) -> None:
+    """The preview's native window is owned by its container, not by Python: PySide6's shutdown
+    used to delete it first, and ~QApplication then crashed (SIGSEGV) in QWindowContainer."""
+    child = subprocess.run([sys.executable, "-c", _CLOSED_WITH_DELETE_LATER], capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
