@@ -5,9 +5,10 @@ it can and falls back to a single-frame ITM curve where it cannot. This network 
 stage knew — its reconstruction, the confidence of its clues, the SDR frame and the two
 neighbouring keyframes' reconstructions — and the single-frame network's reconstruction
 (engine.models.unet.HighlightNet), and predicts a correction of the log radiance in the
-over-exposed pixels: it sharpens the fusion where the clues were weak and fills in plausible
-highlights where no clue exists. Well-exposed pixels pass through exactly (Santos et al. 2020,
-eq. 1), and no estimate goes below the clipped measurement, as in engine.temporal.merge.
+over-exposed pixels, in proportion to the share of each pixel no frame measured: it sharpens
+the fusion where the clues were weak and fills in plausible highlights where no clue exists.
+Well-exposed pixels keep the classical reconstruction exactly (Santos et al. 2020, eq. 1), and
+no estimate goes below the clipped measurement, as in engine.temporal.merge.
 
 Trained with a temporal-stability term in the manner of Eilertsen, Mantiuk and Unger,
 "Single-frame Regularization for Temporally Stable CNNs", CVPR 2019 (see engine.models.train).
@@ -26,6 +27,7 @@ NEIGHBOURS = 2  # the keyframes before and after the frame
 # log classical (3), log single-frame network (3), confidence (1), SDR signal (3),
 # over-exposure mask (1), log keyframes (3 each).
 REFINE_CHANNELS = 3 + 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
+CONFIDENCE_CHANNEL = 6
 MASK_CHANNEL = 10
 REFINE_ARCHITECTURE = UNetConfig(in_channels=REFINE_CHANNELS, widths=(16, 32, 64), masked=False)
 
@@ -68,7 +70,21 @@ class RefineNet(nn.Module):
         return features[:, MASK_CHANNEL : MASK_CHANNEL + 1]
 
     def reconstruct(self, features: Tensor, linear: Tensor, log_radiance: Tensor | None = None) -> Tensor:
-        """Relative radiance (N, 3, H, W): the frame where well exposed, the refined estimate
-        where clipped, never below the clipped measurement."""
+        """Relative radiance (N, 3, H, W): the classical reconstruction where the frame is well
+        exposed, the refined estimate where clipped, never below the clipped measurement.
+
+        Santos et al. 2020 eq. 1 passes the SDR frame's own light where it is well exposed; here
+        that light is the classical stage's, which keeps its own pixels but may have re-read the
+        top of the transfer from the clip (engine.temporal.shoulder).
+        """
         predicted = self(features) if log_radiance is None else log_radiance
-        return blend_prediction(linear, self.mask_of(features), predicted)
+        # The correction counts for the share of the pixel no frame measured (1 - the clue
+        # confidence): where references saw the radiance, their measurement stands. Applied in
+        # full, the network rewrote good recoveries (docs/evaluation.md item 15: on the
+        # validation stills' phone shots, recoverable highlights fell from 35.7 to 23.5 dB).
+        # Training sees the whole correction; scaling it there as well measured no better.
+        unmeasured = 1.0 - features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1]
+        predicted = features[:, :3] + unmeasured * (predicted - features[:, :3])
+        mask = self.mask_of(features)
+        classical = torch.expm1(features[:, :3])
+        return blend_prediction(linear, mask, predicted) + mask * (classical - linear)

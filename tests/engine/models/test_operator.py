@@ -60,12 +60,25 @@ def test_refine_temporal_keeps_well_exposed_pixels_and_shapes() -> None:
     out = refine_temporal(classical, confidence, frame, [classical * 0.9, classical * 1.1], ctx)
     keep = _well_exposed(frame)
     assert out.shape == frame.shape
-    assert torch.equal(out[:, keep], frame[:, keep] * 203.0)
+    # Well-exposed pixels are the classical stage's, which in the pipeline are the frame's own.
+    torch.testing.assert_close(out[:, keep], classical[:, keep], rtol=1e-5, atol=1e-4)
     clipped = frame.amax(0) >= 1.0
     assert float(out[:, clipped].min()) >= 203.0
+    assert float((out[:, clipped] - classical[:, clipped]).abs().max()) > 1.0  # the network corrected them
     # Fewer neighbours than two repeat the frame's own reconstruction.
     one = TemporalRefiner()(classical, confidence, frame, [], ctx)
     assert bool(torch.isfinite(one).all())
+
+
+def test_refine_temporal_keeps_what_the_references_measured() -> None:
+    """The correction is scaled by the share no frame measured: at full clue confidence the
+    refinement returns the classical reconstruction, clipped pixels included."""
+    frame = sdr_frame()
+    ctx = StageContext(reference_white=203.0)
+    classical = make_operator("itm", "bt2446a").apply(frame, ctx)
+    measured = torch.ones((1, *frame.shape[1:]))
+    out = refine_temporal(classical, measured, frame, [classical * 0.9, classical * 1.1], ctx)
+    torch.testing.assert_close(out, classical, rtol=1e-5, atol=1e-3)
 
 
 def test_refine_temporal_refuses_mismatched_inputs() -> None:
