@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/train_itm.py --model unet --data DIR [--minutes 12] [--steps 3000] [--patches 2048]
     .venv/bin/python bench/train_itm.py --model refine --data DIR [--minutes 10] [--frames 16]
-                                        [--size 224x128]
+                                        [--size 224x128] [--cameras srgb|families]
 
 unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) on patches drawn
 from the training stills with random exposure, camera response, noise and JPEG compression
 (engine.models.data). refine: the temporal refinement network (engine.models.refine.RefineNet)
 on every frame of engine.synth shots (a pan and a push-in per still) reconstructed by the
 classical temporal stage, with the single-frame network's reconstruction (train unet first:
-refine reads masked_unet from --out).
+refine reads masked_unet from --out). `--cameras families` draws one camera of each
+engine.synth.families family per still instead, records it with that camera's codec and grades
+it as bench/temporal.py does (docs/evaluation.md item 15: it measured worse; the shipped weights
+use the sRGB camera).
 
 Split: every EXR still in --data trains except GoldenGate and sunset, which are held out for
 bench/learned_eval.py; a folder of bench/heldout_stills.py's TEST stills is refused, and the
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -31,12 +35,15 @@ from pathlib import Path
 import torch
 
 from bench.heldout_stills import LICENCES, TUNING
+from bench.temporal import TEMPORAL, grade_for, make_shot
+from engine.io.open import open_clip
 from engine.models.data import (
     EVAL_STILLS,
     PatchSettings,
     TemporalExamples,
     load_stills,
     make_patch_bank,
+    pipeline_examples,
     temporal_examples,
     training_stills,
 )
@@ -52,7 +59,9 @@ from engine.models.weights import (
     save_network,
     save_tensors,
 )
+from engine.pipeline import Pipeline
 from engine.synth import SynthSettings
+from engine.synth.families import FAMILIES, draw
 
 MOTIONS = ("pan", "push")
 TEST_MARK = LICENCES.splitlines()[0]  # the first line of the TEST folder's LICENCES.md
@@ -101,6 +110,43 @@ def refine_examples(paths: list[Path], args: argparse.Namespace,
     return examples, description
 
 
+def family_examples(paths: list[Path], args: argparse.Namespace,
+                    cache: Path) -> tuple[Examples, dict[str, object]]:
+    """Every still through one camera of each engine.synth.families family (seeded), recorded
+    with that camera's codec and graded as bench/temporal.py grades it: the declared transfer,
+    the temporal mode with `--fallback`, its response rule included (engine.pipeline)."""
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    cameras = {(p.stem, name): draw(family, args.seed * 1000 + i * len(FAMILIES) + f, args.frames,
+                                    (width, height))
+               for i, p in enumerate(paths) for f, (name, family) in enumerate(FAMILIES.items())}
+    description: dict[str, object] = {
+        "cameras": "families", "fallback": args.fallback, "frames": args.frames, "size": [width, height],
+        "shots": [f"{still}/{camera.describe()}" for (still, _), camera in cameras.items()]}
+    if cache.is_file():
+        log(f"reusing the temporal examples in {cache}")
+        tensors = load_checked(cache)
+        return Examples(tensors["features"], tensors["linear"], tensors["radiance"]), description
+    single_frame = load_network(HIGHLIGHT_MODEL, args.out)
+    assert isinstance(single_frame, HighlightNet)
+    parts: list[TemporalExamples] = []
+    with tempfile.TemporaryDirectory(prefix="lumigrade-train-") as folder:
+        for path in paths:
+            for name in FAMILIES:
+                started = time.perf_counter()
+                camera = cameras[(path.stem, name)]
+                shot = make_shot(path, camera, Path(folder))
+                with open_clip(shot.clip) as clip:
+                    pipeline = Pipeline(grade_for(TEMPORAL, args.fallback, camera), clip, device="cpu")
+                    parts.append(pipeline_examples(pipeline, shot.truth, single_frame))
+                shot.clip.unlink()
+                log(f"{shot.name}: {args.frames} frames in {time.perf_counter() - started:.0f} s")
+    examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
+                        torch.cat([p.radiance for p in parts]))
+    save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
+                         "radiance": examples.radiance})
+    return examples, description
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("unet", "refine"), required=True)
@@ -115,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=16, help="refine: frames per synthetic shot")
     parser.add_argument("--size", default="224x128", help="refine: WxH of the synthetic shots")
     parser.add_argument("--fallback", default="bt2446a", help="refine: the classical stage's fallback ITM")
+    parser.add_argument("--cameras", choices=("srgb", "families"), default="srgb",
+                        help="refine: an exact sRGB camera (a pan and a push per still), or one camera "
+                        "of each engine.synth.families family per still")
     parser.add_argument("--widths", default="16,32,64,64", help="unet: channels per level")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -145,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         model, name = RefineNet(), REFINE_MODEL
         settings = replace(settings, stability_weight=0.5)
-        examples, data = refine_examples(paths, args, checkpoints / "examples.safetensors")
+        build = family_examples if args.cameras == "families" else refine_examples
+        examples, data = build(paths, args, checkpoints / "examples.safetensors")
     log(f"{name}: {parameter_count(model)} parameters, {examples.inputs.shape[0]} examples of "
         f"{tuple(examples.inputs.shape[1:])}, data ready in {time.perf_counter() - started:.0f} s")
     state = train(model, examples, settings, checkpoints, log)

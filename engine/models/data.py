@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,6 +30,8 @@ from engine.color import transfer as tf
 from engine.color.luminance import luminance
 from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.frame import Frame, Space
+from engine.metrics.align import robust_scale
+from engine.metrics.regions import clipped_mask
 from engine.models.refine import RefineNet
 from engine.models.unet import HighlightNet
 from engine.operators.base import StageContext
@@ -36,6 +39,10 @@ from engine.operators.catalogue import make_operator
 from engine.synth import SynthSettings, make_response, plan_shot, render_shot
 from engine.synth.degrade import SensorNoise, record
 from engine.synth.render import load_still
+
+if TYPE_CHECKING:
+    from engine.pipeline import Pipeline
+    from engine.temporal import TemporalReconstructor
 
 # Held out of training entirely, for bench/learned_eval.py: a daylight city view and a sunset
 # panorama, the two kinds of highlight (sun, sky, specular) the product meets most.
@@ -184,28 +191,59 @@ def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: High
     1.0 = each frame's SDR peak)."""
     from engine.temporal import TemporalParams, TemporalReconstructor
 
-    net = RefineNet()
     plan = plan_shot(still, settings)
     frames = list(render_shot(still, plan, settings))
     # The camera wrote sRGB code values in BT.709; the input transform decodes them exactly.
     linear = [display_light(f.sdr, "srgb") for f in frames]
-    ctx = StageContext()
     reconstructor = TemporalReconstructor(
         source=lambda i: Frame(linear[i], Space.RELATIVE, frames[i].sdr), frame_count=len(linear),
         # The recipe of the shipped weights, made before the shoulder correction was the default.
-        params=TemporalParams(response="display"), fallback=make_operator("itm", fallback), context=ctx,
-        primaries=BT709,
+        params=TemporalParams(response="display"), fallback=make_operator("itm", fallback),
+        context=StageContext(), primaries=BT709,
     )
+    radiance = [f.scene * k for f, k in zip(frames, plan.multipliers, strict=True)]
+    return _refine_examples(reconstructor, radiance, single_frame)
+
+
+def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame: HighlightNet,
+                      ) -> TemporalExamples:
+    """Every frame of a clip as `pipeline`'s temporal stage reconstructs it (the decode, response
+    and fallback its grade sets), as RefineNet inputs and targets.
+
+    `truth` is each frame's scene light at any scale. The target is the truth on the scale of the
+    frame's decoded light, aligned by engine.metrics.align.robust_scale over the pixels the SDR
+    frame did not clip, as the evaluation aligns it: where the declared transfer is not the
+    camera's, that is the scale the network's untouched pixels are judged on.
+    """
+    if pipeline.temporal is None:
+        raise ValueError("pipeline_examples needs a grade with the temporal mode on")
+    reconstructor = pipeline.temporal.reconstructor
+    radiance = []
+    for i, scene in enumerate(truth):
+        decoded = reconstructor.source(i)
+        assert decoded.code is not None
+        scale = robust_scale(decoded.pixels, scene, 1.0 - clipped_mask(decoded.code))
+        radiance.append(scene * (scale if math.isfinite(scale) else 0.0))
+    return _refine_examples(reconstructor, radiance, single_frame)
+
+
+def _refine_examples(reconstructor: TemporalReconstructor, radiance: Sequence[Tensor],
+                     single_frame: HighlightNet) -> TemporalExamples:
+    """RefineNet's inputs for every frame the reconstructor holds (its analysis run here), with
+    `radiance` (relative units) as the targets."""
+    net = RefineNet()
+    white = reconstructor.context.reference_white
     reconstructor.analyse()
-    outputs = [reconstructor.frame(i) for i in range(len(linear))]
+    decoded = [reconstructor.source(i) for i in range(reconstructor.frame_count)]
+    outputs = [reconstructor.frame(i, frame) for i, frame in enumerate(decoded)]
     analysis = reconstructor.analysis
     features = []
     with torch.no_grad():
         for i, (nits, clues) in enumerate(outputs):
-            neighbours = [outputs[k][0][None] / ctx.reference_white
-                          for k in analysis.neighbours(i) if k is not None]
-            learned = single_frame.reconstruct(linear[i][None])
-            features.append(net.features((nits / ctx.reference_white)[None], learned, clues.confidence[None],
-                                         linear[i][None], neighbours)[0])
-    radiance = [f.scene * k for f, k in zip(frames, plan.multipliers, strict=True)]
-    return TemporalExamples(torch.stack(features), torch.stack(linear), torch.stack(radiance))
+            linear = decoded[i].pixels[None]
+            neighbours = [outputs[k][0][None] / white for k in analysis.neighbours(i) if k is not None]
+            learned = single_frame.reconstruct(linear)
+            features.append(net.features((nits / white)[None], learned, clues.confidence[None], linear,
+                                         neighbours)[0])
+    linear_frames = torch.stack([frame.pixels for frame in decoded])
+    return TemporalExamples(torch.stack(features), linear_frames, torch.stack(list(radiance)))

@@ -1,18 +1,31 @@
-"""Training data: exposure that clips the requested share, texture scores, the split, JPEG."""
+"""Training data: exposure that clips the requested share, texture scores, the split, JPEG, and
+the temporal examples a grade's own pipeline makes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
+from engine.color.luminance import luminance
+from engine.constants import CODEC_CLIP_BAND_START
+from engine.grade import Grade, SourceTransform
+from engine.io.open import open_clip
 from engine.models.data import (
     EVAL_STILLS,
     PatchSettings,
     clipping_multiplier,
     jpeg,
     make_patch_bank,
+    pipeline_examples,
     texture_score,
     training_stills,
 )
+from engine.models.refine import REFINE_CHANNELS
+from engine.models.unet import HighlightNet
+from engine.pipeline import Pipeline
+from engine.synth import SynthSettings, plan_shot, render_shot
+from engine.synth.recording import open_recording
 from tests.engine.models.conftest import hdr_scene
 
 
@@ -55,3 +68,32 @@ def test_the_held_out_stills_never_train(tmp_path) -> None:
         (tmp_path / f"{name}.exr").write_bytes(b"")
     assert [p.stem for p in training_stills(tmp_path)] == ["city"]
     assert set(EVAL_STILLS) == {"GoldenGate", "sunset"}
+
+
+def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scale(
+        tmp_path: Path, small_net: HighlightNet) -> None:
+    scene = hdr_scene(144, 256, seed=1)
+    settings = SynthSettings(frames=5, motion="pan", exposure="auto", size=(128, 72), crf="srgb", seed=2)
+    frames = list(render_shot(scene, plan_shot(scene, settings), settings))
+    writer = open_recording(tmp_path / "shot.mp4", "h264", 14, "fast", 128, 72, 24.0)
+    for frame in frames:
+        writer.write(frame.sdr)
+    writer.close()
+    grade = Grade(source=SourceTransform(transfer="srgb", primaries="bt709"), temporal=True)
+    with open_clip(tmp_path / "shot.mp4") as clip:
+        pipeline = Pipeline(grade, clip, device="cpu")
+        examples = pipeline_examples(pipeline, [f.scene for f in frames], small_net)
+        assert examples.features.shape == (5, REFINE_CHANNELS, 72, 128)
+        # The classical channels are the frames the grade renders, as the refinement sees them
+        # at inference (engine.models.inference: log(1 + nits / reference white)).
+        for i in (0, 3):
+            rendered = pipeline.hdr(i) / grade.reference_white
+            assert torch.allclose(examples.features[i, :3], torch.log1p(rendered), atol=1e-5)
+            decoded = pipeline.temporal.reconstructor.source(i)
+            unclipped = decoded.code.amax(0) < CODEC_CLIP_BAND_START
+            log_ratio = (luminance(examples.radiance[i]) / luminance(decoded.pixels)).log()[0][unclipped]
+            raw = (luminance(frames[i].scene) / luminance(decoded.pixels)).log()[0][unclipped]
+            # The truth arrives at the scene's scale, and the target is the decoded light's.
+            assert float(raw.median().abs()) > 0.5
+            assert float(log_ratio.median().abs()) < 0.02
+            assert float(log_ratio.abs().quantile(0.9)) < 0.15
