@@ -29,6 +29,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -83,6 +84,24 @@ def unet_examples(paths: list[Path], args: argparse.Namespace) -> tuple[Examples
     return Examples(bank.sdr, bank.sdr, bank.radiance), {"patches": asdict(settings)}
 
 
+def cached_examples(cache: Path, models: Path,
+                    make: Callable[[HighlightNet], Iterator[TemporalExamples]]) -> Examples:
+    """The temporal examples an earlier run saved in `cache`, or else those `make` builds with
+    the single-frame network in `models`, saved there for a resumed run."""
+    if cache.is_file():
+        log(f"reusing the temporal examples in {cache}")
+        tensors = load_checked(cache)
+        return Examples(tensors["features"], tensors["linear"], tensors["radiance"])
+    single_frame = load_network(HIGHLIGHT_MODEL, models)
+    assert isinstance(single_frame, HighlightNet)
+    parts = list(make(single_frame))
+    examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
+                        torch.cat([p.radiance for p in parts]))
+    save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
+                         "radiance": examples.radiance})
+    return examples
+
+
 def refine_examples(paths: list[Path], args: argparse.Namespace,
                     cache: Path) -> tuple[Examples, dict[str, object]]:
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -91,23 +110,16 @@ def refine_examples(paths: list[Path], args: argparse.Namespace,
     description: dict[str, object] = {"shots": [{"motion": s.motion, "frames": s.frames,
                                                  "size": [width, height], "crf": s.crf} for s in shots],
                                       "fallback": args.fallback}
-    if cache.is_file():
-        log(f"reusing the temporal examples in {cache}")
-        tensors = load_checked(cache)
-        return Examples(tensors["features"], tensors["linear"], tensors["radiance"]), description
-    single_frame = load_network(HIGHLIGHT_MODEL, args.out)
-    assert isinstance(single_frame, HighlightNet)
-    parts: list[TemporalExamples] = []
-    for path, still in zip(paths, load_stills(paths), strict=True):
-        for shot in shots:
-            started = time.perf_counter()
-            parts.append(temporal_examples(still, shot, single_frame, args.fallback))
-            log(f"{path.stem}/{shot.motion}: {shot.frames} frames in {time.perf_counter() - started:.0f} s")
-    examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
-                        torch.cat([p.radiance for p in parts]))
-    save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
-                         "radiance": examples.radiance})
-    return examples, description
+
+    def make(single_frame: HighlightNet) -> Iterator[TemporalExamples]:
+        for path, still in zip(paths, load_stills(paths), strict=True):
+            for shot in shots:
+                started = time.perf_counter()
+                yield temporal_examples(still, shot, single_frame, args.fallback)
+                seconds = time.perf_counter() - started
+                log(f"{path.stem}/{shot.motion}: {shot.frames} frames in {seconds:.0f} s")
+
+    return cached_examples(cache, args.out, make), description
 
 
 def family_examples(paths: list[Path], args: argparse.Namespace,
@@ -122,29 +134,21 @@ def family_examples(paths: list[Path], args: argparse.Namespace,
     description: dict[str, object] = {
         "cameras": "families", "fallback": args.fallback, "frames": args.frames, "size": [width, height],
         "shots": [f"{still}/{camera.describe()}" for (still, _), camera in cameras.items()]}
-    if cache.is_file():
-        log(f"reusing the temporal examples in {cache}")
-        tensors = load_checked(cache)
-        return Examples(tensors["features"], tensors["linear"], tensors["radiance"]), description
-    single_frame = load_network(HIGHLIGHT_MODEL, args.out)
-    assert isinstance(single_frame, HighlightNet)
-    parts: list[TemporalExamples] = []
-    with tempfile.TemporaryDirectory(prefix="lumigrade-train-") as folder:
-        for path in paths:
-            for name in FAMILIES:
-                started = time.perf_counter()
-                camera = cameras[(path.stem, name)]
-                shot = make_shot(path, camera, Path(folder))
-                with open_clip(shot.clip) as clip:
-                    pipeline = Pipeline(grade_for(TEMPORAL, args.fallback, camera), clip, device="cpu")
-                    parts.append(pipeline_examples(pipeline, shot.truth, single_frame))
-                shot.clip.unlink()
-                log(f"{shot.name}: {args.frames} frames in {time.perf_counter() - started:.0f} s")
-    examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
-                        torch.cat([p.radiance for p in parts]))
-    save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
-                         "radiance": examples.radiance})
-    return examples, description
+
+    def make(single_frame: HighlightNet) -> Iterator[TemporalExamples]:
+        with tempfile.TemporaryDirectory(prefix="lumigrade-train-") as folder:
+            for path in paths:
+                for name in FAMILIES:
+                    started = time.perf_counter()
+                    camera = cameras[(path.stem, name)]
+                    shot = make_shot(path, camera, Path(folder))
+                    with open_clip(shot.clip) as clip:
+                        pipeline = Pipeline(grade_for(TEMPORAL, args.fallback, camera), clip, device="cpu")
+                        yield pipeline_examples(pipeline, shot.truth, single_frame)
+                    shot.clip.unlink()
+                    log(f"{shot.name}: {args.frames} frames in {time.perf_counter() - started:.0f} s")
+
+    return cached_examples(cache, args.out, make), description
 
 
 def main(argv: list[str] | None = None) -> int:
