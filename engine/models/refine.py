@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from engine.filters import gaussian_blur
 from engine.models.unet import UNet, UNetConfig, batch_mask, blend_prediction, encode_sdr
 
 NEIGHBOURS = 2  # the keyframes before and after the frame
@@ -28,6 +29,9 @@ NEIGHBOURS = 2  # the keyframes before and after the frame
 # over-exposure mask (1), log keyframes (3 each).
 REFINE_CHANNELS = 3 + 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
 CONFIDENCE_CHANNEL = 6
+# Standard deviation, as a share of the frame's long side, of the spread of measured pixels'
+# support (24 px on the 256-px validation shots, where the fill's feather is 8 px).
+SUPPORT_FRACTION = 3.0 / 32.0
 MASK_CHANNEL = 10
 REFINE_ARCHITECTURE = UNetConfig(in_channels=REFINE_CHANNELS, widths=(16, 32, 64), masked=False)
 
@@ -83,8 +87,13 @@ class RefineNet(nn.Module):
         # full, the network rewrote good recoveries (docs/evaluation.md item 15: on the
         # validation stills' phone shots, recoverable highlights fell from 35.7 to 23.5 dB).
         # Training sees the whole correction; scaling it there as well measured no better.
-        unmeasured = 1.0 - features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1]
-        predicted = features[:, :3] + unmeasured * (predicted - features[:, :3])
+        # Near measured pixels the classical fill is pinned to them by its pull-push gain
+        # (engine.temporal.merge), so their support spreads as a Gaussian (item 15: 1, 3, 6
+        # and 12 x the fill's feather; 3 x kept its highlights and flickered least).
+        measured = features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1]
+        sigma = SUPPORT_FRACTION * max(measured.shape[-2:])
+        support = torch.maximum(measured, torch.stack([gaussian_blur(m, sigma) for m in measured]))
+        predicted = features[:, :3] + (1.0 - support) * (predicted - features[:, :3])
         mask = self.mask_of(features)
         classical = torch.expm1(features[:, :3])
         return blend_prediction(linear, mask, predicted) + mask * (classical - linear)

@@ -8,6 +8,7 @@ import torch
 from engine.errors import FormatError
 from engine.masks import overexposure_mask
 from engine.models.inference import TemporalRefiner, refine_temporal
+from engine.models.refine import SUPPORT_FRACTION, RefineNet
 from engine.operators.base import SpatialOperator, StageContext
 from engine.operators.catalogue import make_operator, operators
 from tests.engine.models.conftest import sdr_frame
@@ -79,6 +80,27 @@ def test_refine_temporal_keeps_what_the_references_measured() -> None:
     measured = torch.ones((1, *frame.shape[1:]))
     out = refine_temporal(classical, measured, frame, [classical * 0.9, classical * 1.1], ctx)
     torch.testing.assert_close(out, classical, rtol=1e-5, atol=1e-3)
+
+
+def test_the_correction_grows_away_from_measured_pixels() -> None:
+    """A clipped band measured on its left half: the right half's correction is scaled by
+    1 - the measured pixels' Gaussian support, so it is smallest next to them."""
+    height, width = 32, 64
+    linear = torch.full((1, 3, height, width), 0.3)
+    linear[..., 8:24, 16:48] = 1.0
+    classical = linear * 1.0
+    classical[..., 8:24, 16:48] = 4.0
+    measured = torch.zeros((1, 1, height, width))
+    measured[..., 8:24, 16:32] = 1.0
+    net = RefineNet()
+    features = net.features(classical, classical, measured, linear, [])
+    one_stop = features[:, :3] + 1.0  # a correction of +1 in log(1 + H) everywhere
+    out = net.reconstruct(features, linear, one_stop)
+    applied = (torch.log1p(out) - torch.log1p(classical))[0, 0, 16]  # the middle row
+    assert float(applied[16:32].abs().max()) < 1e-5  # measured: kept
+    sigma = SUPPORT_FRACTION * width
+    near, far = float(applied[32]), float(applied[32 + round(2 * sigma)])
+    assert 0.0 < near < 0.7 * far < 1.0
 
 
 def test_refine_temporal_refuses_mismatched_inputs() -> None:
