@@ -4,6 +4,7 @@ on held-out stills.
     .venv/bin/python -m bench.temporal --test-data DIR [--families phone,action] [--stills-per-family 3]
                                        [--frames 24] [--max-width 320] [--fallback masked-cnn]
                                        [--operators bt2408,meylan] [--threads 1] [--json FILE]
+                                       [--temporal-params refine=learned]
                                        [--cost-size 960x540 --cost-data DIR]
 
 The report is on `--test-data`, the held-out TEST stills (bench/heldout_stills.py builds them;
@@ -30,9 +31,13 @@ at the still's own scale (scene values read as cd/m²), as tables before 2026-12
 weighs errors far less at a few cd/m², so that row reads 20 to 40 dB higher and is no ceiling
 for a reconstruction at hundreds of cd/m².
 
+`--temporal-params refine=learned` scores the learned refinement in the temporal row (run the
+bench without it for the classical mode), and the cost then includes it.
+
 Goals (issue 19, held-out set): recoverable within 8 dB of the ceiling on average; in no family
 below the best single-frame operator over all highlights; flicker below every single-frame
-operator; the learned network (masked-cnn) >= 1 dB over the best classical operator on highlights.
+operator; the learned network (masked-cnn) >= 1 dB over the best classical operator on highlights;
+the refinement above the classical mode on recoverable highlights without more flicker.
 """
 
 from __future__ import annotations
@@ -261,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     if name in (TEMPORAL, args.fallback, "bt2408"):
                         line.append(f"{name} {got['recoverable']:.1f}/{got['highlights']:.1f}")
                 print("  ".join(line), flush=True)
-        cost = measure_cost(args) if args.cost_size and args.cost_data else {}
+        cost = measure_cost(args, temporal_params) if args.cost_size and args.cost_data else {}
     table = summarise(scores, [TEMPORAL, *singles])
     print_tables(table, args.fallback)
     if cost:
@@ -280,8 +285,9 @@ def with_temporal_params(grade: Grade, values: dict[str, str]) -> Grade:
     return dataclasses.replace(grade, temporal_params={**grade.temporal_params, **typed})
 
 
-def measure_cost(args: argparse.Namespace) -> dict[str, float]:
-    """Seconds per frame of the temporal mode and of its fallback on larger sRGB pans."""
+def measure_cost(args: argparse.Namespace, temporal_params: dict[str, str]) -> dict[str, float]:
+    """Seconds per frame of the temporal mode (with `temporal_params`, e.g. refine=learned) and
+    of its fallback on larger sRGB pans."""
     width, height = (int(v) for v in args.cost_size.lower().split("x"))
     times: dict[str, list[float]] = {"temporal": [], "single": []}
     with tempfile.TemporaryDirectory(prefix="lumigrade-cost-") as folder:
@@ -292,7 +298,8 @@ def measure_cost(args: argparse.Namespace) -> dict[str, float]:
             # The stills are smaller than 1080p: enlarge one until the frame fits in 0.8 of it.
             zoom = max(1.0, width / (COST_ROOM * still_width), height / (COST_ROOM * still_height))
             shot = make_shot(path, camera, Path(folder), zoom)
-            times["temporal"].append(render(shot.clip, grade_for(TEMPORAL, args.fallback, camera))[1])
+            temporal = with_temporal_params(grade_for(TEMPORAL, args.fallback, camera), temporal_params)
+            times["temporal"].append(render(shot.clip, temporal)[1])
             times["single"].append(render(shot.clip, grade_for(args.fallback, args.fallback, camera))[1])
     return {k: _mean(v) for k, v in times.items()}
 

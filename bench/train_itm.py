@@ -14,9 +14,10 @@ engine.synth.families family per still instead, records it with that camera's co
 it as bench/temporal.py does (docs/evaluation.md item 15: it measured worse; the shipped weights
 use the sRGB camera).
 
-Split: every EXR still in --data trains except GoldenGate and sunset, which are held out for
-bench/learned_eval.py; a folder of bench/heldout_stills.py's TEST stills is refused, and the
-JSON names the TUNING stills left out of --data (a validation split). Training is seeded, runs
+Split: every EXR still in --data trains except GoldenGate and sunset, which are TEST stills
+(bench/heldout_stills.py; bench/temporal.py scores the networks on TEST); a folder of
+bench/heldout_stills.py's TEST stills is refused, and the JSON names the TUNING stills left out
+of --data (a validation split). Training is seeded, runs
 on one CPU thread by default (the machine is shared), stops by itself after --steps or
 --minutes, and checkpoints to --checkpoints (safetensors + JSON), from which a rerun resumes.
 The weights, their SHA-256 in SHA256SUMS and a config JSON with the settings, the split and the

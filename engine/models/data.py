@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from engine.pipeline import Pipeline
     from engine.temporal import TemporalReconstructor
 
-# Held out of training entirely, for bench/learned_eval.py: a daylight city view and a sunset
-# panorama, the two kinds of highlight (sun, sky, specular) the product meets most.
+# Held out of training entirely: TEST stills (bench/heldout_stills.py), a daylight city view
+# and a sunset panorama, the two kinds of highlight (sun, sky, specular) the product meets most.
 EVAL_STILLS = ("GoldenGate", "sunset")
 # The display EOTFs an SDR source may be decoded with before it reaches an ITM operator.
 DISPLAY_EOTFS = ("srgb", "bt1886")
