@@ -218,12 +218,17 @@ def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame:
     if pipeline.temporal is None:
         raise ValueError("pipeline_examples needs a grade with the temporal mode on")
     reconstructor = pipeline.temporal.reconstructor
-    radiance = []
+    scales = []
     for i, scene in enumerate(truth):
         decoded = reconstructor.source(i)
         assert decoded.code is not None
-        scale = robust_scale(decoded.pixels, scene, 1.0 - clipped_mask(decoded.code))
-        radiance.append(scene * (scale if math.isfinite(scale) else 0.0))
+        scales.append(robust_scale(decoded.pixels, scene, 1.0 - clipped_mask(decoded.code)))
+    usable = [s for s in scales if math.isfinite(s)]
+    if not usable:
+        raise ValueError(f"{pipeline.clip.info.path}: no frame has unclipped pixels to align the truth on")
+    # A frame with no usable pixel (clipped whole) takes the shot's median scale, not none.
+    typical = float(np.median(usable))
+    radiance = [scene * (s if math.isfinite(s) else typical) for scene, s in zip(truth, scales, strict=True)]
     return _refine_examples(reconstructor, radiance, single_frame)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from engine.color.luminance import luminance
@@ -97,3 +98,16 @@ def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scal
             assert float(raw.median().abs()) > 0.5
             assert float(log_ratio.median().abs()) < 0.02
             assert float(log_ratio.abs().quantile(0.9)) < 0.15
+
+
+def test_pipeline_examples_refuse_a_clip_with_nothing_to_align_on(tmp_path: Path,
+                                                                    small_net: HighlightNet) -> None:
+    writer = open_recording(tmp_path / "white.mp4", "h264", 14, "fast", 64, 48, 24.0)
+    for _ in range(3):
+        writer.write(torch.ones(3, 48, 64))
+    writer.close()
+    grade = Grade(source=SourceTransform(transfer="srgb", primaries="bt709"), temporal=True)
+    with open_clip(tmp_path / "white.mp4") as clip:
+        pipeline = Pipeline(grade, clip, device="cpu")
+        with pytest.raises(ValueError, match=r"white\.mp4: no frame has unclipped pixels"):
+            pipeline_examples(pipeline, [torch.full((3, 48, 64), 5.0)] * 3, small_net)
