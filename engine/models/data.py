@@ -194,15 +194,15 @@ def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: High
     plan = plan_shot(still, settings)
     frames = list(render_shot(still, plan, settings))
     # The camera wrote sRGB code values in BT.709; the input transform decodes them exactly.
-    linear = [display_light(f.sdr, "srgb") for f in frames]
+    decoded = [Frame(display_light(f.sdr, "srgb"), Space.RELATIVE, f.sdr) for f in frames]
     reconstructor = TemporalReconstructor(
-        source=lambda i: Frame(linear[i], Space.RELATIVE, frames[i].sdr), frame_count=len(linear),
+        source=lambda i: decoded[i], frame_count=len(decoded),
         # The recipe of the shipped weights, made before the shoulder correction was the default.
         params=TemporalParams(response="display"), fallback=make_operator("itm", fallback),
         context=StageContext(), primaries=BT709,
     )
     radiance = [f.scene * k for f, k in zip(frames, plan.multipliers, strict=True)]
-    return _refine_examples(reconstructor, radiance, single_frame)
+    return _refine_examples(reconstructor, decoded, radiance, single_frame)
 
 
 def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame: HighlightNet,
@@ -218,28 +218,28 @@ def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame:
     if pipeline.temporal is None:
         raise ValueError("pipeline_examples needs a grade with the temporal mode on")
     reconstructor = pipeline.temporal.reconstructor
+    decoded = [reconstructor.source(i) for i in range(reconstructor.frame_count)]
     scales = []
-    for i, scene in enumerate(truth):
-        decoded = reconstructor.source(i)
-        assert decoded.code is not None
-        scales.append(robust_scale(decoded.pixels, scene, 1.0 - clipped_mask(decoded.code)))
+    for frame, scene in zip(decoded, truth, strict=True):
+        assert frame.code is not None
+        scales.append(robust_scale(frame.pixels, scene, 1.0 - clipped_mask(frame.code)))
     usable = [s for s in scales if math.isfinite(s)]
     if not usable:
         raise ValueError(f"{pipeline.clip.info.path}: no frame has unclipped pixels to align the truth on")
     # A frame with no usable pixel (clipped whole) takes the shot's median scale, not none.
     typical = float(np.median(usable))
     radiance = [scene * (s if math.isfinite(s) else typical) for scene, s in zip(truth, scales, strict=True)]
-    return _refine_examples(reconstructor, radiance, single_frame)
+    return _refine_examples(reconstructor, decoded, radiance, single_frame)
 
 
-def _refine_examples(reconstructor: TemporalReconstructor, radiance: Sequence[Tensor],
-                     single_frame: HighlightNet) -> TemporalExamples:
-    """RefineNet's inputs for every frame the reconstructor holds (its analysis run here), with
-    `radiance` (relative units) as the targets."""
+def _refine_examples(reconstructor: TemporalReconstructor, decoded: Sequence[Frame],
+                     radiance: Sequence[Tensor], single_frame: HighlightNet) -> TemporalExamples:
+    """RefineNet's inputs for every frame the reconstructor holds (its analysis run here), given
+    each frame as its source decodes it (decoded once by the caller), with `radiance` (relative
+    units) as the targets."""
     net = RefineNet()
     white = reconstructor.context.reference_white
     reconstructor.analyse()
-    decoded = [reconstructor.source(i) for i in range(reconstructor.frame_count)]
     outputs = [reconstructor.frame(i, frame) for i, frame in enumerate(decoded)]
     analysis = reconstructor.analysis
     features = []
