@@ -28,11 +28,11 @@ NEIGHBOURS = 2  # the keyframes before and after the frame
 # log classical (3), log single-frame network (3), confidence (1), SDR signal (3),
 # over-exposure mask (1), log keyframes (3 each).
 REFINE_CHANNELS = 3 + 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
-CONFIDENCE_CHANNEL = 6
+CONFIDENCE_CHANNEL = 3 + 3
+MASK_CHANNEL = CONFIDENCE_CHANNEL + 1 + 3
 # Standard deviation, as a share of the frame's long side, of the spread of measured pixels'
 # support (24 px on the 256-px validation shots, where the fill's feather is 8 px).
 SUPPORT_FRACTION = 3.0 / 32.0
-MASK_CHANNEL = 10
 REFINE_ARCHITECTURE = UNetConfig(in_channels=REFINE_CHANNELS, widths=(16, 32, 64), masked=False)
 
 
