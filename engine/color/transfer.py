@@ -57,7 +57,13 @@ BT709_LINEAR_CUT = 0.018
 def bt709_oetf(l: Tensor) -> Tensor:
     """ITU-R BT.709-6 OETF (item 1.2): scene light in [0, 1] -> signal, V = 1.099 L^0.45 - 0.099
     (4.5 L below 0.018)."""
-    l = l.clamp(0.0, 1.0)
+    return bt709_camera_oetf(l.clamp_max(1.0))
+
+
+def bt709_camera_oetf(l: Tensor) -> Tensor:
+    """The BT.709-6 OETF continued above nominal white (L > 1 -> V > 1), as a broadcast camera
+    records super-whites before its knee compresses them under the clip; negative light is 0."""
+    l = l.clamp_min(0.0)
     return torch.where(l < BT709_LINEAR_CUT, 4.5 * l, 1.099 * l.clamp_min(BT709_LINEAR_CUT) ** 0.45 - 0.099)
 
 

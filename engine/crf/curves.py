@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine.color import transfer
+
 SAMPLES = 1024  # signal values at which an inverse response is stored (as in EMoR)
 _DENSE = 1 << 16  # exposure samples used to invert a forward curve
 LOG_STOPS_ABOVE_GREY = 6.0  # exposure latitude of the normalised log curves
@@ -83,13 +85,13 @@ def from_forward(name: str, source: str, forward: Callable[[np.ndarray], np.ndar
 
 
 def srgb_oetf(e: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding."""
-    return np.where(e <= 0.0031308, 12.92 * e, 1.055 * np.power(np.maximum(e, 0.0), 1 / 2.4) - 0.055)
+    """IEC 61966-2-1 sRGB encoding (engine.color.transfer) of float64 exposure in [0, 1]."""
+    return transfer.srgb_inverse_eotf(torch.from_numpy(np.asarray(e, dtype=np.float64))).numpy()
 
 
 def bt709_oetf(e: np.ndarray) -> np.ndarray:
-    """ITU-R BT.709-6 OETF."""
-    return np.where(e < 0.018, 4.5 * e, 1.099 * np.power(np.maximum(e, 0.0), 0.45) - 0.099)
+    """ITU-R BT.709-6 OETF (engine.color.transfer), continued above 1 for the knee curves."""
+    return transfer.bt709_camera_oetf(torch.from_numpy(np.asarray(e, dtype=np.float64))).numpy()
 
 
 def gamma(g: float) -> ResponseCurve:

@@ -118,6 +118,15 @@ def test_bt709_oetf_published_values_and_peer() -> None:
     assert bool((tf.bt709_inverse_oetf(gap).diff() >= 0).all())  # continuous and monotone there
 
 
+def test_bt709_camera_oetf_continues_the_standard_above_white() -> None:
+    # Up to nominal white it is the standard's OETF; above, the same power law (a camera's
+    # super-whites before its knee): V(2) = 1.099 * 2^0.45 - 0.099.
+    x = torch.linspace(-0.5, 1.0, 1501, dtype=torch.float64)
+    torch.testing.assert_close(tf.bt709_camera_oetf(x), tf.bt709_oetf(x), rtol=0.0, atol=0.0)
+    assert float(tf.bt709_camera_oetf(t(2.0))) == pytest.approx(1.099 * 2.0**0.45 - 0.099, abs=1e-12)
+    assert float(tf.bt709_oetf(t(2.0))) == pytest.approx(1.0, abs=1e-12)
+
+
 @given(unit)
 def test_bt709_oetf_round_trip(e: float) -> None:
     assert float(tf.bt709_inverse_oetf(tf.bt709_oetf(t(e)))) == pytest.approx(e, abs=1e-12)
