@@ -19,11 +19,12 @@ import torch
 from torch import Tensor, nn
 
 from engine.errors import FormatError
-from engine.models.refine import RefineNet
-from engine.models.tiling import run_tiled
-from engine.models.unet import HighlightNet
+from engine.models.refine import RefineNet, measured_support
+from engine.models.tiling import NETWORK_CALL_PX, run_tiled
+from engine.models.unet import HighlightNet, batch_mask, encode_sdr
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators.base import StageContext
+from engine.temporal.region import mask_regions
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 32
@@ -114,14 +115,28 @@ class TemporalRefiner:
         net = self.model if self.model is not None else cached_network(REFINE_MODEL, str(linear.device))
         assert isinstance(net, RefineNet)
         white = ctx.reference_white
-        learned = highlight_radiance(linear, self.single_frame, self.tile, self.overlap)
-        with torch.inference_mode():
-            features = net.features(
-                (classical / white)[None], learned[None], clue_confidence.float()[None].to(linear.device),
-                linear[None], [(k / white)[None] for k in keys],
-            )
-        log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile, self.overlap)
-        return net.reconstruct(features, linear[None], log_radiance)[0] * white
+        confidence = clue_confidence.float().to(linear.device).clamp(0.0, 1.0)[None]
+        well_exposed = batch_mask(encode_sdr(linear[None], net.config.input_gamma), net.config.tau)[0]
+        support = measured_support(confidence)
+        # The correction applies only to over-exposed pixels, and there only to the share no
+        # frame measured (RefineNet.reconstruct); everywhere else the classical reconstruction
+        # stands whatever the networks say. So both run only on the boxes around the pixels
+        # left to correct, grown by the context a tile's edge needs, as the tiling assumes. The
+        # support spreads over the whole frame, so it is measured there and cropped.
+        boxes = mask_regions((well_exposed < 1.0) & (support[0] < 1.0), self.overlap, NETWORK_CALL_PX)
+        relative = classical / white
+        keys = [k / white for k in keys]
+        refined = classical.clone()
+        for box in boxes:
+            part = box.crop(linear)
+            learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap)
+            with torch.inference_mode():
+                features = net.features(box.crop(relative)[None], learned[None], box.crop(confidence),
+                                        part[None], [box.crop(k)[None] for k in keys])
+            log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile, self.overlap)
+            result = net.reconstruct(features, part[None], log_radiance, box.crop(support))[0]
+            box.crop(refined).copy_(result * white)  # the boxes are disjoint
+        return refined
 
 
 def refine_temporal(classical_nits: Tensor, clue_confidence: Tensor, sdr_relative: Tensor,

@@ -73,13 +73,16 @@ class RefineNet(nn.Module):
         """The over-exposure mask channel of stacked features, (N, 1, H, W)."""
         return features[:, MASK_CHANNEL : MASK_CHANNEL + 1]
 
-    def reconstruct(self, features: Tensor, linear: Tensor, log_radiance: Tensor | None = None) -> Tensor:
+    def reconstruct(self, features: Tensor, linear: Tensor, log_radiance: Tensor | None = None,
+                    support: Tensor | None = None) -> Tensor:
         """Relative radiance (N, 3, H, W): the classical reconstruction where the frame is well
         exposed, the refined estimate where clipped, never below the clipped measurement.
 
         Santos et al. 2020 eq. 1 passes the SDR frame's own light where it is well exposed; here
         that light is the classical stage's, which keeps its own pixels but may have re-read the
-        top of the transfer from the clip (engine.temporal.shoulder).
+        top of the transfer from the clip (engine.temporal.shoulder). `support` (N, 1, H, W) is
+        `measured_support` of the clue confidence, by default computed from the features; a
+        caller that refines part of a frame passes its crop of the whole frame's support.
         """
         predicted = self(features) if log_radiance is None else log_radiance
         # The correction counts for the share of the pixel no frame measured (1 - the clue
@@ -87,13 +90,21 @@ class RefineNet(nn.Module):
         # full, the network rewrote good recoveries (docs/evaluation.md item 15: on the
         # validation stills' phone shots, recoverable highlights fell from 35.7 to 23.5 dB).
         # Training sees the whole correction; scaling it there as well measured no better.
-        # Near measured pixels the classical fill is pinned to them by its pull-push gain
-        # (engine.temporal.merge), so their support spreads as a Gaussian (item 15: 1, 3, 6
-        # and 12 x the fill's feather; 3 x kept its highlights and flickered least).
-        measured = features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1]
-        sigma = SUPPORT_FRACTION * max(measured.shape[-2:])
-        support = torch.maximum(measured, torch.stack([gaussian_blur(m, sigma) for m in measured]))
+        if support is None:
+            support = measured_support(features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1])
         predicted = features[:, :3] + (1.0 - support) * (predicted - features[:, :3])
         mask = self.mask_of(features)
         classical = torch.expm1(features[:, :3])
         return blend_prediction(linear, mask, predicted) + mask * (classical - linear)
+
+
+def measured_support(confidence: Tensor) -> Tensor:
+    """(N, 1, H, W) clue confidence -> the share of each pixel the references' measurements hold.
+
+    Near measured pixels the classical fill is pinned to them by its pull-push gain
+    (engine.temporal.merge), so their support is the larger of the confidence and its Gaussian
+    spread, σ = SUPPORT_FRACTION of the frame's long side (docs/evaluation.md item 15: 1, 3, 6
+    and 12 x the fill's feather; 3 x kept its highlights and flickered least).
+    """
+    sigma = SUPPORT_FRACTION * max(confidence.shape[-2:])
+    return torch.maximum(confidence, torch.stack([gaussian_blur(c, sigma) for c in confidence]))

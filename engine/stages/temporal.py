@@ -67,7 +67,7 @@ class TemporalStage(Stage):
         self._last_clues = (index, clues)
         if self.reconstructor.params.refine != "learned":
             return frame.to(Space.NITS, nits.to(device))
-        neighbours = [self.reconstructor.frame(k)[0].to(device)
+        neighbours = [self.reconstructor.keyframe(k).to(device)
                       for k in self.reconstructor.analysis.neighbours(index) if k is not None]
         refined = refine_temporal(nits.to(device), clues.confidence.to(device), frame.pixels, neighbours, ctx)
         return frame.to(Space.NITS, refined)

@@ -32,6 +32,7 @@ from engine.errors import FormatError, MediaError
 from engine.frame import Frame
 from engine.jobs import CancelToken
 from engine.masks import ClueMap
+from engine.models.tiling import NETWORK_CALL_PX
 from engine.operators.base import Operator, StageContext
 from engine.temporal.analysis import THUMBNAIL_SIDE, ClipAnalysis, Progress, analyse_clip, thumbnail
 from engine.temporal.cache import LruCache
@@ -60,10 +61,6 @@ _MIN_REFINED_WEIGHT = 0.15
 # Around the clipped pixels' bounding box: the merge's 3 x 3 minimum and its fallback ring reach
 # this far, so the pixels beyond keep their own radiance as they would in a whole-frame merge.
 _REGION_MARGIN_PX = 4
-# One more call of the fallback costs about as much as running it on this many more pixels
-# (masked-cnn on one CPU thread: 2.4 ms on 64 x 64, 13.9 ms on 320 x 180), so scattered gaps
-# take one box each only where their common box would be larger by more than that.
-_FALLBACK_CALL_PX = 7000
 
 
 @dataclass(frozen=True)
@@ -169,6 +166,13 @@ class TemporalReconstructor:
         self._frames_done.add(index)
         self._report("propagation", len(self._frames_done) / self.frame_count)
         return result.radiance * self.context.reference_white, ClueMap(result.labels, result.confidence)
+
+    def keyframe(self, index: int) -> Tensor:
+        """Keyframe `index` rebuilt, in cd/m² (3, H, W), without counting it as a delivered frame
+        in the progress reports: the learned refinement reads a frame's neighbouring keyframes."""
+        if index not in self.analysis.keyframes:
+            raise MediaError(f"frame {index} is not a keyframe of the clip")
+        return self._keyframe(index).reconstruction.radiance * self.context.reference_white
 
     def _propagated(self, index: int) -> Reconstruction:
         linear, signal = self._decode(index)
@@ -300,11 +304,13 @@ class TemporalReconstructor:
             if reach is None:  # the operator measures the whole frame (a key, a percentile)
                 return region.crop(self.fallback.apply(linear, ctx)) / self.context.reference_white
             # A local operator runs on the boxes of the needed pixels and the context it looks
-            # at: the gaps the keyframes leave in a propagated frame are small and often apart.
+            # at: the gaps the keyframes leave in a propagated frame are small and often apart;
+            # scattered gaps take one box each only where their common box would be larger by
+            # more than a call's cost.
             wanted = torch.zeros_like(signal[:1], dtype=torch.bool)
             region.crop(wanted).copy_(needed)
             filled = torch.zeros_like(region.crop(linear))
-            for box in mask_regions(wanted, reach, _FALLBACK_CALL_PX):
+            for box in mask_regions(wanted, reach, NETWORK_CALL_PX):
                 part = self.fallback.apply(box.crop(linear), ctx) / self.context.reference_white
                 shared = box.intersection(region)
                 shared.within(region).crop(filled).copy_(shared.within(box).crop(part))

@@ -7,8 +7,15 @@ import torch
 
 from engine.errors import FormatError
 from engine.masks import overexposure_mask
-from engine.models.inference import TemporalRefiner, refine_temporal
+from engine.models.inference import (
+    TemporalRefiner,
+    cached_network,
+    highlight_radiance,
+    predict_log_radiance,
+    refine_temporal,
+)
 from engine.models.refine import SUPPORT_FRACTION, RefineNet
+from engine.models.weights import REFINE_MODEL
 from engine.operators.base import SpatialOperator, StageContext
 from engine.operators.catalogue import make_operator, operators
 from tests.engine.models.conftest import sdr_frame
@@ -80,6 +87,39 @@ def test_refine_temporal_keeps_what_the_references_measured() -> None:
     measured = torch.ones((1, *frame.shape[1:]))
     out = refine_temporal(classical, measured, frame, [classical * 0.9, classical * 1.1], ctx)
     torch.testing.assert_close(out, classical, rtol=1e-5, atol=1e-3)
+
+
+def test_refinement_runs_on_the_boxes_left_to_correct_as_on_the_whole_frame() -> None:
+    """Two clipped blobs far apart in a wide frame, one half measured, one wholly measured: the
+    networks run on the first blob's box only, and there the result matches the whole frame's
+    refinement (computed here the long way) up to the tile seams' tolerance; every other pixel,
+    the measured blob's included, is the classical one exactly."""
+    height, width = 96, 320
+    frame = torch.linspace(0.05, 0.6, width).expand(3, height, width).clone()
+    frame[:, 20:44, 16:40] = 1.0
+    frame[:, 50:80, 260:300] = 1.0
+    ctx = StageContext(reference_white=203.0)
+    classical = make_operator("itm", "bt2446a").apply(frame, ctx)
+    confidence = torch.zeros((1, height, width))
+    confidence[:, 20:44, 16:28] = 1.0  # the first blob half measured: its support spreads
+    confidence[:, 40:90, 250:310] = 1.0  # the second wholly
+    keys = [classical * 0.9, classical * 1.1]
+    refiner = TemporalRefiner()
+    out = refiner(classical, confidence, frame, keys, ctx)
+
+    net = cached_network(REFINE_MODEL, "cpu")
+    learned = highlight_radiance(frame)
+    features = net.features((classical / 203.0)[None], learned[None], confidence[None], frame[None],
+                            [(k / 203.0)[None] for k in keys])
+    log_radiance = predict_log_radiance(net, features, net.config.multiple)
+    whole = net.reconstruct(features, frame[None], log_radiance)[0] * 203.0
+
+    blob = (frame.amax(0) >= 1.0) & (confidence[0] < 1.0)
+    error = (torch.log2(out[:, blob]) - torch.log2(whole[:, blob])).abs()
+    assert float(error.mean()) < 0.01 and float(error.max()) < 0.1
+    assert float((whole[:, blob] - classical[:, blob]).abs().max()) > 1.0  # it did correct them
+    # Beyond the first blob's box (grown by the tile overlap) nothing ran: the classical frame.
+    assert torch.equal(out[:, :, 40 + refiner.overlap :], classical[:, :, 40 + refiner.overlap :])
 
 
 def test_the_correction_grows_away_from_measured_pixels() -> None:

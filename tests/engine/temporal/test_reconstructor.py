@@ -303,6 +303,18 @@ def test_progress_reports_every_stage(drift_shot) -> None:
         assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
 
 
+def test_reading_a_keyframe_does_not_count_as_delivering_it(drift_shot) -> None:
+    frames, _, outputs, _ = drift_shot
+    stages: list[tuple[str, float]] = []
+    r = reconstructor(frames)
+    r.analyse(lambda stage, fraction: stages.append((stage, fraction)))
+    torch.testing.assert_close(r.keyframe(8), outputs[8][0], rtol=0.0, atol=0.0)
+    r.frame(3)
+    assert [f for s, f in stages if s == "propagation"] == [pytest.approx(1 / COUNT)]
+    with pytest.raises(MediaError, match="frame 3 is not a keyframe"):
+        r.keyframe(3)
+
+
 def test_no_clipping_and_no_exposure_change_passes_through() -> None:
     scene = 0.03 + 0.8 * texture(64, 112, seed=3)
     frames, _ = shot(scene, [1.0] * 10)
