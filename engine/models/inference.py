@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from engine.errors import FormatError
 from engine.models.refine import RefineNet, measured_support
 from engine.models.tiling import NETWORK_CALL_PX, run_tiled
-from engine.models.unet import HighlightNet, batch_mask, encode_sdr
+from engine.models.unet import HighlightNet
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators.base import StageContext
 from engine.temporal.region import mask_regions
@@ -109,30 +109,31 @@ class TemporalRefiner:
             raise FormatError(f"temporal refinement: sizes differ: frame {tuple(linear.shape)}, "
                               f"reconstruction {tuple(classical.shape)}, "
                               f"confidence {tuple(clue_confidence.shape)}")
-        keys = [_check_frame(k, "neighbour keyframe") for k in neighbour_keyframes]
-        if any(k.shape != linear.shape for k in keys):
+        if any(k.shape != linear.shape for k in neighbour_keyframes):
             raise FormatError("temporal refinement: a neighbour keyframe's size differs from the frame's")
         net = self.model if self.model is not None else cached_network(REFINE_MODEL, str(linear.device))
         assert isinstance(net, RefineNet)
         white = ctx.reference_white
         confidence = clue_confidence.float().to(linear.device).clamp(0.0, 1.0)[None]
-        well_exposed = batch_mask(encode_sdr(linear[None], net.config.input_gamma), net.config.tau)[0]
         support = measured_support(confidence)
-        # The correction applies only to over-exposed pixels, and there only to the share no
+        # The correction applies only to over-exposed pixels (Santos' mask M < 1: a channel's
+        # signal L^(1/gamma) above tau, so L above tau^gamma), and there only to the share no
         # frame measured (RefineNet.reconstruct); everywhere else the classical reconstruction
         # stands whatever the networks say. So both run only on the boxes around the pixels
-        # left to correct, grown by the context a tile's edge needs, as the tiling assumes. The
-        # support spreads over the whole frame, so it is measured there and cropped.
-        boxes = mask_regions((well_exposed < 1.0) & (support[0] < 1.0), self.overlap, NETWORK_CALL_PX)
-        relative = classical / white
-        keys = [k / white for k in keys]
+        # left to correct, grown by the context a tile's edge needs, as the tiling assumes, and
+        # only the boxes are read. The support spreads over the whole frame, so it is measured
+        # there and cropped.
+        over = linear.amax(dim=0, keepdim=True) > net.config.tau**net.config.input_gamma
+        boxes = mask_regions(over & (support[0] < 1.0), self.overlap, NETWORK_CALL_PX)
         refined = classical.clone()
         for box in boxes:
             part = box.crop(linear)
             learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap)
+            keys = [_check_frame(box.crop(k), "neighbour keyframe")[None] / white
+                    for k in neighbour_keyframes]
             with torch.inference_mode():
-                features = net.features(box.crop(relative)[None], learned[None], box.crop(confidence),
-                                        part[None], [box.crop(k)[None] for k in keys])
+                features = net.features(box.crop(classical)[None] / white, learned[None],
+                                        box.crop(confidence), part[None], keys)
             log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile, self.overlap)
             result = net.reconstruct(features, part[None], log_radiance, box.crop(support))[0]
             box.crop(refined).copy_(result * white)  # the boxes are disjoint
