@@ -4,7 +4,7 @@ on held-out stills.
     .venv/bin/python -m bench.temporal --test-data DIR [--families phone,action] [--stills-per-family 3]
                                        [--frames 24] [--max-width 320] [--fallback masked-cnn]
                                        [--operators bt2408,meylan] [--threads 1] [--json FILE]
-                                       [--temporal-params refine=learned]
+                                       [--temporal-params refine=learned] [--refinement]
                                        [--cost-size 960x540 --cost-data DIR]
 
 The report is on `--test-data`, the held-out TEST stills (bench/heldout_stills.py builds them;
@@ -32,7 +32,9 @@ weighs errors far less at a few cd/m², so that row reads 20 to 40 dB higher and
 for a reconstruction at hundreds of cd/m².
 
 `--temporal-params refine=learned` scores the learned refinement in the temporal row (run the
-bench without it for the classical mode), and the cost then includes it.
+bench without it for the classical mode), and the cost then includes it. `--refinement` scores
+both in one run: the classical mode in the temporal row and the refinement in a `refined` row,
+with the refinement's goal line and, in a cost run, the refinement's cost beside the others.
 
 Goals (issue 19, held-out set): recoverable within 8 dB of the ceiling on average; in no family
 below the best single-frame operator over all highlights; flicker below every single-frame
@@ -71,6 +73,8 @@ from engine.synth.render import SynthSettings, load_still
 from engine.temporal import TemporalParams
 
 TEMPORAL = "temporal"
+REFINED = "refined"  # the temporal mode with the learned refinement (--refinement)
+TEMPORAL_ROWS = (TEMPORAL, REFINED)
 CEILING = "ceiling"
 CEILING_SCENE = "ceil-scene"
 CEILINGS = (CEILING, CEILING_SCENE)
@@ -184,7 +188,7 @@ def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = ""
         transfer = ""  # the camera decode is for BT.709-tagged footage, not sRGB or gamma cameras
     source = SourceTransform(transfer=transfer or camera.declared_transfer, gamma=camera.declared_gamma,
                              primaries="bt709")
-    if method == TEMPORAL:
+    if method in TEMPORAL_ROWS:
         return Grade(source=source, itm=OperatorChoice(fallback), temporal=True)
     return Grade(source=source, itm=OperatorChoice(method))
 
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="source transfer of every grade instead of the camera's declared one "
                         "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate); "
                         "bt709-camera replaces BT.1886 only, the decode of BT.709-tagged footage")
+    parser.add_argument("--refinement", action="store_true",
+                        help="also score the temporal mode with refine=learned, as the 'refined' row")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     parser.add_argument("--cost-size", default="",
                         help="WxH of pans the cost is also measured on (empty: skip)")
@@ -236,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {s for s in args.operators.split(",") if s}
     singles = [c.name for c in operators("itm") if not chosen or c.name in chosen or c.name == args.fallback]
     temporal_params = dict(kv.split("=", 1) for kv in args.temporal_params.split(",") if kv)
+    temporal_rows = list(TEMPORAL_ROWS) if args.refinement else [TEMPORAL]
     scores: Scores = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     torch.set_grad_enabled(False)
     if args.threads:
@@ -257,21 +264,23 @@ def main(argv: list[str] | None = None) -> int:
                 ceiling = score(scores, shot, CEILING, shot.ceiling)
                 score(scores, shot, CEILING_SCENE, shot.ceiling_scene)
                 line.append(f"ceiling {ceiling['recoverable']:.1f}")
-                for name in [TEMPORAL, *singles]:
+                for name in [*temporal_rows, *singles]:
                     grade = grade_for(name, args.fallback, camera, args.source_transfer)
-                    if name == TEMPORAL and temporal_params:
-                        grade = with_temporal_params(grade, temporal_params)
+                    if name in TEMPORAL_ROWS:
+                        grade = with_temporal_params(grade, params_of(name, temporal_params))
                     out, _ = render(shot.clip, grade)
                     got = score(scores, shot, name, out)
-                    if name in (TEMPORAL, args.fallback, "bt2408"):
+                    if name in (*TEMPORAL_ROWS, args.fallback, "bt2408"):
                         line.append(f"{name} {got['recoverable']:.1f}/{got['highlights']:.1f}")
                 print("  ".join(line), flush=True)
-        cost = measure_cost(args, temporal_params) if args.cost_size and args.cost_data else {}
-    table = summarise(scores, [TEMPORAL, *singles])
+        cost = (measure_cost(args, temporal_rows, temporal_params) if args.cost_size and args.cost_data
+                else {})
+    table = summarise(scores, [*temporal_rows, *singles])
     print_tables(table, args.fallback)
     if cost:
-        print(f"\ncost at {args.cost_size}: temporal {cost['temporal']:.3f} s/frame, {args.fallback} "
-              f"{cost['single']:.3f} s/frame: {cost['temporal'] / cost['single']:.1f}x")
+        print(f"\ncost at {args.cost_size}: {args.fallback} {cost['single']:.3f} s/frame")
+        for name in temporal_rows:
+            print(f"  {name} {cost[name]:.3f} s/frame: {cost[name] / cost['single']:.1f}x")
     if args.json:
         args.json.write_text(json.dumps({"set": str(folder_in), "families": table, "cost_at_size": cost},
                                         indent=2))
@@ -285,11 +294,17 @@ def with_temporal_params(grade: Grade, values: dict[str, str]) -> Grade:
     return dataclasses.replace(grade, temporal_params={**grade.temporal_params, **typed})
 
 
-def measure_cost(args: argparse.Namespace, temporal_params: dict[str, str]) -> dict[str, float]:
-    """Seconds per frame of the temporal mode (with `temporal_params`, e.g. refine=learned) and
-    of its fallback on larger sRGB pans."""
+def params_of(row: str, temporal_params: dict[str, str]) -> dict[str, str]:
+    """The temporal parameters of a temporal row: `temporal_params`, and the refinement for REFINED."""
+    return {**temporal_params, "refine": "learned"} if row == REFINED else temporal_params
+
+
+def measure_cost(args: argparse.Namespace, rows: list[str], temporal_params: dict[str, str]
+                 ) -> dict[str, float]:
+    """Seconds per frame of each temporal row (with `temporal_params`, e.g. refine=learned) and
+    of the fallback ('single') on larger sRGB pans."""
     width, height = (int(v) for v in args.cost_size.lower().split("x"))
-    times: dict[str, list[float]] = {"temporal": [], "single": []}
+    times: dict[str, list[float]] = {name: [] for name in [*rows, "single"]}
     with tempfile.TemporaryDirectory(prefix="lumigrade-cost-") as folder:
         for name in args.cost_stills.split(","):
             camera = draw(FAMILIES["phone"], 0, args.frames, (width, height), motion="pan+shake")
@@ -298,8 +313,10 @@ def measure_cost(args: argparse.Namespace, temporal_params: dict[str, str]) -> d
             # The stills are smaller than 1080p: enlarge one until the frame fits in 0.8 of it.
             zoom = max(1.0, width / (COST_ROOM * still_width), height / (COST_ROOM * still_height))
             shot = make_shot(path, camera, Path(folder), zoom)
-            temporal = with_temporal_params(grade_for(TEMPORAL, args.fallback, camera), temporal_params)
-            times["temporal"].append(render(shot.clip, temporal)[1])
+            for name in rows:
+                grade = with_temporal_params(grade_for(TEMPORAL, args.fallback, camera),
+                                             params_of(name, temporal_params))
+                times[name].append(render(shot.clip, grade)[1])
             times["single"].append(render(shot.clip, grade_for(args.fallback, args.fallback, camera))[1])
     return {k: _mean(v) for k, v in times.items()}
 
@@ -322,12 +339,12 @@ def print_tables(table: dict[str, dict[str, dict[str, float]]], fallback: str) -
         for method in (list(CEILINGS) if figure == "recoverable" else []) + methods:
             print(f"{method:<12}" + "".join(f"{table[f][method][figure]:>12.2f}" for f in [*families, "all"]))
     everything = table["all"]
-    singles = {m: v for m, v in everything.items() if m not in (TEMPORAL, *CEILINGS)}
+    singles = {m: v for m, v in everything.items() if m not in (*TEMPORAL_ROWS, *CEILINGS)}
     classical = {m: v for m, v in singles.items() if m != LEARNED}
     best_single = max(singles, key=lambda m: singles[m]["highlights"])
     gap = everything[CEILING]["recoverable"] - everything[TEMPORAL]["recoverable"]
     below = [f for f in families if table[f][TEMPORAL]["highlights"]
-             < max(v["highlights"] for m, v in table[f].items() if m not in (TEMPORAL, *CEILINGS))]
+             < max(v["highlights"] for m, v in table[f].items() if m not in (*TEMPORAL_ROWS, *CEILINGS))]
     flicker = everything[TEMPORAL]["flicker"]
     goals = [
         (f"recoverable within {GOAL_CEILING_GAP_DB} dB of the ceiling", gap <= GOAL_CEILING_GAP_DB,
@@ -343,6 +360,12 @@ def print_tables(table: dict[str, dict[str, dict[str, float]]], fallback: str) -
                           - classical[best_classical]["highlights"])
         goals.append((f"{LEARNED} >= best classical ({best_classical}) + {GOAL_LEARNED_MARGIN_DB} dB on "
                       "highlights", learned_margin >= GOAL_LEARNED_MARGIN_DB, f"{learned_margin:+.2f} dB"))
+    if REFINED in everything:
+        refined, mode = everything[REFINED], everything[TEMPORAL]
+        margin = refined["recoverable"] - mode["recoverable"]
+        goals.append(("refined > classical on recoverable, flicker not raised",
+                      margin > 0.0 and refined["flicker"] <= mode["flicker"],
+                      f"{margin:+.2f} dB, flicker {refined['flicker']:.4f} vs {mode['flicker']:.4f}"))
     print(f"\nbest single-frame operator on held-out highlights: {best_single}; fallback: {fallback}")
     for goal, met, value in goals:
         print(f"{'met ' if met else 'MISS'}  {goal:<64} {value}")
