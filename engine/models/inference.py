@@ -89,8 +89,9 @@ class TemporalRefiner:
     BT.2020), what the ITM stage receives; neighbour_keyframes: the reconstructions, in cd/m², of
     the keyframes before and after the frame (zero, one or two; missing ones repeat the
     frame). The single-frame network (HighlightNet) runs on the frame too: its reconstruction is one
-    of the refinement's inputs. ctx.reference_white converts cd/m² to the networks' relative
-    units and back.
+    of the refinement's inputs. Both networks run only on the boxes of the pixels left to
+    correct; every other pixel is the classical one. ctx.reference_white converts cd/m² to the
+    networks' relative units and back.
     Returns (3, H, W) cd/m² on the input's device.
     """
 
