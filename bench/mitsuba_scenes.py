@@ -6,7 +6,12 @@ path-traced interior or exterior with emitters seen directly by the camera, so t
 12 to 20 stops, as real scenes with lamps, windows and the sun do. Output: scene-linear RGB
 OpenEXR (Rec. 709 primaries, Mitsuba's `scalar_rgb` colour space), one file per scene.
 
-    python bench/mitsuba_scenes.py OUT_DIR [--width 768 --height 432 --spp 48]
+    python bench/mitsuba_scenes.py OUT_DIR [--width 768 --height 432 --spp 48] [--set validation]
+
+`--set validation` renders four other scenes (val_*) instead: a validation split of renders for
+choices that the TUNING photographs cannot inform (the TEST set is mostly renders, TUNING all
+photographs), so that such a choice never needs the TEST scenes. No TEST scene's geometry or
+lighting is reused in them.
 """
 
 from __future__ import annotations
@@ -205,6 +210,96 @@ def attic_skylight(width: int, height: int, spp: int) -> Scene:
     }
 
 
+def corridor_door(width: int, height: int, spp: int) -> Scene:
+    """A long corridor ending in an open door onto daylight (2 000x the walls), a bench on one side."""
+    wall = _diffuse(0.7, 0.68, 0.6)
+    return {
+        "type": "scene", "integrator": {"type": "path", "max_depth": 6},
+        "sensor": _sensor(width, height, spp, [0.3, 1.5, 5.0], [0.0, 1.3, -6.0], 65.0, 11),
+        "floor": {"type": "rectangle", "bsdf": _plastic(0.25, 0.2, 0.15, 0.2),
+                  "to_world": mi.ScalarTransform4f().translate([0, 0, -1]).rotate([1, 0, 0], -90)
+                  .scale([1.2, 7, 1])},
+        "ceiling": {"type": "rectangle", "bsdf": wall,
+                    "to_world": mi.ScalarTransform4f().translate([0, 2.6, -1]).rotate([1, 0, 0], 90)
+                    .scale([1.2, 7, 1])},
+        "left": {"type": "rectangle", "bsdf": wall,
+                 "to_world": mi.ScalarTransform4f().translate([-1.2, 1.3, -1]).rotate([0, 1, 0], 90)
+                 .scale([7, 1.3, 1])},
+        "right": {"type": "rectangle", "bsdf": _diffuse(0.55, 0.6, 0.5),
+                  "to_world": mi.ScalarTransform4f().translate([1.2, 1.3, -1]).rotate([0, 1, 0], -90)
+                  .scale([7, 1.3, 1])},
+        "end": {"type": "rectangle", "bsdf": wall,
+                "to_world": mi.ScalarTransform4f().translate([0, 1.3, -8]).scale([1.2, 1.3, 1])},
+        "door": {"type": "rectangle",
+                 "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [220.0, 240.0, 260.0]}},
+                 "to_world": mi.ScalarTransform4f().translate([0.2, 1.05, -7.99]).scale([0.45, 1.05, 1])},
+        "bench": _box([-0.85, 0.25, -2.5], [0.5, 0.5, 1.8], _diffuse(0.3, 0.15, 0.08)),
+    }
+
+
+def candle_table(width: int, height: int, spp: int) -> Scene:
+    """Five small candle flames (10^4 x the room) on a dark table, a glossy bowl and a bottle."""
+    spots = [(-0.8, -0.2), (-0.4, 0.1), (0.0, -0.3), (0.45, 0.05), (0.85, -0.25)]
+    flames = {f"flame_{i}": _emitting_sphere([x, 0.95 + 0.05 * (i % 2), z], 0.025, [900.0, 520.0, 160.0])
+              for i, (x, z) in enumerate(spots)}
+    wax = _diffuse(0.9, 0.88, 0.8)
+    candles = {f"candle_{i}": _box([x, 0.82 + 0.025 * (i % 2), z], [0.06, 0.2, 0.06], wax)
+               for i, (x, z) in enumerate(spots)}
+    return {
+        "type": "scene", "integrator": {"type": "path", "max_depth": 6},
+        "sensor": _sensor(width, height, spp, [0.0, 1.5, 2.2], [0.0, 0.8, -0.2], 60.0, 12),
+        "sky": {"type": "constant", "radiance": {"type": "rgb", "value": [0.01, 0.01, 0.012]}},
+        "table": _box([0.0, 0.35, -0.1], [2.4, 0.7, 1.2], _plastic(0.2, 0.1, 0.05, 0.15)),
+        "floor": {"type": "rectangle", "bsdf": _diffuse(0.2, 0.18, 0.15),
+                  "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], -90).scale(6)},
+        "wall": {"type": "rectangle", "bsdf": _diffuse(0.45, 0.3, 0.25),
+                 "to_world": mi.ScalarTransform4f().translate([0, 1.5, -1.5]).scale([4, 1.5, 1])},
+        "bowl": {"type": "sphere", "center": [-0.2, 0.85, 0.35], "radius": 0.14,
+                 "bsdf": {"type": "roughconductor", "material": "Cu", "alpha": 0.05}},
+        "bottle": {"type": "cylinder", "p0": [0.6, 0.7, 0.3], "p1": [0.6, 1.15, 0.3], "radius": 0.06,
+                   "bsdf": {"type": "dielectric", "int_ior": 1.5}},
+        **flames, **candles,
+    }
+
+
+def garden_noon(width: int, height: int, spp: int) -> Scene:
+    """A garden at noon: a high sun disc in the frame's corner, a white fence, a glossy dark car."""
+    return {
+        "type": "scene", "integrator": {"type": "path", "max_depth": 4},
+        "sensor": _sensor(width, height, spp, [-1.0, 1.3, 6.0], [0.5, 2.2, 0.0], 85.0, 13),
+        "sky": {"type": "constant", "radiance": {"type": "rgb", "value": [0.4, 0.55, 0.85]}},
+        "sun_light": {"type": "directional", "direction": [-0.2, -1.0, -0.3],
+                      "irradiance": {"type": "rgb", "value": [12.0, 11.0, 9.5]}},
+        "sun_disc": _emitting_sphere([14.0, 22.0, -30.0], 1.0, [50000.0, 46000.0, 40000.0]),
+        "lawn": {"type": "rectangle", "bsdf": _diffuse(0.15, 0.35, 0.1),
+                 "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], -90).scale(30)},
+        "fence": _box([0.0, 0.6, -2.0], [8.0, 1.2, 0.1], _diffuse(0.92, 0.92, 0.9)),
+        "car": _box([1.5, 0.6, 0.8], [2.6, 1.2, 1.3], _plastic(0.03, 0.05, 0.1, 0.03)),
+        "tree": {"type": "sphere", "center": [-3.0, 2.5, -3.5], "radius": 1.3,
+                 "bsdf": _diffuse(0.1, 0.3, 0.08)},
+    }
+
+
+def office_lamp(width: int, height: int, spp: int) -> Scene:
+    """An office at dusk: a bare desk-lamp bulb (3 000x the walls), a glowing monitor, a chair."""
+    return {
+        "type": "scene", "integrator": {"type": "path", "max_depth": 6},
+        "sensor": _sensor(width, height, spp, [1.2, 1.5, 3.2], [-0.2, 1.0, -0.5], 68.0, 14),
+        "sky": {"type": "constant", "radiance": {"type": "rgb", "value": [0.02, 0.025, 0.04]}},
+        "floor": {"type": "rectangle", "bsdf": _diffuse(0.3, 0.3, 0.32),
+                  "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], -90).scale(5)},
+        "wall": {"type": "rectangle", "bsdf": _diffuse(0.65, 0.62, 0.55),
+                 "to_world": mi.ScalarTransform4f().translate([0, 1.5, -1.5]).scale([5, 1.5, 1])},
+        "desk": _box([-0.3, 0.74, -0.8], [1.8, 0.06, 0.8], _plastic(0.5, 0.4, 0.3, 0.1)),
+        "monitor": {"type": "rectangle",
+                    "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [6.0, 7.0, 9.0]}},
+                    "to_world": mi.ScalarTransform4f().translate([-0.4, 1.1, -1.0]).scale([0.35, 0.2, 1])},
+        "bulb": _emitting_sphere([0.35, 1.25, -0.7], 0.04, [1500.0, 1300.0, 900.0]),
+        "shade": _box([0.35, 1.33, -0.7], [0.22, 0.06, 0.22], _diffuse(0.1, 0.1, 0.1)),
+        "chair": _box([0.0, 0.45, 0.1], [0.5, 0.9, 0.5], _diffuse(0.15, 0.15, 0.4)),
+    }
+
+
 SCENES: dict[str, Callable[[int, int, int], Scene]] = {
     "mi_cornell_hot": cornell_hot,
     "mi_window_room": window_room,
@@ -216,18 +311,29 @@ SCENES: dict[str, Callable[[int, int, int], Scene]] = {
 }
 
 
+VALIDATION_SCENES: dict[str, Callable[[int, int, int], Scene]] = {
+    "val_corridor_door": corridor_door,
+    "val_candle_table": candle_table,
+    "val_garden_noon": garden_noon,
+    "val_office_lamp": office_lamp,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--width", type=int, default=768)
     parser.add_argument("--height", type=int, default=432)
     parser.add_argument("--spp", type=int, default=48, help="samples per pixel")
-    parser.add_argument("--scenes", default="", help="comma-separated scene names (default: all)")
+    parser.add_argument("--set", choices=("test", "validation"), default="test",
+                        help="the held-out TEST scenes (mi_*) or the validation scenes (val_*)")
+    parser.add_argument("--scenes", default="", help="comma-separated scene names (default: all of the set)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    wanted = [s for s in args.scenes.split(",") if s] or list(SCENES)
+    scenes = SCENES if args.set == "test" else VALIDATION_SCENES
+    wanted = [s for s in args.scenes.split(",") if s] or list(scenes)
     for name in wanted:
-        image = mi.render(mi.load_dict(SCENES[name](args.width, args.height, args.spp)))
+        image = mi.render(mi.load_dict(scenes[name](args.width, args.height, args.spp)))
         mi.Bitmap(image).write(str(args.out / f"{name}.exr"))
         print(f"rendered {name}", flush=True)
     return 0
