@@ -313,10 +313,10 @@ def measure_cost(args: argparse.Namespace, rows: list[str], temporal_params: dic
             # The stills are smaller than 1080p: enlarge one until the frame fits in 0.8 of it.
             zoom = max(1.0, width / (COST_ROOM * still_width), height / (COST_ROOM * still_height))
             shot = make_shot(path, camera, Path(folder), zoom)
-            for name in rows:
+            for row in rows:
                 grade = with_temporal_params(grade_for(TEMPORAL, args.fallback, camera),
-                                             params_of(name, temporal_params))
-                times[name].append(render(shot.clip, grade)[1])
+                                             params_of(row, temporal_params))
+                times[row].append(render(shot.clip, grade)[1])
             times["single"].append(render(shot.clip, grade_for(args.fallback, args.fallback, camera))[1])
     return {k: _mean(v) for k, v in times.items()}
 
