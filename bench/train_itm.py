@@ -17,9 +17,11 @@ use the sRGB camera).
 Split: every EXR still in --data trains except GoldenGate and sunset, which are TEST stills
 (bench/heldout_stills.py; bench/temporal.py scores the networks on TEST); a folder of
 bench/heldout_stills.py's TEST stills is refused, and the JSON names the TUNING stills left out
-of --data (a validation split). Training is seeded, runs
-on one CPU thread by default (the machine is shared), stops by itself after --steps or
---minutes, and checkpoints to --checkpoints (safetensors + JSON), from which a rerun resumes.
+of --data (a validation split). Training is seeded: --seed draws the data (the same examples
+whatever the optimisation's seed), --train-seed (default --seed) the initial weights, batches,
+crops and warps: two runs with the same seeds train the same network. It runs on one CPU thread by default
+(the machine is shared), stops by itself after --steps or --minutes, and checkpoints to
+--checkpoints (safetensors + JSON), from which a rerun resumes.
 The weights, their SHA-256 in SHA256SUMS and a config JSON with the settings, the split and the
 loss history land in --out.
 """
@@ -170,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="refine: an exact sRGB camera (a pan and a push per still), or one camera "
                         "of each engine.synth.families family per still")
     parser.add_argument("--widths", default="16,32,64,64", help="unet: channels per level")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="draws the shots (refine) or patches (unet)")
+    parser.add_argument("--train-seed", type=int,
+                        help="seeds the initial weights and the optimisation (batches, crops, warps) "
+                        "apart from the data; default --seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", type=Path, required=True, help="folder of the HDR stills (EXR)")
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
@@ -188,10 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = args.checkpoints or Path(f"/tmp/lumigrade-train-{args.model}")
     checkpoints.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
+    train_seed = args.seed if args.train_seed is None else args.train_seed
+    settings = TrainSettings(steps=args.steps, batch=args.batch, crop=args.crop, seed=train_seed,
                              max_minutes=args.minutes, learning_rate=args.learning_rate,
                              clip_norm=args.clip_norm)
     started = time.perf_counter()
+    # The initial weights are drawn here, from torch's global generator, which is seeded afresh
+    # from the OS at every start: unseeded, no two runs began from the same network.
+    torch.manual_seed(train_seed)
     model: HighlightNet | RefineNet
     if args.model == "unet":
         model, name = HighlightNet(UNetConfig(widths=channel_widths(args.widths))), HIGHLIGHT_MODEL
@@ -207,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     history = state.history or []
     save_network(model, {
         "training": asdict(settings),
-        "data": {"train_stills": [p.stem for p in paths], "held_out_stills": list(EVAL_STILLS),
+        "data": {"seed": args.seed, "train_stills": [p.stem for p in paths],
+                 "held_out_stills": list(EVAL_STILLS),
                  "tuning_not_trained": [n for n in TUNING if n not in {p.stem for p in paths}], **data},
         "result": {"steps": state.step, "minutes": round(state.seconds / 60.0, 2),
                    "parameters": parameter_count(model), "loss_history": history},
