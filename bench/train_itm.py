@@ -19,9 +19,9 @@ Split: every EXR still in --data trains except GoldenGate and sunset, which are 
 bench/heldout_stills.py's TEST stills is refused, and the JSON names the TUNING stills left out
 of --data (a validation split). Training is seeded: --seed draws the data (the same examples
 whatever the optimisation's seed), --train-seed (default --seed) the initial weights, batches,
-crops and warps: two runs with the same seeds train the same network. It runs on one CPU thread by default
-(the machine is shared), stops by itself after --steps or --minutes, and checkpoints to
---checkpoints (safetensors + JSON), from which a rerun resumes.
+crops and warps: two runs with the same seeds train the same network. It runs on one CPU thread
+by default (the machine is shared), stops by itself after --steps or --minutes, and checkpoints
+to --checkpoints (safetensors + JSON), from which a rerun resumes.
 The weights, their SHA-256 in SHA256SUMS and a config JSON with the settings, the split and the
 loss history land in --out.
 """

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from engine.errors import FormatError
 from engine.models.refine import RefineNet, measured_support
-from engine.models.tiling import NETWORK_CALL_PX, run_tiled
+from engine.models.tiling import run_tiled
 from engine.models.unet import HighlightNet
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators.base import StageContext
@@ -125,7 +125,7 @@ class TemporalRefiner:
         # only the boxes are read. The support spreads over the whole frame, so it is measured
         # there and cropped.
         over = linear.amax(dim=0, keepdim=True) > net.config.tau**net.config.input_gamma
-        boxes = mask_regions(over & (support[0] < 1.0), self.overlap, NETWORK_CALL_PX)
+        boxes = mask_regions(over & (support[0] < 1.0), self.overlap)
         refined = classical.clone()
         for box in boxes:
             part = box.crop(linear)

@@ -18,11 +18,6 @@ from torch.nn import functional as tnf
 
 Network = Callable[[Tensor], Tensor]
 
-# One more call of a network costs about as much as running it on this many more pixels
-# (masked-cnn on one CPU thread: 2.4 ms on 64 x 64, 13.9 ms on 320 x 180): what decides whether
-# scattered regions are run as one box or apart (engine.temporal.region.mask_regions).
-NETWORK_CALL_PX = 7000
-
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Start offsets of tiles of `tile` pixels covering `length`, consecutive ones sharing at

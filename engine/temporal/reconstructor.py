@@ -32,7 +32,6 @@ from engine.errors import FormatError, MediaError
 from engine.frame import Frame
 from engine.jobs import CancelToken
 from engine.masks import ClueMap
-from engine.models.tiling import NETWORK_CALL_PX
 from engine.operators.base import Operator, StageContext
 from engine.temporal.analysis import THUMBNAIL_SIDE, ClipAnalysis, Progress, analyse_clip, thumbnail
 from engine.temporal.cache import LruCache
@@ -310,7 +309,7 @@ class TemporalReconstructor:
             wanted = torch.zeros_like(signal[:1], dtype=torch.bool)
             region.crop(wanted).copy_(needed)
             filled = torch.zeros_like(region.crop(linear))
-            for box in mask_regions(wanted, reach, NETWORK_CALL_PX):
+            for box in mask_regions(wanted, reach):
                 part = self.fallback.apply(box.crop(linear), ctx) / self.context.reference_white
                 shared = box.intersection(region)
                 shared.within(region).crop(filled).copy_(shared.within(box).crop(part))
