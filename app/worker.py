@@ -484,7 +484,7 @@ class EngineBridge(QObject):
                 render_seconds=time.perf_counter() - started,
                 # A proxy is shown only while the hand moves; scoring it would add its cost to
                 # every drag edit and report a reduced frame's quality.
-                quality=None if scale < FULL_RESOLUTION else self._quality.score(hdr),
+                quality=None if scale < FULL_RESOLUTION else self._quality.score(hdr, signal),
             )
 
     def _side_picture(self, side: Side, pipeline: Pipeline, index: int, signal: Tensor,

@@ -17,7 +17,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--test", required=True, metavar="OUT",
                    help="the reconstruction: EXR folder or pattern, or HDR video")
     p.add_argument("--reference", metavar="GT", help="ground truth: EXR folder or pattern, or HDR video")
-    p.add_argument("--sdr", metavar="CLIP", help="the SDR clip the reconstruction started from")
+    p.add_argument("--sdr", metavar="CLIP",
+                   help="the SDR clip the reconstruction started from (needed with or without a reference)")
     p.add_argument("--no-reference", action="store_true",
                    help="no ground truth: print the learned quality estimate (predicted PU21-PSNR) instead")
     p.add_argument("--masks", metavar="DIR", help="recoverable-highlight masks (lumigrade synth's masks/)")
@@ -27,10 +28,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sdr is None:
+        print("lumigrade eval: --sdr is needed (the SDR clip the reconstruction was graded from)",
+              file=sys.stderr)
+        return 2
     if args.no_reference:
         return run_no_reference(args)
-    if args.reference is None or args.sdr is None:
-        print("lumigrade eval: --reference and --sdr are needed unless --no-reference is given",
+    if args.reference is None:
+        print("lumigrade eval: --reference is needed unless --no-reference is given",
               file=sys.stderr)
         return 2
     reporter = ProgressReporter.for_terminal(json_lines=False)
@@ -47,7 +52,7 @@ def run_no_reference(args: argparse.Namespace) -> int:
     """The no-reference score (engine.models.quality) of every frame, its mean and its minimum."""
     from engine.models.quality import load_quality, score_clip
 
-    scores = score_clip(args.test, load_quality(), default_device())
+    scores = score_clip(args.test, args.sdr, load_quality(), default_device())
     summary = {"frames": len(scores), "predicted_pu21_psnr_mean": sum(scores) / len(scores),
                "predicted_pu21_psnr_min": min(scores), "per_frame": scores}
     if args.json:

@@ -1,10 +1,11 @@
 """The no-reference quality estimate of the frame on screen (engine.models.quality, after
 NoR-VDPNet): the PU21-PSNR the graded frame would score against a ground truth that real footage
-does not have, predicted from the frame alone.
+does not have, predicted from the graded frame and the SDR frame it was graded from.
 
 QualityScorer runs on the worker thread beside the render (the frame never crosses to the GUI
 thread for it); QualityLabel shows the number it sends with the frame, always beside the score's
-held-out rank correlation, which is low: the estimate is a hint, not a measurement.
+held-out rank correlation, as bench/train_quality.py recorded it beside the weights: below 0.8,
+the estimate is a hint, not a measurement.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ class QualityScorer:
         self._model: QualityNet | None = None
         self._unavailable = False
 
-    def score(self, hdr: Tensor) -> float | None:
-        """Predicted PU21-PSNR (dB) of a (3, H, W) cd/m² frame."""
+    def score(self, hdr: Tensor, signal: Tensor) -> float | None:
+        """Predicted PU21-PSNR (dB) of a graded (3, H, W) cd/m² frame from the clip's (3, H, W)
+        code values `signal`."""
         if self._unavailable:
             return None
         if self._model is None:
@@ -41,7 +43,7 @@ class QualityScorer:
                 return None
         if next(self._model.parameters()).device != hdr.device:
             self._model = self._model.to(hdr.device)  # the reduction runs where the frame is
-        return score_frames(self._model, [hdr])[0]
+        return score_frames(self._model, [hdr], [signal])[0]
 
 
 class QualityLabel(QLabel):
@@ -55,8 +57,9 @@ class QualityLabel(QLabel):
             self._rho = None
         self.setToolTip(
             "A small network's estimate of the PU21-PSNR this graded frame would score against a\n"
-            "ground truth (after NoR-VDPNet). On held-out test frames its rank correlation with the\n"
-            "true score is low, so read it as a hint, not a measurement.")
+            "ground truth (after NoR-VDPNet), from statistics of the frame and of its SDR source.\n"
+            "Its rank correlation with the true score on held-out test frames is shown beside it:\n"
+            "read it as a hint, not a measurement.")
         self.show_estimate(None)
 
     def show_estimate(self, db: float | None) -> None:

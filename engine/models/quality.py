@@ -1,20 +1,29 @@
-"""A no-reference quality score for HDR reconstructions: a small CNN that predicts, from the
-reconstructed frame alone, the full-reference PU21-PSNR (engine.metrics) it would score against
-a ground truth nobody has for real footage.
+"""A no-reference quality score for HDR reconstructions: a small network that predicts, from the
+graded frame and the SDR frame it was graded from, the full-reference PU21-PSNR (engine.metrics)
+it would score against a ground truth nobody has for real footage.
 
 After NoR-VDPNet (Banterle, Artusi, Moreo, Carrara, Gennaro, Amato, "NoR-VDPNet: a no-reference
 high dynamic range quality metric trained on HDR-VDP 2", IEEE ICIP 2020), which regresses
-HDR-VDP 2's Q from the distorted image with a small convolutional network; here the target is
-PU21-PSNR (Mantiuk and Azimi 2021) and the training pairs come from engine.synth's cameras over
-the TUNING stills, reconstructed by every single-frame operator and the temporal mode
-(bench/train_quality.py). The frame is reduced to 72x128 by area averaging and PU21-encoded per
-channel (scaled to [0, 1] by the encoding's value at 10 000 cd/m²), so the network sees
-perceptually uniform absolute levels, as the metric does.
+HDR-VDP 2's Q from the distorted image; here the target is PU21-PSNR (Mantiuk and Azimi 2021) and
+the training pairs come from engine.synth's cameras over the TUNING stills, reconstructed by every
+single-frame operator and the temporal mode (bench/train_quality.py).
+
+The regressor reads ten statistics instead of the pixels. A convolutional network on the
+PU21-encoded frame (NoR-VDPNet's shape, shipped until 2026-12-07) ranked held-out frames at
+Spearman 0.39: what the score varies with is mostly how much of the frame the camera clipped and
+how far the reconstruction expanded it, which whole-frame statistics say directly and which a
+network trained on eight stills did not learn to read from pixels (docs/evaluation.md,
+"No-reference quality score"). The statistics: the frame reduced to 72x128 by area averaging and
+PU21-encoded per channel (scaled to [0, 1] by the encoding's value at 10 000 cd/m², so they are
+perceptually uniform absolute levels, as the metric's); their mean and standard deviation; the
+share of pixels whose brightest channel lies above each of seven levels from 0.3 to 0.9 of that
+scale; and the share of the source frame in the evaluation's highlight region (any channel at or
+above CODEC_CLIP_BAND_START), the pixels the reconstruction had to invent or find elsewhere.
 """
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +31,17 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as tnf
 
+from engine.constants import CODEC_CLIP_BAND_START
 from engine.errors import FormatError
+from engine.masks import clipped_map
 from engine.metrics.pu21 import PU21_MAX_NITS, pu21_encode
 from engine.models.weights import MODELS_DIR, load_checked, load_state, read_json, save_tensors, write_json
 
 QUALITY_MODEL = "quality_net"
-INPUT_SIZE = (72, 128)  # (height, width) the frame is reduced to
+INPUT_SIZE = (72, 128)  # (height, width) the graded frame is reduced to
 _PU21_TOP = float(pu21_encode(torch.tensor(PU21_MAX_NITS)))
-# Input levels (PU21 / top) of BT.2408 reference white and of 1000 cd/m².
-_STAT_LEVELS = tuple(float(pu21_encode(torch.tensor(n))) / _PU21_TOP for n in (203.0, 1000.0))
+_SHARE_LEVELS = torch.linspace(0.3, 0.9, 7)  # of the PU21 scale, for the brightest channel
+FEATURES = 2 + len(_SHARE_LEVELS) + 1
 
 
 def quality_input(frame: Tensor) -> Tensor:
@@ -39,52 +50,55 @@ def quality_input(frame: Tensor) -> Tensor:
     return pu21_encode(small) / _PU21_TOP
 
 
+def quality_features(frame: Tensor, source: Tensor) -> Tensor:
+    """A graded (3, H, W) cd/m² frame and its SDR source's (3, h, w) code values -> (FEATURES,)
+    statistics: PU21 mean and deviation, shares above the seven levels, source highlight share."""
+    x = quality_input(frame)
+    brightest = x.amax(dim=0).flatten()
+    shares = (brightest[None] > _SHARE_LEVELS.to(x.device)[:, None]).float().mean(dim=1)
+    highlight = clipped_map(source.float(), CODEC_CLIP_BAND_START).float().mean()
+    return torch.cat([x.mean()[None], x.std()[None], shares, highlight[None].to(x.device)])
+
+
 class QualityNet(nn.Module):
-    """Four strided 3x3 convolutions, mean and max pooling, a two-layer regressor -> dB.
+    """Standardised statistics (quality_features) -> one hidden layer -> predicted PU21-PSNR (dB)."""
 
-    With `global_stats` the regressor also reads four statistics of the input: the mean and the
-    standard deviation of its PU21 values, and the share of pixels above BT.2408 reference white
-    (203 cd/m²) and above 1000 cd/m², which say how much of the frame is expanded highlight.
-    """
-
-    def __init__(self, width: int = 16, offset_db: float = 30.0, global_stats: bool = False) -> None:
+    def __init__(self, hidden: int = 16) -> None:
         super().__init__()
-        self.width = width
-        self.global_stats = global_stats
-        channels = [3, width, 2 * width, 4 * width, 4 * width]
-        self.features = nn.Sequential(*[
-            layer for c_in, c_out in itertools.pairwise(channels)
-            for layer in (nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.ReLU())])
-        stats = len(_STAT_LEVELS) + 2 if global_stats else 0
-        self.head = nn.Sequential(nn.Linear(8 * width + stats, 32), nn.ReLU(), nn.Linear(32, 1))
-        # The regressor starts at a typical score, so training moves it from there.
-        nn.init.constant_(self.head[2].bias, offset_db)
+        self.hidden = hidden
+        # The training set's feature mean and deviation, so the weights see unit-scale inputs.
+        self.register_buffer("feature_mean", torch.zeros(FEATURES))
+        self.register_buffer("feature_std", torch.ones(FEATURES))
+        self.head = nn.Sequential(nn.Linear(FEATURES, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, 3, 72, 128) quality inputs -> (N,) predicted PU21-PSNR in dB."""
-        f = self.features(x)
-        parts = [f.mean(dim=(2, 3)), f.amax(dim=(2, 3))]
-        if self.global_stats:
-            parts += [x.mean(dim=(1, 2, 3))[:, None], x.std(dim=(1, 2, 3))[:, None]]
-            peak = x.amax(dim=1)
-            parts += [(peak > level).float().mean(dim=(1, 2))[:, None] for level in _STAT_LEVELS]
-        return self.head(torch.cat(parts, dim=1))[:, 0]
+    def forward(self, features: Tensor) -> Tensor:
+        """(N, FEATURES) statistics -> (N,) predicted PU21-PSNR in dB."""
+        return self.head((features - self.feature_mean) / self.feature_std)[:, 0]
 
 
-def score_frames(model: QualityNet, frames: list[Tensor]) -> list[float]:
-    """Predicted PU21-PSNR (dB) of each (3, H, W) cd/m² frame."""
+def score_frames(model: QualityNet, frames: Sequence[Tensor], sources: Sequence[Tensor]) -> list[float]:
+    """Predicted PU21-PSNR (dB) of each graded (3, H, W) cd/m² frame, given its SDR source frame."""
+    if len(frames) != len(sources):
+        raise ValueError(f"{len(frames)} graded frames but {len(sources)} source frames")
     device = next(model.parameters()).device
     with torch.no_grad():
-        batch = torch.stack([quality_input(f.to(device)) for f in frames])
+        batch = torch.stack([quality_features(f.to(device), s.to(device))
+                             for f, s in zip(frames, sources, strict=True)])
         return model(batch).tolist()
 
 
-def score_clip(path: str | Path, model: QualityNet, device: torch.device | str = "cpu") -> list[float]:
-    """Predicted PU21-PSNR (dB) of every frame of an HDR clip or EXR sequence (no reference needed)."""
-    from engine.metrics.evaluate import hdr_source  # the metrics' HDR reader, not needed at import
+def score_clip(path: str | Path, sdr: str | Path, model: QualityNet, device: torch.device | str = "cpu"
+               ) -> list[float]:
+    """Predicted PU21-PSNR (dB) of every frame of an HDR clip or EXR sequence, graded from the SDR
+    clip `sdr` (no reference needed); the two must hold the same number of frames."""
+    from engine.metrics.evaluate import hdr_source, sdr_source  # the metrics' readers, not needed at import
 
+    graded, source = hdr_source(path, device), sdr_source(sdr, device)
+    if graded.count != source.count:
+        raise FormatError(f"holds {graded.count} frames but the SDR clip {source.path} holds {source.count}",
+                          graded.path)
     model = model.to(device)
-    return [score_frames(model, [frame])[0] for frame in hdr_source(path, device).frames]
+    return [score_frames(model, [f], [s])[0] for f, s in zip(graded.frames, source.frames, strict=True)]
 
 
 def save_quality(model: QualityNet, config: dict[str, Any], folder: Path = MODELS_DIR,
@@ -92,16 +106,17 @@ def save_quality(model: QualityNet, config: dict[str, Any], folder: Path = MODEL
     """Write NAME.safetensors, its checksum and NAME.json."""
     save_tensors(Path(folder) / f"{name}.safetensors", model.state_dict())
     write_json(Path(folder) / f"{name}.json",
-               {"model": "quality", "width": model.width, "global_stats": model.global_stats, **config})
+               {"model": "quality", "inputs": "statistics", "hidden": model.hidden, **config})
 
 
 def load_quality(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> QualityNet:
     """The trained quality network from `folder`, in eval mode; bad files raise typed errors."""
     config_path = Path(folder) / f"{name}.json"
     config = read_json(config_path)
-    if config.get("model") != "quality" or not isinstance(config.get("width"), int):
-        raise FormatError("not a quality-model config", config_path)
-    model = QualityNet(config["width"], global_stats=bool(config.get("global_stats", False)))
+    if (config.get("model") != "quality" or config.get("inputs") != "statistics"
+            or not isinstance(config.get("hidden"), int)):
+        raise FormatError("not a quality-model config (statistics inputs)", config_path)
+    model = QualityNet(config["hidden"])
     weights = Path(folder) / f"{name}.safetensors"
     load_state(model, load_checked(weights), weights)
     return model.eval()
