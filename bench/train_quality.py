@@ -72,6 +72,8 @@ def cached_pairs(cache: Path, name: str, args: argparse.Namespace, folder: Path,
     path = cache / f"{name}.safetensors"
     if path.is_file():
         t = load_file(path)
+        if "features" not in t:  # pairs of the convolutional score (frames, not statistics)
+            sys.exit(f"{path}: pairs from an older version of this bench; delete the file to remake them")
         return t["features"], t["targets"], t["shots"]
     features, targets, shots = make_pairs(folder, families_per_still, args.frames, args.max_width, args.seed)
     save_file({"features": features, "targets": targets, "shots": shots}, path)
