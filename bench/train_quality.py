@@ -55,9 +55,9 @@ def make_pairs(folder: Path, families_per_still: int, frames: int, max_width: in
                 shot = make_shot(still, camera, Path(temp))
                 for method in METHODS:
                     out, _ = render(shot.clip, grade_for(method, FALLBACK, camera))
-                    report = evaluate(out, shot.truth, shot.sdr, shot.recoverable, fps=shot.fps,
+                    scored = evaluate(out, shot.truth, shot.sdr, shot.recoverable, fps=shot.fps,
                                       with_cvvdp=False)
-                    for frame, source, score in zip(out, shot.sdr, report.per_frame, strict=True):
+                    for frame, source, score in zip(out, shot.sdr, scored.per_frame, strict=True):
                         value = score.values["frame"]["pu21_psnr"]
                         if value == value and abs(value) != float("inf"):
                             features.append(quality_features(frame, source))
