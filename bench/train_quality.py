@@ -23,13 +23,14 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from bench.temporal import TEMPORAL, grade_for, make_shot, render
 from engine.metrics import evaluate
 from engine.metrics.rank import spearman
-from engine.models.quality import QualityNet, quality_features, save_quality
+from engine.models.quality import INPUTS, QualityNet, quality_features, save_quality
 from engine.synth.families import FAMILIES, draw, scaled_size
 from engine.synth.render import load_still
 
@@ -71,12 +72,15 @@ def cached_pairs(cache: Path, name: str, args: argparse.Namespace, folder: Path,
                  ) -> tuple[Tensor, Tensor, Tensor]:
     path = cache / f"{name}.safetensors"
     if path.is_file():
-        t = load_file(path)
-        if "features" not in t:  # pairs of the convolutional score (frames, not statistics)
+        with safe_open(path, "pt") as f:
+            inputs = (f.metadata() or {}).get("inputs")
+        # Pairs of an older score (frames, or shares not yet logged) would train the wrong inputs.
+        if inputs != INPUTS:
             sys.exit(f"{path}: pairs from an older version of this bench; delete the file to remake them")
+        t = load_file(path)
         return t["features"], t["targets"], t["shots"]
     features, targets, shots = make_pairs(folder, families_per_still, args.frames, args.max_width, args.seed)
-    save_file({"features": features, "targets": targets, "shots": shots}, path)
+    save_file({"features": features, "targets": targets, "shots": shots}, path, metadata={"inputs": INPUTS})
     return features, targets, shots
 
 
@@ -137,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write quality_net.safetensors/.json here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     tuning = {p.stem for p in args.data.glob("*.exr")}
     for name, folder in (("--test-data", args.test_data), ("--val-data", args.val_data)):
         shared = tuning & {p.stem for p in folder.glob("*.exr")} if folder else set()
@@ -149,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         val = (cached_pairs(args.cache, "validation", args, args.val_data, args.val_families_per_still)
                if args.val_data else None)
         tx, ty, tshots = cached_pairs(args.cache, "test", args, args.test_data, args.test_families_per_still)
+    # Seeded here, not before the pairs: making them draws from torch's generator too, so a run
+    # that reads them from the cache would otherwise start from other weights.
+    torch.manual_seed(args.seed)
     model = QualityNet(args.hidden)
     history = train(model, x, y, args)
     config: dict[str, object] = {}

@@ -42,4 +42,4 @@ def test_label_shows_the_score_of_the_frame_on_screen(window: MainWindow, qtbot:
         assert f"≈ {result.quality:.1f} dB PU21-PSNR" in text
         assert "no-reference estimate" in text
         assert f"held-out rank correlation {heldout_spearman():.2f}" in text
-    assert heldout_spearman() == pytest.approx(0.6942, abs=1e-4)  # as bench/train_quality.py recorded it
+    assert heldout_spearman() == pytest.approx(0.7836, abs=1e-4)  # as bench/train_quality.py recorded it

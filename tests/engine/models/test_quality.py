@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from engine.metrics.pu21 import pu21_encode
 from engine.models.quality import (
     FEATURES,
     INPUT_SIZE,
+    SHARE_FLOOR,
     QualityNet,
     heldout_spearman,
     load_quality,
@@ -47,8 +49,11 @@ def test_features_are_pu21_moments_shares_above_levels_and_the_source_highlight_
     assert float(f[1]) == pytest.approx(float(values.std()), rel=1e-4)
     # 1 cd/m² lies under 0.3 of the scale: only the bright half counts at each of the seven levels.
     assert low < 0.3
-    assert f[2:9].tolist() == pytest.approx([0.5] * 7)
-    assert float(f[9]) == pytest.approx(0.25)
+    # Shares enter as log10(share + SHARE_FLOOR).
+    assert f[2:9].tolist() == pytest.approx([math.log10(0.5 + SHARE_FLOOR)] * 7)
+    assert float(f[9]) == pytest.approx(math.log10(0.25 + SHARE_FLOOR))
+    nothing = quality_features(torch.full((3, 144, 256), 1.0), torch.full((3, 48, 64), 0.5))
+    assert nothing[2:].tolist() == pytest.approx([-3.0] * 8)  # no highlight: the floor, finite
 
 
 def test_weights_round_trip_and_predictions_match(tmp_path: Path) -> None:
@@ -70,10 +75,13 @@ def test_weights_round_trip_and_predictions_match(tmp_path: Path) -> None:
 
 def test_a_config_of_another_kind_is_refused(tmp_path: Path) -> None:
     save_quality(QualityNet(hidden=4), {}, tmp_path)
-    # The convolutional score's config (shipped until 2026-12-07) names no statistics inputs.
-    (tmp_path / "quality_net.json").write_text('{"model": "quality", "width": 16}')
-    with pytest.raises(FormatError, match="quality-model config"):
-        load_quality(tmp_path)
+    # The convolutional score's config (shipped until 2026-12-07) names no statistics inputs, and
+    # the first statistics score's (also 2026-12-07) read its shares unlogged.
+    for config in ('{"model": "quality", "width": 16}',
+                   '{"model": "quality", "inputs": "statistics", "hidden": 4}'):
+        (tmp_path / "quality_net.json").write_text(config)
+        with pytest.raises(FormatError, match="quality-model config"):
+            load_quality(tmp_path)
 
 
 def test_the_recorded_heldout_correlation_is_read_or_refused_by_name(tmp_path: Path) -> None:
