@@ -49,16 +49,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_no_reference(args: argparse.Namespace) -> int:
-    """The no-reference score (engine.models.quality) of every frame, its mean and its minimum."""
-    from engine.models.quality import load_quality, score_clip
+    """The no-reference score (engine.models.quality) of every frame, its mean and its minimum,
+    with the held-out figures that say how far to trust it."""
+    from engine.models.quality import heldout_figures, load_quality, score_clip
 
     scores = score_clip(args.test, args.sdr, load_quality(), default_device())
+    heldout = heldout_figures()
     summary = {"frames": len(scores), "predicted_pu21_psnr_mean": sum(scores) / len(scores),
-               "predicted_pu21_psnr_min": min(scores), "per_frame": scores}
+               "predicted_pu21_psnr_min": min(scores), "per_frame": scores,
+               "heldout_spearman": heldout.spearman, "heldout_rmse_db": heldout.rmse_db}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"no-reference quality estimate (predicted PU21-PSNR, whole frame): mean "
               f"{summary['predicted_pu21_psnr_mean']:.2f} dB, worst frame "
-              f"{summary['predicted_pu21_psnr_min']:.2f} dB over {len(scores)} frames")
+              f"{summary['predicted_pu21_psnr_min']:.2f} dB over {len(scores)} frames "
+              f"(held out: {heldout.describe()})")
     return 0

@@ -4,8 +4,8 @@ does not have, predicted from the graded frame and the SDR frame it was graded f
 
 QualityScorer runs on the worker thread beside the render (the frame never crosses to the GUI
 thread for it); QualityLabel shows the number it sends with the frame, always beside the score's
-held-out rank correlation, as bench/train_quality.py recorded it beside the weights: below 0.8,
-the estimate is a hint, not a measurement.
+held-out rank correlation and RMS error, as bench/train_quality.py recorded them beside the
+weights: below 0.8, and some 6 dB off per frame, the estimate is a hint, not a measurement.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from torch import Tensor
 
 from engine.errors import LumigradeError
-from engine.models.quality import QualityNet, heldout_spearman, load_quality, score_frames
+from engine.models.quality import HeldoutFigures, QualityNet, heldout_figures, load_quality, score_frames
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +47,20 @@ class QualityScorer:
 
 
 class QualityLabel(QLabel):
-    """'≈ 27.4 dB PU21-PSNR (no-reference estimate, held-out rank correlation 0.39)'."""
+    """'≈ 27.4 dB PU21-PSNR (no-reference estimate; held out: rank correlation 0.78, RMS error
+    5.9 dB)'."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         try:
-            self._rho: float | None = heldout_spearman()
+            self._heldout: HeldoutFigures | None = heldout_figures()
         except LumigradeError:
-            self._rho = None
+            self._heldout = None
         self.setToolTip(
             "A small network's estimate of the PU21-PSNR this graded frame would score against a\n"
             "ground truth (after NoR-VDPNet), from statistics of the frame and of its SDR source.\n"
-            "Its rank correlation with the true score on held-out test frames is shown beside it:\n"
-            "read it as a hint, not a measurement.")
+            "Its rank correlation with the true score and its RMS error on held-out test frames\n"
+            "are shown beside it: read it as a hint, not a measurement.")
         self.show_estimate(None)
 
     def show_estimate(self, db: float | None) -> None:
@@ -67,6 +68,6 @@ class QualityLabel(QLabel):
         if db is None:
             self.setText("quality estimate: none")
             return
-        rho = f"{self._rho:.2f}" if self._rho is not None else "unknown"
-        self.setText(f"≈ {db:.1f} dB PU21-PSNR (no-reference estimate, "
-                     f"held-out rank correlation {rho})")
+        self.setText(f"≈ {db:.1f} dB PU21-PSNR (no-reference estimate; held out: "
+                     f"{self._heldout.describe() if self._heldout else 'accuracy unknown'})")
+

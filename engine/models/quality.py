@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -132,11 +132,27 @@ def load_quality(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> Qualit
     return model.eval()
 
 
-def heldout_spearman(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> float:
-    """Spearman's rho between the score and the true PU21-PSNR on held-out TEST frames, as
-    bench/train_quality.py recorded it beside the weights (a reader of the score should know it)."""
+class HeldoutFigures(NamedTuple):
+    """How far the score can be trusted, measured on held-out TEST frames."""
+
+    spearman: float  # rank correlation with the true PU21-PSNR
+    rmse_db: float  # root-mean-square error of the predicted PU21-PSNR
+
+    def describe(self) -> str:
+        """'rank correlation 0.78, RMS error 5.9 dB'."""
+        return f"rank correlation {self.spearman:.2f}, RMS error {self.rmse_db:.1f} dB"
+
+
+def heldout_figures(folder: Path = MODELS_DIR, name: str = QUALITY_MODEL) -> HeldoutFigures:
+    """Spearman's rho and the RMSE against the true PU21-PSNR on held-out TEST frames, as
+    bench/train_quality.py recorded them beside the weights (a reader of the score should know
+    both: the order of frames it gets right, and how many dB one estimate may be off)."""
     config_path = Path(folder) / f"{name}.json"
-    rho = read_json(config_path).get("heldout_spearman")
-    if not isinstance(rho, int | float) or isinstance(rho, bool):
-        raise FormatError("the quality-model config records no held-out Spearman correlation", config_path)
-    return float(rho)
+    config = read_json(config_path)
+    figures = []
+    for key, what in (("heldout_spearman", "Spearman correlation"), ("heldout_rmse_db", "RMSE")):
+        value = config.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+            raise FormatError(f"the quality-model config records no held-out {what} ({key})", config_path)
+        figures.append(float(value))
+    return HeldoutFigures(*figures)

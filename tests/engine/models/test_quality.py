@@ -15,7 +15,7 @@ from engine.models.quality import (
     INPUT_SIZE,
     SHARE_FLOOR,
     QualityNet,
-    heldout_spearman,
+    heldout_figures,
     load_quality,
     quality_features,
     quality_input,
@@ -84,10 +84,15 @@ def test_a_config_of_another_kind_is_refused(tmp_path: Path) -> None:
             load_quality(tmp_path)
 
 
-def test_the_recorded_heldout_correlation_is_read_or_refused_by_name(tmp_path: Path) -> None:
-    save_quality(QualityNet(hidden=4), {"heldout_spearman": 0.25}, tmp_path)
-    assert heldout_spearman(tmp_path) == 0.25
-    save_quality(QualityNet(hidden=4), {"heldout_spearman": "high"}, tmp_path)
-    with pytest.raises(FormatError, match="no held-out Spearman") as caught:
-        heldout_spearman(tmp_path)
-    assert "quality_net.json" in str(caught.value)
+def test_the_recorded_heldout_figures_are_read_or_refused_by_name(tmp_path: Path) -> None:
+    save_quality(QualityNet(hidden=4), {"heldout_spearman": 0.25, "heldout_rmse_db": 7}, tmp_path)
+    figures = heldout_figures(tmp_path)
+    assert figures == (0.25, 7.0)
+    assert figures.describe() == "rank correlation 0.25, RMS error 7.0 dB"
+    for config, what in (({"heldout_spearman": "high", "heldout_rmse_db": 7}, "Spearman"),
+                         ({"heldout_spearman": 0.25}, "RMSE"),
+                         ({"heldout_spearman": 0.25, "heldout_rmse_db": float("nan")}, "RMSE")):
+        save_quality(QualityNet(hidden=4), config, tmp_path)
+        with pytest.raises(FormatError, match=f"no held-out {what}") as caught:
+            heldout_figures(tmp_path)
+        assert "quality_net.json" in str(caught.value)
