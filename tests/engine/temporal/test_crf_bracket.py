@@ -50,6 +50,22 @@ def test_linearise_interpolates_between_codes() -> None:
     assert float(linearise(mid, response)) == pytest.approx(expected, rel=1e-5)
 
 
+def test_linearise_reads_a_code_on_a_sample_exactly() -> None:
+    """Every 8-bit code, the clip's 1.0 included, reads its table entry bit for bit: the analysis
+    and the noise ratio compare code 1.0's light with the table's top, and 1 ulp moves their fits."""
+    response = torch.rand(256).sort().values
+    codes = torch.arange(256) / 255.0
+    assert torch.equal(linearise(codes.view(1, 16, 16), response), response.view(1, 16, 16))
+    signal = torch.rand(3, 7, 9, dtype=torch.float64) * 1.2 - 0.1
+    kept = signal.clone()
+    table = response.double()
+    position = signal.clamp(0.0, 1.0) * 255
+    below = position.floor().long().clamp(max=254)
+    frac = position - below
+    assert torch.equal(linearise(signal, table), table[below] * (1.0 - frac) + table[below + 1] * frac)
+    assert torch.equal(signal, kept)  # it works in place on its own temporaries only
+
+
 def test_one_exposure_is_not_enough() -> None:
     _, signals = bracket(2.2)
     with pytest.raises(FormatError, match="two or more exposures"):
