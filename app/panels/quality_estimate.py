@@ -70,4 +70,3 @@ class QualityLabel(QLabel):
             return
         self.setText(f"≈ {db:.1f} dB PU21-PSNR (no-reference estimate; held out: "
                      f"{self._heldout.describe() if self._heldout else 'accuracy unknown'})")
-

@@ -51,8 +51,9 @@ def test_linearise_interpolates_between_codes() -> None:
 
 
 def test_linearise_reads_a_code_on_a_sample_exactly() -> None:
-    """Every 8-bit code, the clip's 1.0 included, reads its table entry bit for bit: the analysis
-    and the noise ratio compare code 1.0's light with the table's top, and 1 ulp moves their fits."""
+    """Every 8-bit code, the clip's 1.0 included, reads its table entry bit for bit, and any code
+    reads what a (1 - f) + b f gives: a version that read code 1.0 one ulp off the table's top
+    moved test_response_fit's noise-ratio fit from 0.40 to 0.59 RMS log error."""
     response = torch.rand(256).sort().values
     codes = torch.arange(256) / 255.0
     assert torch.equal(linearise(codes.view(1, 16, 16), response), response.view(1, 16, 16))
