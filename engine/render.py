@@ -29,6 +29,7 @@ from torch import Tensor
 from engine.color.primaries import PRIMARIES
 from engine.deliverables import DELIVERABLES
 from engine.errors import FormatError, GradeError, OutputError
+from engine.finite import all_finite
 from engine.grade import Grade
 from engine.io.clip import Clip
 from engine.io.encode import VideoTarget, VideoWriter, open_frame_writer
@@ -166,7 +167,7 @@ def _staged(pipeline: Pipeline, view: str, start: int, stop: int, meter: LightLe
         if target is None:
             yield _Rendered(index, None, signal, *levels)
             continue
-        if not bool(torch.isfinite(hdr).all()):
+        if not all_finite(hdr):
             raise FormatError(f"frame {index} holds NaN or Inf after grading", output)
         yield _Rendered(index, target.planes(signal), None, *levels)
 

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from engine.constants import CLIPPED_RELATIVE_LUMINANCE
+from engine.finite import all_finite
 
 # In the units of the luminance measured: for SDR-relative input 1e-4 is BT.1886 code value
 # 5.5/255, the darkest level worth averaging; for cd/m² it lies far below any display's black.
@@ -109,7 +110,7 @@ def measure_samples(
     """`measure` of the luminance values it would read, computed elsewhere (the per-pixel
     processor evaluates its luminance on the sampling grid alone, `sampling_stride`)."""
     flat = samples.detach().reshape(-1).float()
-    if not bool(torch.isfinite(flat).all()):
+    if not all_finite(flat):
         flat = flat[torch.isfinite(flat)]
     total = max(flat.numel(), 1)
     clipped = float((flat >= clip_threshold).sum()) / total

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import av
 import av.container
 import numpy as np
-import torch
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 from torch import Tensor
 
@@ -35,6 +34,7 @@ from engine.color.primaries import PRIMARIES
 from engine.color.ycbcr import BT709, BT2020_NCL, YCbCrMatrix, quantize_chroma, quantize_luma, rgb_to_ycbcr
 from engine.deliverables import DELIVERABLES, MUXERS, Deliverable
 from engine.errors import FormatError, LumigradeError, OutputError
+from engine.finite import all_finite
 from engine.io.atomic import AtomicOutput, output_error
 from engine.io.encode_audio import AudioTrack
 from engine.io.encode_exr import open_exr_sequence_writer
@@ -265,7 +265,7 @@ class VideoWriter:
                 f"frame {self._frames} is {tuple(frame.shape)}, expected (3, {self.height}, {self.width})",
                 self.path,
             )
-        if not bool(torch.isfinite(frame).all()):
+        if not all_finite(frame):
             raise FormatError(f"frame {self._frames} holds NaN or Inf", self.path)
 
     def _video_frame(self, planes: list[np.ndarray]) -> av.VideoFrame:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
 from engine.color.primaries import BT2020, Primaries, convert_primaries
 from engine.errors import FormatError, LumigradeError, OutputError
+from engine.finite import all_finite
 from engine.io.atomic import AtomicOutput, output_error
 from engine.io.exr import COMPRESSIONS, write_exr
 
@@ -49,7 +49,7 @@ class ExrSequenceWriter:
             if frame.ndim != 3 or frame.shape[0] != 3:
                 shape = tuple(frame.shape)
                 raise FormatError(f"frame {self._written} is {shape}, expected (3, H, W)", self.folder / name)
-            if not bool(torch.isfinite(frame).all()):
+            if not all_finite(frame):
                 raise FormatError(f"frame {self._written} holds NaN or Inf", self.folder / name)
             write_exr(
                 self._output.temp / name,

@@ -34,6 +34,7 @@ from engine.color.primaries import (
     rgb_to_xyz_matrix,
 )
 from engine.errors import FormatError, MediaError
+from engine.finite import all_finite
 from engine.io.limits import check_image_size
 
 _MAGIC = (b"#?RADIANCE", b"#?RGBE")
@@ -129,6 +130,6 @@ def read_radiance(path: str | Path) -> tuple[Tensor, RadianceInfo]:
         frame = apply_matrix(values, to_rgb)
     else:
         frame = convert_primaries(values, primaries, BT2020)
-    if not bool(torch.isfinite(frame).all()):
+    if not all_finite(frame):
         raise FormatError(f"pixels overflow once divided by EXPOSURE {exposure:g}", path)
     return frame.clamp_min(0.0).contiguous(), RadianceInfo(width, height, fmt, exposure, primaries)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from engine.errors import FormatError
+from engine.finite import all_finite
 from engine.metrics.align import robust_scale
 from engine.metrics.flicker import flicker, pu21_luminance
 from engine.metrics.psnr import psnr_mu, pu21_psnr
@@ -184,7 +185,7 @@ def _check_frame(index: int, test: Tensor, reference: Tensor, sdr: Tensor, mask:
     if len(set(sizes)) > 1 or test.shape[0] != 3 or reference.shape[0] != 3:
         raise FormatError(f"frame {index}: output, reference, SDR and mask sizes differ "
                           f"({', '.join('x'.join(map(str, size)) for size in sizes)})", path)
-    if not bool(torch.isfinite(test).all()):
+    if not all_finite(test):
         raise FormatError(f"frame {index} of the output holds NaN or Inf", path)
 
 

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.errors import FormatError
+from engine.finite import all_finite
 from engine.models.refine import RefineNet, measured_support
 from engine.models.tiling import run_tiled
 from engine.models.unet import HighlightNet
@@ -61,7 +62,7 @@ def predict_log_radiance(model: nn.Module, inputs: Tensor, multiple: int, tile: 
 def _check_frame(frame: Tensor, what: str) -> Tensor:
     if frame.ndim != 3 or frame.shape[0] != 3:
         raise FormatError(f"{what}: expected a (3, H, W) frame, got {tuple(frame.shape)}")
-    if not bool(torch.isfinite(frame).all()):
+    if not all_finite(frame):
         raise FormatError(f"{what}: holds NaN or infinite values")
     return frame.float().clamp_min(0.0)
 

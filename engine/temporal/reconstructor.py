@@ -29,6 +29,7 @@ from torch.nn import functional as tnf
 from engine.color.primaries import BT709, BT2020, Primaries, convert_primaries
 from engine.constants import CODEC_CLIP_BAND_START
 from engine.errors import FormatError, MediaError
+from engine.finite import all_finite
 from engine.frame import Frame
 from engine.jobs import CancelToken
 from engine.masks import ClueMap
@@ -344,7 +345,7 @@ class TemporalReconstructor:
         if self._shape is not None and linear.shape != self._shape:
             raise FormatError(f"frame {index}: size {tuple(linear.shape)} differs from {self._shape}")
         self._shape = linear.shape
-        if not bool(torch.isfinite(linear).all()):
+        if not all_finite(linear):
             raise FormatError(f"frame {index}: holds NaN or infinite values")
         # A decoder's overshoot above code 1.0 is clipped all the same.
         entry = (linear.float().clamp_min(0.0), code.float().clamp(0.0, 1.0))
