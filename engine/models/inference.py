@@ -21,8 +21,8 @@ from torch import Tensor, nn
 from engine.errors import FormatError
 from engine.finite import all_finite
 from engine.models.refine import RefineNet, measured_support
-from engine.models.tiling import run_tiled
-from engine.models.unet import HighlightNet
+from engine.models.tiling import footprint, run_tiled, tiles
+from engine.models.unet import HighlightNet, blend_prediction, sdr_inputs
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators.base import StageContext
 from engine.temporal.region import mask_regions
@@ -48,15 +48,16 @@ def cached_network(name: str, device: str, folder: str = str(MODELS_DIR)) -> nn.
 
 
 def predict_log_radiance(model: nn.Module, inputs: Tensor, multiple: int, tile: int = DEFAULT_TILE,
-                         overlap: int = DEFAULT_OVERLAP) -> Tensor:
-    """model over a (1, C, H, W) batch in tiles, in the model's precision -> float32 ŷ."""
+                         overlap: int = DEFAULT_OVERLAP, needed: Tensor | None = None) -> Tensor:
+    """model over a (1, C, H, W) batch in tiles, in the model's precision -> float32 ŷ, exact
+    at the `needed` pixels ((H, W) bool; all by default) and 0 where no tile that ran reached."""
     dtype = next(model.parameters()).dtype
 
     def run(x: Tensor) -> Tensor:
         return model(x.to(dtype).contiguous(memory_format=torch.channels_last))
 
     with torch.inference_mode():
-        return run_tiled(run, inputs, tile, overlap, multiple)
+        return run_tiled(run, inputs, tile, overlap, multiple, needed)
 
 
 def _check_frame(frame: Tensor, what: str) -> Tensor:
@@ -68,17 +69,28 @@ def _check_frame(frame: Tensor, what: str) -> Tensor:
 
 
 def highlight_radiance(linear: Tensor, model: HighlightNet | None = None, tile: int = DEFAULT_TILE,
-                       overlap: int = DEFAULT_OVERLAP) -> Tensor:
+                       overlap: int = DEFAULT_OVERLAP, wanted: Tensor | None = None) -> Tensor:
     """SDR display light (3, H, W), 1.0 = SDR peak -> relative radiance (3, H, W), on its device.
 
     `model` defaults to the shipped masked-feature network (resources/models/masked_unet).
+    `wanted` ((H, W) bool) names the pixels the caller reads: only there is every over-exposed
+    pixel the network's (elsewhere it may be the frame's own light).
     """
     linear = _check_frame(linear, "SDR frame")
     net = model if model is not None else cached_network(HIGHLIGHT_MODEL, str(linear.device))
     assert isinstance(net, HighlightNet)
     batch = linear.unsqueeze(0)
-    log_radiance = predict_log_radiance(net, batch, net.config.multiple, tile, overlap)
-    return net.reconstruct(batch, log_radiance)[0]
+    # The prediction counts only where the mask is below 1 (Santos eq. 1, blend_prediction): a
+    # well-exposed pixel is the frame's own light whatever the network says there, so the
+    # tiles holding none of the others need not run (a frame with none runs no tile at all).
+    _, mask = net.inputs(batch)
+    needed = mask[0, 0] < 1.0
+    if wanted is not None:
+        needed &= wanted
+    if not bool(needed.any()):
+        return linear
+    log_radiance = predict_log_radiance(net, batch, net.config.multiple, tile, overlap, needed)
+    return blend_prediction(batch, mask, log_radiance)[0]
 
 
 class TemporalRefiner:
@@ -130,13 +142,26 @@ class TemporalRefiner:
         refined = classical.clone()
         for box in boxes:
             part = box.crop(linear)
-            learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap)
+            # Inside a box, too, the refinement's tiles run only where they weigh a pixel the
+            # correction reaches (mask and support below 1, exactly), and the single-frame
+            # network only where those tiles read its reconstruction: the result is bit for bit
+            # that of every tile run.
+            _, mask = sdr_inputs(part[None], net.config)
+            needed = (mask[0, 0] < 1.0) & (box.crop(support)[0, 0] != 1.0)
+            height, width = part.shape[-2:]
+            pieces = (tiles(height, width, self.tile, self.overlap, part.device, needed)
+                      if bool(needed.any()) else [])
+            learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap,
+                                         footprint(pieces, height, width, part.device))
             keys = [_check_frame(box.crop(k), "neighbour keyframe")[None] / white
                     for k in neighbour_keyframes]
             with torch.inference_mode():
                 features = net.features(box.crop(classical)[None] / white, learned[None],
                                         box.crop(confidence), part[None], keys)
-            log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile, self.overlap)
+            log_radiance = torch.zeros_like(features[:, :3])  # read nowhere when no tile runs
+            if pieces:
+                log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile,
+                                                    self.overlap, needed)
             result = net.reconstruct(features, part[None], log_radiance, box.crop(support))[0]
             box.crop(refined).copy_(result * white)  # the boxes are disjoint
         return refined

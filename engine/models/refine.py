@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.filters import gaussian_blur
-from engine.models.unet import UNet, UNetConfig, batch_mask, blend_prediction, encode_sdr
+from engine.models.unet import UNet, UNetConfig, blend_prediction, sdr_inputs
 
 NEIGHBOURS = 2  # the keyframes before and after the frame
 # log classical (3), log single-frame network (3), confidence (1), SDR signal (3),
@@ -59,9 +59,8 @@ class RefineNet(nn.Module):
         """
         keys = list(neighbours)[:NEIGHBOURS]
         keys += [classical] * (NEIGHBOURS - len(keys))
-        signal = encode_sdr(linear, self.config.input_gamma)
+        signal, mask = sdr_inputs(linear, self.config)
         logs = [torch.log1p(k.clamp_min(0.0)) for k in (classical, single_frame, *keys)]
-        mask = batch_mask(signal, self.config.tau)
         stacked = [*logs[:2], confidence.clamp(0.0, 1.0), signal, mask, *logs[2:]]
         return torch.cat(stacked, dim=1)
 

@@ -6,11 +6,16 @@ linearly across every overlap, leaving out each tile's outermost pixels, so neig
 hand over smoothly and no seam shows where their border effects differ (the feathered blending
 of overlapping images, as in Burt and Adelson's multiresolution spline, ACM TOG 2(4), 1983, at a
 single band).
+
+A caller that reads the output only at some pixels (a network's prediction counts only where the
+frame is over-exposed) names them, and the tiles that weigh none of them are not run: every tile
+that weighs a named pixel still runs, so the output there is bit for bit the full run's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -67,28 +72,66 @@ def run_padded(network: Network, x: Tensor, multiple: int) -> Tensor:
     return network(pad_to_multiple(x, multiple))[..., :h, :w]
 
 
-def run_tiled(network: Network, x: Tensor, tile: int, overlap: int, multiple: int) -> Tensor:
+@dataclass(frozen=True)
+class Tile:
+    """One tile of a frame: its rows [top, top + height) and columns [left, left + width), and its
+    (1, 1, height, width) blending weight."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    weight: Tensor
+
+    def crop(self, x: Tensor) -> Tensor:
+        return x[..., self.top : self.top + self.height, self.left : self.left + self.width]
+
+
+def tiles(h: int, w: int, tile: int, overlap: int, device: torch.device,
+          needed: Tensor | None = None) -> list[Tile]:
+    """The tiles covering an h x w frame, with their weights; with `needed` ((H, W) bool), only
+    those that give weight to at least one needed pixel."""
+    th, tw = min(tile, h), min(tile, w)
+    chosen = []
+    for top in tile_starts(h, tile, overlap):
+        wy = ramp_weights(top, th, h, overlap, device, torch.float32)
+        for left in tile_starts(w, tile, overlap):
+            wx = ramp_weights(left, tw, w, overlap, device, torch.float32)
+            piece = Tile(top, left, th, tw, (wy[:, None] * wx[None, :])[None, None])
+            if needed is None or bool((piece.crop(needed) & (piece.weight[0, 0] > 0.0)).any()):
+                chosen.append(piece)
+    return chosen
+
+
+def footprint(pieces: list[Tile], h: int, w: int, device: torch.device) -> Tensor:
+    """(H, W) bool: the pixels the tiles read, their zero-weight borders included."""
+    covered = torch.zeros((h, w), dtype=torch.bool, device=device)
+    for piece in pieces:
+        piece.crop(covered).fill_(True)
+    return covered
+
+
+def run_tiled(network: Network, x: Tensor, tile: int, overlap: int, multiple: int,
+              needed: Tensor | None = None) -> Tensor:
     """network over (N, C, H, W) `x` in overlapping tiles of at most tile x tile pixels.
 
     The output has the network's channels, x's size and float32; a frame no larger than a tile
-    runs in one piece.
+    runs in one piece. With `needed` ((H, W) bool, holding at least one pixel), the tiles that
+    give no weight to a needed pixel are skipped, and pixels only they cover come out 0.
     """
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:
         return run_padded(network, x, multiple).float()
-    rows, cols = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    if needed is not None and not bool(needed.any()):
+        raise ValueError("run_tiled: no pixel is needed")
     total: Tensor | None = None
     weight_sum = torch.zeros((1, 1, h, w), device=x.device, dtype=torch.float32)
-    for top in rows:
-        for left in cols:
-            th, tw = min(tile, h), min(tile, w)
-            out = run_padded(network, x[..., top : top + th, left : left + tw], multiple).float()
-            if total is None:
-                total = torch.zeros((*out.shape[:2], h, w), device=x.device, dtype=torch.float32)
-            wy = ramp_weights(top, th, h, overlap, x.device, torch.float32)
-            wx = ramp_weights(left, tw, w, overlap, x.device, torch.float32)
-            weight = (wy[:, None] * wx[None, :])[None, None]
-            total[..., top : top + th, left : left + tw] += out * weight
-            weight_sum[..., top : top + th, left : left + tw] += weight
+    for piece in tiles(h, w, tile, overlap, x.device, needed):
+        out = run_padded(network, piece.crop(x), multiple).float()
+        if total is None:
+            total = torch.zeros((*out.shape[:2], h, w), device=x.device, dtype=torch.float32)
+        piece.crop(total).add_(out * piece.weight)
+        piece.crop(weight_sum).add_(piece.weight)
     assert total is not None
-    return total / weight_sum
+    # A pixel no run tile weighs (possible only with `needed`) has 0 / 0: it comes out 0.
+    return total / weight_sum.clamp_min(torch.finfo(torch.float32).tiny)

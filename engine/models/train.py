@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.nn import functional as tnf
 
 from engine.models.refine import RefineNet
-from engine.models.unet import HighlightNet, batch_mask, encode_sdr
+from engine.models.unet import HighlightNet
 from engine.models.weights import load_checked, load_state, read_json, save_tensors, write_json
 
 CHECKPOINT_NAME = "checkpoint"
@@ -92,7 +92,7 @@ def over_exposed(model: nn.Module, batch: Examples) -> Tensor:
     if isinstance(model, RefineNet):
         return 1.0 - RefineNet.mask_of(batch.inputs)
     assert isinstance(model, HighlightNet)
-    return 1.0 - batch_mask(encode_sdr(batch.linear, model.config.input_gamma), model.config.tau)
+    return 1.0 - model.inputs(batch.linear)[1]
 
 
 def _weighted_l1(a: Tensor, b: Tensor, weight: Tensor) -> Tensor:

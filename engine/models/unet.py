@@ -172,6 +172,13 @@ def batch_mask(signal: Tensor, tau: float) -> Tensor:
     return torch.stack([overexposure_mask(frame, tau) for frame in signal])
 
 
+def sdr_inputs(linear: Tensor, config: UNetConfig) -> tuple[Tensor, Tensor]:
+    """(N, 3, H, W) SDR display light -> the gamma-encoded signal and the (N, 1, H, W) Santos
+    over-exposure mask a network built with `config` reads."""
+    signal = encode_sdr(linear, config.input_gamma)
+    return signal, batch_mask(signal, config.tau)
+
+
 def blend_prediction(linear: Tensor, mask: Tensor, log_radiance: Tensor) -> Tensor:
     """Santos 2020 eq. 1, H = M lin(I) + (1 - M) max(exp(ŷ) - 1, lin(I)): well-exposed pixels pass
     exactly, and no estimate goes below what a clipped pixel measured (a lower bound of its
@@ -199,8 +206,7 @@ class HighlightNet(nn.Module):
 
     def inputs(self, linear: Tensor) -> tuple[Tensor, Tensor]:
         """The network's (N, 3, H, W) signal and (N, 1, H, W) mask of a batch of SDR frames."""
-        signal = encode_sdr(linear, self.config.input_gamma)
-        return signal, batch_mask(signal, self.config.tau)
+        return sdr_inputs(linear, self.config)
 
     def forward(self, linear: Tensor) -> Tensor:
         signal, mask = self.inputs(linear)

@@ -15,7 +15,7 @@ from engine.models.inference import (
     refine_temporal,
 )
 from engine.models.refine import SUPPORT_FRACTION, RefineNet
-from engine.models.weights import REFINE_MODEL
+from engine.models.weights import HIGHLIGHT_MODEL, REFINE_MODEL
 from engine.operators.base import SpatialOperator, StageContext
 from engine.operators.catalogue import make_operator, operators
 from tests.engine.models.conftest import sdr_frame
@@ -120,6 +120,60 @@ def test_refinement_runs_on_the_boxes_left_to_correct_as_on_the_whole_frame() ->
     assert float((whole[:, blob] - classical[:, blob]).abs().max()) > 1.0  # it did correct them
     # Beyond the first blob's box (grown by the tile overlap) nothing ran: the classical frame.
     assert torch.equal(out[:, :, 40 + refiner.overlap :], classical[:, :, 40 + refiner.overlap :])
+
+
+def test_refinement_skips_the_tiles_no_correction_reaches_bit_for_bit() -> None:
+    """A thin clipped diagonal from corner to corner, measured nowhere (one box, the whole
+    frame): in small tiles, both networks skip the tiles that weigh no pixel of it, and the result
+    is exactly that of running every tile."""
+    height, width = 160, 200
+    frame = torch.linspace(0.05, 0.6, width).expand(3, height, width).clone()
+    for row in range(height):
+        column = row * (width - 2) // (height - 1)
+        frame[:, row, column : column + 2] = 1.0
+    ctx = StageContext(reference_white=203.0)
+    classical = make_operator("itm", "bt2446a").apply(frame, ctx)
+    confidence = torch.zeros((1, height, width))
+    keys = [classical * 0.9]
+    refine_net, single_net = cached_network(REFINE_MODEL, "cpu"), cached_network(HIGHLIGHT_MODEL, "cpu")
+    calls = {"refine": 0, "single": 0}
+    hooks = [net.register_forward_pre_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+             for name, net in (("refine", refine_net), ("single", single_net))]
+    try:
+        out = TemporalRefiner(tile=48, overlap=16)(classical, confidence, frame, keys, ctx)
+        ran = dict(calls)
+        learned = highlight_radiance(frame, tile=48, overlap=16)
+        features = refine_net.features((classical / 203.0)[None], learned[None], confidence[None],
+                                       frame[None], [(k / 203.0)[None] for k in keys])
+        calls["refine"] = 0
+        log_radiance = predict_log_radiance(refine_net, features, refine_net.config.multiple, 48, 16)
+        every = calls["refine"]
+    finally:
+        for hook in hooks:
+            hook.remove()
+    whole = refine_net.reconstruct(features, frame[None], log_radiance)[0] * 203.0
+    assert torch.equal(out, whole)
+    assert every == 5 * 6 and 0 < ran["refine"] <= every // 2
+    assert 0 < ran["single"] < every  # only where the refinement reads
+
+
+def test_the_single_frame_network_runs_only_the_tiles_holding_over_exposed_pixels() -> None:
+    net = cached_network(HIGHLIGHT_MODEL, "cpu")
+    calls = []
+    hook = net.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        dark = torch.linspace(0.05, 0.6, 200).expand(3, 160, 200).clone()
+        assert torch.equal(highlight_radiance(dark, tile=48, overlap=16), dark)
+        assert not calls  # nothing over-exposed: no tile ran
+        frame = dark.clone()
+        frame[:, 120:150, 150:190] = 1.0
+        out = highlight_radiance(frame, tile=48, overlap=16)
+        ran, calls[:] = len(calls), []
+        log_radiance = predict_log_radiance(net, frame[None], net.config.multiple, 48, 16)
+    finally:
+        hook.remove()
+    assert torch.equal(out, net.reconstruct(frame[None], log_radiance)[0])
+    assert len(calls) == 5 * 6 and 0 < ran <= 4
 
 
 def test_the_correction_grows_away_from_measured_pixels() -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.models.tiling import pad_to_multiple, ramp_weights, run_tiled, tile_starts
+from engine.models.tiling import footprint, pad_to_multiple, ramp_weights, run_tiled, tile_starts, tiles
 from engine.models.unet import HighlightNet
 
 
@@ -56,3 +56,44 @@ def test_the_network_tiled_stays_close_to_one_piece(small_net: HighlightNet) -> 
         tiled = run_tiled(small_net, x, tile=48, overlap=24, multiple=small_net.config.multiple)
     assert tiled.shape == whole.shape
     assert float((tiled - whole).abs().mean()) < 0.05 * float(whole.abs().mean())
+
+
+class CountingNet(nn.Module):
+    """A 3x3 convolution that counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.conv = nn.Conv2d(3, 2, 3, padding=1)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.conv(x)
+
+
+def test_tiles_that_weigh_no_needed_pixel_are_skipped_and_the_needed_ones_are_exact() -> None:
+    net = CountingNet()
+    x = torch.rand((1, 3, 100, 130))
+    needed = torch.zeros((100, 130), dtype=torch.bool)
+    needed[10, 20] = True  # inside the first tile only
+    needed[70:72, 40:90] = True  # across the bottom row's seam of two tiles
+    with torch.no_grad():
+        whole = run_tiled(net, x, tile=48, overlap=16, multiple=4)
+        full_calls, net.calls = net.calls, 0
+        part = run_tiled(net, x, tile=48, overlap=16, multiple=4, needed=needed)
+    grid = tiles(100, 130, 48, 16, torch.device("cpu"))
+    assert full_calls == len(grid) == 3 * 4
+    chosen = tiles(100, 130, 48, 16, torch.device("cpu"), needed)
+    assert net.calls == len(chosen) < full_calls
+    # Every tile that gives a needed pixel weight ran, so the needed pixels are bit for bit the same.
+    assert torch.equal(part[..., needed], whole[..., needed])
+    assert bool(footprint(chosen, 100, 130, torch.device("cpu"))[needed].all())
+    # A pixel only skipped tiles cover comes out 0.
+    assert float(part[..., 0, 129].abs().max()) == 0.0
+
+
+def test_a_run_with_nothing_needed_is_refused() -> None:
+    with pytest.raises(ValueError, match="no pixel is needed"):
+        run_tiled(CountingNet(), torch.rand((1, 3, 100, 130)), tile=48, overlap=16, multiple=4,
+                  needed=torch.zeros((100, 130), dtype=torch.bool))
