@@ -12,9 +12,10 @@ from engine.params import param
 
 @dataclass(frozen=True)
 class MaskedCnnParams:
-    """Tiling of the network's inference; the result does not depend on it beyond seams."""
+    """Tiling of the network's inference (engine.models.tiling.tile_span). A tile is all the
+    context the network sees, so where clipped areas span tiles the result depends on it."""
 
-    tile: int = param(512, 64, 4096, "px", "side of the tiles the network runs on (bounds memory)")
+    tile: int = param(512, 64, 4096, "px", "largest side of the tiles the network runs on (memory, context)")
     overlap: int = param(32, 0, 256, "px", "overlap of neighbouring tiles, blended linearly")
 
 

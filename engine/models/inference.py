@@ -149,7 +149,7 @@ class TemporalRefiner:
             _, mask = sdr_inputs(part[None], net.config)
             needed = (mask[0, 0] < 1.0) & (box.crop(support)[0, 0] != 1.0)
             height, width = part.shape[-2:]
-            pieces = (tiles(height, width, self.tile, self.overlap, part.device, needed)
+            pieces = (tiles(height, width, self.tile, self.overlap, net.config.multiple, part.device, needed)
                       if bool(needed.any()) else [])
             learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap,
                                          footprint(pieces, height, width, part.device))

@@ -8,18 +8,32 @@ import pytest
 import torch
 from torch import nn
 
-from engine.models.tiling import footprint, pad_to_multiple, ramp_weights, run_tiled, tile_starts, tiles
+from engine.models.tiling import footprint, pad_to_multiple, ramp_weights, run_tiled, tile_span, tiles
 from engine.models.unet import HighlightNet
 
 
 @pytest.mark.parametrize(
-    ("length", "tile", "overlap"), [(100, 32, 8), (64, 64, 8), (65, 32, 16), (10, 32, 4)]
+    ("length", "tile", "overlap", "multiple"),
+    [(100, 32, 8, 1), (64, 64, 8, 1), (65, 32, 16, 1), (10, 32, 4, 1), (1080, 512, 32, 16),
+     (1920, 512, 32, 16), (2160, 512, 32, 16), (3840, 512, 32, 16), (513, 512, 32, 16), (997, 100, 37, 8)],
 )
-def test_tiles_cover_the_frame_with_the_overlap(length: int, tile: int, overlap: int) -> None:
-    starts = tile_starts(length, tile, overlap)
-    assert starts[0] == 0 and min(length, starts[-1] + tile) == length
+def test_tiles_cover_the_frame_with_the_overlap(length: int, tile: int, overlap: int, multiple: int) -> None:
+    starts, size = tile_span(length, tile, overlap, multiple)
+    assert starts[0] == 0 and starts[-1] + size == length and size <= tile
     for a, b in itertools.pairwise(starts):
-        assert a + tile - b >= overlap
+        assert a + size - b >= overlap
+    if length > tile:
+        # The fewest tiles, each no larger than the fewest need (rounded up to the multiple).
+        assert len(starts) == -(-(length - overlap) // (tile - overlap))
+        fewest = -(-(length + (len(starts) - 1) * (overlap + 1)) // len(starts))
+        assert size <= min(tile, -(-fewest // multiple) * multiple)
+
+
+def test_a_1080p_frame_takes_three_rows_of_384_and_four_columns_of_512() -> None:
+    assert tile_span(1080, 512, 32, 16) == ([0, 348, 696], 384)
+    # Four columns need 512 (480 would leave 1920 - 3 * 480 = 480 for three steps: no overlap);
+    # whole-pixel steps of 470 leave overlaps of 42, 42 and 44.
+    assert tile_span(1920, 512, 32, 16) == ([0, 470, 940, 1408], 512)
 
 
 def test_ramp_weights_sum_to_one_across_an_overlap() -> None:
@@ -82,9 +96,9 @@ def test_tiles_that_weigh_no_needed_pixel_are_skipped_and_the_needed_ones_are_ex
         whole = run_tiled(net, x, tile=48, overlap=16, multiple=4)
         full_calls, net.calls = net.calls, 0
         part = run_tiled(net, x, tile=48, overlap=16, multiple=4, needed=needed)
-    grid = tiles(100, 130, 48, 16, torch.device("cpu"))
+    grid = tiles(100, 130, 48, 16, 4, torch.device("cpu"))
     assert full_calls == len(grid) == 3 * 4
-    chosen = tiles(100, 130, 48, 16, torch.device("cpu"), needed)
+    chosen = tiles(100, 130, 48, 16, 4, torch.device("cpu"), needed)
     assert net.calls == len(chosen) < full_calls
     # Every tile that gives a needed pixel weight ran, so the needed pixels are bit for bit the same.
     assert torch.equal(part[..., needed], whole[..., needed])
