@@ -146,7 +146,8 @@ class TemporalRefiner:
             # correction reaches (mask and support below 1, exactly), and the single-frame
             # network only where those tiles read its reconstruction: the result is bit for bit
             # that of every tile run.
-            _, mask = sdr_inputs(part[None], net.config)
+            inputs = sdr_inputs(part[None], net.config)
+            _, mask = inputs
             needed = (mask[0, 0] < 1.0) & (box.crop(support)[0, 0] != 1.0)
             height, width = part.shape[-2:]
             pieces = (tiles(height, width, self.tile, self.overlap, net.config.multiple, part.device, needed)
@@ -157,13 +158,16 @@ class TemporalRefiner:
                     for k in neighbour_keyframes]
             with torch.inference_mode():
                 features = net.features(box.crop(classical)[None] / white, learned[None],
-                                        box.crop(confidence), part[None], keys)
+                                        box.crop(confidence), part[None], keys, inputs)
             log_radiance = torch.zeros_like(features[:, :3])  # read nowhere when no tile runs
             if pieces:
                 log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile,
                                                     self.overlap, needed)
             result = net.reconstruct(features, part[None], log_radiance, box.crop(support))[0]
-            box.crop(refined).copy_(result * white)  # the boxes are disjoint
+            # reconstruct keeps a well-exposed pixel's classical value only up to rounding (it
+            # passes through log1p and relative units): here it is kept exactly.
+            kept = torch.where(mask[0] < 1.0, result * white, box.crop(classical))
+            box.crop(refined).copy_(kept)  # the boxes are disjoint
         return refined
 
 

@@ -50,19 +50,28 @@ class RefineNet(nn.Module):
         self.unet = UNet(config)
 
     def features(self, classical: Tensor, single_frame: Tensor, confidence: Tensor, linear: Tensor,
-                 neighbours: Sequence[Tensor]) -> Tensor:
+                 neighbours: Sequence[Tensor], inputs: tuple[Tensor, Tensor] | None = None) -> Tensor:
         """Stack the inputs of a batch: classical (N, 3, H, W), single_frame (N, 3, H, W) (the
         HighlightNet reconstruction of the same frame: the hallucination where no clue exists) and
         neighbours (N, 3, H, W) each in relative radiance (1.0 = the frame's SDR peak), confidence
         (N, 1, H, W) in [0, 1], the SDR frame's display light `linear` (N, 3, H, W). Missing
-        neighbours repeat the classical frame.
+        neighbours repeat the classical frame. `inputs` is sdr_inputs(linear, self.config) where
+        the caller has it already.
         """
         keys = list(neighbours)[:NEIGHBOURS]
         keys += [classical] * (NEIGHBOURS - len(keys))
-        signal, mask = sdr_inputs(linear, self.config)
-        logs = [torch.log1p(k.clamp_min(0.0)) for k in (classical, single_frame, *keys)]
-        stacked = [*logs[:2], confidence.clamp(0.0, 1.0), signal, mask, *logs[2:]]
-        return torch.cat(stacked, dim=1)
+        signal, mask = inputs if inputs is not None else sdr_inputs(linear, self.config)
+        n, _, h, w = classical.shape
+        # Each input is written straight into its channels: the stack holds 17 frames' worth of
+        # channels, and stacking temporaries (torch.cat) took longer than all the logs together.
+        out = torch.empty((n, REFINE_CHANNELS, h, w), dtype=classical.dtype, device=classical.device)
+        radiance = {0: classical, 3: single_frame, MASK_CHANNEL + 1: keys[0], MASK_CHANNEL + 4: keys[1]}
+        for channel, light in radiance.items():
+            torch.clamp_min(light, 0.0, out=out[:, channel : channel + 3]).log1p_()
+        torch.clamp(confidence, 0.0, 1.0, out=out[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1])
+        out[:, CONFIDENCE_CHANNEL + 1 : MASK_CHANNEL].copy_(signal)
+        out[:, MASK_CHANNEL : MASK_CHANNEL + 1].copy_(mask)
+        return out
 
     def forward(self, features: Tensor) -> Tensor:
         return features[:, :3] + self.unet(features)
@@ -91,10 +100,12 @@ class RefineNet(nn.Module):
         # Training sees the whole correction; scaling it there as well measured no better.
         if support is None:
             support = measured_support(features[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1])
-        predicted = features[:, :3] + (1.0 - support) * (predicted - features[:, :3])
+        log_classical = features[:, :3]
+        # The same sums as written out, in place on the temporaries (as in blend_prediction).
+        predicted = (predicted - log_classical).mul_(1.0 - support).add_(log_classical)
         mask = self.mask_of(features)
-        classical = torch.expm1(features[:, :3])
-        return blend_prediction(linear, mask, predicted) + mask * (classical - linear)
+        own = torch.expm1(log_classical).sub_(linear).mul_(mask)
+        return blend_prediction(linear, mask, predicted).add_(own)
 
 
 def measured_support(confidence: Tensor) -> Tensor:

@@ -186,9 +186,13 @@ def blend_prediction(linear: Tensor, mask: Tensor, log_radiance: Tensor) -> Tens
 
     linear: (..., 3, H, W) relative display light; mask: (..., 1, H, W); log_radiance: ŷ = log(1 + H).
     """
-    # Where M = 1 the second term is exactly 0 whatever ŷ is, as long as it is finite.
-    predicted = torch.expm1(torch.nan_to_num(log_radiance.float(), nan=0.0).clamp_max(MAX_LOG_RADIANCE))
-    return mask * linear + (1.0 - mask) * torch.maximum(predicted, linear)
+    # Where M = 1 the second term is exactly 0 whatever ŷ is, as long as it is finite. The
+    # arithmetic runs in place on nan_to_num's copy, the same sums as written out: at 1080p each
+    # frame-sized temporary costs about what the operation filling it does. (Inference only:
+    # training's losses read ŷ itself, engine.models.train.)
+    predicted = torch.nan_to_num(log_radiance.float(), nan=0.0).clamp_max_(MAX_LOG_RADIANCE).expm1_()
+    torch.maximum(predicted, linear, out=predicted)
+    return predicted.mul_(1.0 - mask).add_(mask * linear)
 
 
 class HighlightNet(nn.Module):

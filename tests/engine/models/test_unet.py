@@ -61,6 +61,22 @@ def test_blend_keeps_linear_exactly_even_for_huge_predictions() -> None:
     assert bool(torch.isfinite(out).all())
 
 
+def test_blend_is_santos_eq_1_and_leaves_its_inputs_alone() -> None:
+    torch.manual_seed(1)
+    linear = torch.rand((1, 3, 6, 5))
+    mask = torch.rand((1, 1, 6, 5))
+    log_radiance = torch.randn((1, 3, 6, 5)) * 3.0
+    log_radiance[0, 0, 0, 0] = float("nan")  # read as ŷ = 0
+    before = [t.clone() for t in (linear, mask, log_radiance)]
+    out = blend_prediction(linear, mask, log_radiance)
+    # H = M lin + (1 - M) max(exp(ŷ) - 1, lin), the sums in float64.
+    predicted = torch.expm1(torch.nan_to_num(log_radiance.double(), nan=0.0))
+    expected = mask * linear + (1.0 - mask) * torch.maximum(predicted, linear.double())
+    torch.testing.assert_close(out.double(), expected, rtol=1e-6, atol=0.0)
+    for tensor, copy in zip((linear, mask, log_radiance), before, strict=True):
+        assert torch.equal(tensor.nan_to_num(7.0), copy.nan_to_num(7.0))  # worked on its own copies
+
+
 def test_any_even_size_runs_and_keeps_its_shape(small_net: HighlightNet) -> None:
     with torch.no_grad():
         out = small_net(torch.rand((2, 3, 22, 34)))
