@@ -14,7 +14,7 @@ from engine.models.inference import (
     predict_log_radiance,
     refine_temporal,
 )
-from engine.models.refine import SUPPORT_FRACTION, RefineNet
+from engine.models.refine import REFINE_CHANNELS, SUPPORT_FRACTION, RefineNet
 from engine.models.weights import HIGHLIGHT_MODEL, REFINE_MODEL
 from engine.operators.base import SpatialOperator, StageContext
 from engine.operators.catalogue import make_operator, operators
@@ -203,3 +203,29 @@ def test_refine_temporal_refuses_mismatched_inputs() -> None:
     frame = sdr_frame()
     with pytest.raises(FormatError, match="sizes differ"):
         refine_temporal(frame * 203.0, torch.ones((1, 8, 8)), frame, [], StageContext())
+
+
+def test_refinement_features_hold_each_input_in_its_channels() -> None:
+    """The channel layout the shipped weights were trained on (refine.py's REFINE_CHANNELS):
+    log classical, log single-frame, confidence, SDR signal, mask, log keyframes; a missing
+    keyframe repeats the classical frame; radiance below 0 reads as 0, confidence is clamped."""
+    shape = (1, 3, 4, 6)
+    classical, single, key = torch.full(shape, 3.0), torch.full(shape, 7.0), torch.full(shape, 0.5)
+    classical[..., 0, 0] = -1.0
+    confidence = torch.full((1, 1, 4, 6), 0.25)
+    confidence[..., 0, 1] = 2.0
+    linear = torch.full(shape, 0.2)
+    linear[..., 1, :] = 1.0
+    net = RefineNet()
+    features = net.features(classical, single, confidence, linear, [key])
+    signal = linear ** (1.0 / net.config.input_gamma)
+    log_classical = torch.log1p(classical.clamp_min(0.0))
+    mask = overexposure_mask(signal[0], net.config.tau)[None]
+    expected = torch.cat([log_classical, torch.log1p(single), confidence.clamp(0.0, 1.0), signal, mask,
+                          torch.log1p(key), log_classical], dim=1)
+    assert features.shape == (1, REFINE_CHANNELS, 4, 6)
+    torch.testing.assert_close(features, expected, rtol=1e-6, atol=0.0)
+    assert float(RefineNet.mask_of(features)[0, 0, 1, 0]) == 0.0  # the row at SDR peak
+    # The caller's own signal and mask are used as given.
+    given = net.features(classical, single, confidence, linear, [key], (signal * 0.0, mask * 0.0 + 0.5))
+    assert float(given[:, 7:10].abs().max()) == 0.0 and float(RefineNet.mask_of(given).min()) == 0.5
