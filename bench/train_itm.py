@@ -8,8 +8,8 @@ unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) 
 from the training stills with random exposure, camera response, noise and JPEG compression
 (engine.models.data). refine: the temporal refinement network (engine.models.refine.RefineNet)
 on every frame of engine.synth shots (a pan and a push-in per still) reconstructed by the
-classical temporal stage, with the single-frame network's reconstruction (train unet first:
-refine reads masked_unet from --out). `--cameras families` draws one camera of each
+classical temporal stage with --fallback for the pixels no frame measured (masked-cnn, the
+product's default, runs the shipped single-frame network). `--cameras families` draws one camera of each
 engine.synth.families family per still instead, records it with that camera's codec and grades
 it as bench/temporal.py does (docs/evaluation.md item 15: it measured worse; the shipped weights
 use the sRGB camera).
@@ -59,7 +59,6 @@ from engine.models.weights import (
     MODELS_DIR,
     REFINE_MODEL,
     load_checked,
-    load_network,
     save_network,
     save_tensors,
 )
@@ -87,17 +86,14 @@ def unet_examples(paths: list[Path], args: argparse.Namespace) -> tuple[Examples
     return Examples(bank.sdr, bank.sdr, bank.radiance), {"patches": asdict(settings)}
 
 
-def cached_examples(cache: Path, models: Path,
-                    make: Callable[[HighlightNet], Iterator[TemporalExamples]]) -> Examples:
-    """The temporal examples an earlier run saved in `cache`, or else those `make` builds with
-    the single-frame network in `models`, saved there for a resumed run."""
+def cached_examples(cache: Path, make: Callable[[], Iterator[TemporalExamples]]) -> Examples:
+    """The temporal examples an earlier run saved in `cache`, or else those `make` builds, saved
+    there for a resumed run."""
     if cache.is_file():
         log(f"reusing the temporal examples in {cache}")
         tensors = load_checked(cache)
         return Examples(tensors["features"], tensors["linear"], tensors["radiance"])
-    single_frame = load_network(HIGHLIGHT_MODEL, models)
-    assert isinstance(single_frame, HighlightNet)
-    parts = list(make(single_frame))
+    parts = list(make())
     examples = Examples(torch.cat([p.features for p in parts]), torch.cat([p.linear for p in parts]),
                         torch.cat([p.radiance for p in parts]))
     save_tensors(cache, {"features": examples.inputs, "linear": examples.linear,
@@ -114,15 +110,15 @@ def refine_examples(paths: list[Path], args: argparse.Namespace,
                                                  "size": [width, height], "crf": s.crf} for s in shots],
                                       "fallback": args.fallback}
 
-    def make(single_frame: HighlightNet) -> Iterator[TemporalExamples]:
+    def make() -> Iterator[TemporalExamples]:
         for path, still in zip(paths, load_stills(paths), strict=True):
             for shot in shots:
                 started = time.perf_counter()
-                yield temporal_examples(still, shot, single_frame, args.fallback)
+                yield temporal_examples(still, shot, args.fallback)
                 seconds = time.perf_counter() - started
                 log(f"{path.stem}/{shot.motion}: {shot.frames} frames in {seconds:.0f} s")
 
-    return cached_examples(cache, args.out, make), description
+    return cached_examples(cache, make), description
 
 
 def family_examples(paths: list[Path], args: argparse.Namespace,
@@ -138,7 +134,7 @@ def family_examples(paths: list[Path], args: argparse.Namespace,
         "cameras": "families", "fallback": args.fallback, "frames": args.frames, "size": [width, height],
         "shots": [f"{still}/{camera.describe()}" for (still, _), camera in cameras.items()]}
 
-    def make(single_frame: HighlightNet) -> Iterator[TemporalExamples]:
+    def make() -> Iterator[TemporalExamples]:
         with tempfile.TemporaryDirectory(prefix="lumigrade-train-") as folder:
             for path in paths:
                 for name in FAMILIES:
@@ -147,11 +143,11 @@ def family_examples(paths: list[Path], args: argparse.Namespace,
                     shot = make_shot(path, camera, Path(folder))
                     with open_clip(shot.clip) as clip:
                         pipeline = Pipeline(grade_for(TEMPORAL, args.fallback, camera), clip, device="cpu")
-                        yield pipeline_examples(pipeline, shot.truth, single_frame)
+                        yield pipeline_examples(pipeline, shot.truth)
                     shot.clip.unlink()
                     log(f"{shot.name}: {args.frames} frames in {time.perf_counter() - started:.0f} s")
 
-    return cached_examples(cache, args.out, make), description
+    return cached_examples(cache, make), description
 
 
 def main(argv: list[str] | None = None) -> int:

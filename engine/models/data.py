@@ -33,7 +33,6 @@ from engine.frame import Frame, Space
 from engine.metrics.align import robust_scale
 from engine.metrics.regions import clipped_mask
 from engine.models.refine import RefineNet
-from engine.models.unet import HighlightNet
 from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
 from engine.synth import SynthSettings, make_response, plan_shot, render_shot
@@ -184,10 +183,9 @@ class TemporalExamples:
     radiance: Tensor
 
 
-def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: HighlightNet,
-                      fallback: str = "bt2446a") -> TemporalExamples:
+def temporal_examples(still: Tensor, settings: SynthSettings, fallback: str = "bt2446a") -> TemporalExamples:
     """Every frame of one synthetic shot over `still`, reconstructed by the classical temporal
-    stage and by the single-frame network, as RefineNet inputs and targets (relative units:
+    stage with the `fallback` operator, as RefineNet inputs and targets (relative units:
     1.0 = each frame's SDR peak)."""
     from engine.temporal import TemporalParams, TemporalReconstructor
 
@@ -202,11 +200,10 @@ def temporal_examples(still: Tensor, settings: SynthSettings, single_frame: High
         context=StageContext(), primaries=BT709,
     )
     radiance = [f.scene * k for f, k in zip(frames, plan.multipliers, strict=True)]
-    return _refine_examples(reconstructor, decoded, radiance, single_frame)
+    return _refine_examples(reconstructor, decoded, radiance)
 
 
-def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame: HighlightNet,
-                      ) -> TemporalExamples:
+def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor]) -> TemporalExamples:
     """Every frame of a clip as `pipeline`'s temporal stage reconstructs it (the decode, response
     and fallback its grade sets), as RefineNet inputs and targets.
 
@@ -229,11 +226,11 @@ def pipeline_examples(pipeline: Pipeline, truth: Sequence[Tensor], single_frame:
     # A frame with no usable pixel (clipped whole) takes the shot's median scale, not none.
     typical = float(np.median(usable))
     radiance = [scene * (s if math.isfinite(s) else typical) for scene, s in zip(truth, scales, strict=True)]
-    return _refine_examples(reconstructor, decoded, radiance, single_frame)
+    return _refine_examples(reconstructor, decoded, radiance)
 
 
 def _refine_examples(reconstructor: TemporalReconstructor, decoded: Sequence[Frame],
-                     radiance: Sequence[Tensor], single_frame: HighlightNet) -> TemporalExamples:
+                     radiance: Sequence[Tensor]) -> TemporalExamples:
     """RefineNet's inputs for every frame the reconstructor holds (its analysis run here), given
     each frame as its source decodes it (decoded once by the caller), with `radiance` (relative
     units) as the targets."""
@@ -247,8 +244,7 @@ def _refine_examples(reconstructor: TemporalReconstructor, decoded: Sequence[Fra
         for i, (nits, clues) in enumerate(outputs):
             linear = decoded[i].pixels[None]
             neighbours = [outputs[k][0][None] / white for k in analysis.neighbours(i) if k is not None]
-            learned = single_frame.reconstruct(linear)
-            features.append(net.features((nits / white)[None], learned, clues.confidence[None], linear,
+            features.append(net.features((nits / white)[None], clues.confidence[None], linear,
                                          neighbours)[0])
     linear_frames = torch.stack([frame.pixels for frame in decoded])
     return TemporalExamples(torch.stack(features), linear_frames, torch.stack(list(radiance)))

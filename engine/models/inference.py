@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from engine.errors import FormatError
 from engine.finite import all_finite
 from engine.models.refine import RefineNet, measured_support
-from engine.models.tiling import footprint, run_tiled, tiles
+from engine.models.tiling import run_tiled
 from engine.models.unet import HighlightNet, blend_prediction, sdr_inputs
 from engine.models.weights import HIGHLIGHT_MODEL, MODELS_DIR, REFINE_MODEL, load_network
 from engine.operators.base import StageContext
@@ -69,12 +69,10 @@ def _check_frame(frame: Tensor, what: str) -> Tensor:
 
 
 def highlight_radiance(linear: Tensor, model: HighlightNet | None = None, tile: int = DEFAULT_TILE,
-                       overlap: int = DEFAULT_OVERLAP, wanted: Tensor | None = None) -> Tensor:
+                       overlap: int = DEFAULT_OVERLAP) -> Tensor:
     """SDR display light (3, H, W), 1.0 = SDR peak -> relative radiance (3, H, W), on its device.
 
     `model` defaults to the shipped masked-feature network (resources/models/masked_unet).
-    `wanted` ((H, W) bool) names the pixels the caller reads: only there is every over-exposed
-    pixel the network's (elsewhere it may be the frame's own light).
     """
     linear = _check_frame(linear, "SDR frame")
     net = model if model is not None else cached_network(HIGHLIGHT_MODEL, str(linear.device))
@@ -85,8 +83,6 @@ def highlight_radiance(linear: Tensor, model: HighlightNet | None = None, tile: 
     # tiles holding none of the others need not run (a frame with none runs no tile at all).
     _, mask = net.inputs(batch)
     needed = mask[0, 0] < 1.0
-    if wanted is not None:
-        needed &= wanted
     if not bool(needed.any()):
         return linear
     log_radiance = predict_log_radiance(net, batch, net.config.multiple, tile, overlap, needed)
@@ -101,17 +97,15 @@ class TemporalRefiner:
     (ClueMap.confidence); sdr_relative (3, H, W) the frame's SDR display light (1.0 = SDR peak,
     BT.2020), what the ITM stage receives; neighbour_keyframes: the reconstructions, in cd/m², of
     the keyframes before and after the frame (zero, one or two; missing ones repeat the
-    frame). The single-frame network (HighlightNet) runs on the frame too: its reconstruction is one
-    of the refinement's inputs. Both networks run only on the boxes of the pixels left to
-    correct; every other pixel is the classical one. ctx.reference_white converts cd/m² to the
-    networks' relative units and back.
+    frame). The network runs only on the boxes of the pixels left to correct; every other pixel
+    is the classical one. ctx.reference_white converts cd/m² to the network's relative units and
+    back.
     Returns (3, H, W) cd/m² on the input's device.
     """
 
-    def __init__(self, model: RefineNet | None = None, single_frame: HighlightNet | None = None,
-                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
+    def __init__(self, model: RefineNet | None = None, tile: int = DEFAULT_TILE,
+                 overlap: int = DEFAULT_OVERLAP) -> None:
         self.model = model
-        self.single_frame = single_frame
         self.tile = tile
         self.overlap = overlap
 
@@ -133,34 +127,28 @@ class TemporalRefiner:
         # The correction applies only to over-exposed pixels (Santos' mask M < 1: a channel's
         # signal L^(1/gamma) above tau, so L above tau^gamma), and there only to the share no
         # frame measured (RefineNet.reconstruct); everywhere else the classical reconstruction
-        # stands whatever the networks say. So both run only on the boxes around the pixels
-        # left to correct, grown by the context a tile's edge needs, as the tiling assumes, and
-        # only the boxes are read. The support spreads over the whole frame, so it is measured
-        # there and cropped.
+        # stands whatever the network says. So it runs only on the boxes around the pixels left
+        # to correct, grown by the context a tile's edge needs, as the tiling assumes, and only
+        # the boxes are read. The support spreads over the whole frame, so it is measured there
+        # and cropped.
         over = linear.amax(dim=0, keepdim=True) > net.config.tau**net.config.input_gamma
         boxes = mask_regions(over & (support[0] < 1.0), self.overlap)
         refined = classical.clone()
         for box in boxes:
             part = box.crop(linear)
-            # Inside a box, too, the refinement's tiles run only where they weigh a pixel the
-            # correction reaches (mask and support below 1, exactly), and the single-frame
-            # network only where those tiles read its reconstruction: the result is bit for bit
-            # that of every tile run.
             inputs = sdr_inputs(part[None], net.config)
             _, mask = inputs
-            needed = (mask[0, 0] < 1.0) & (box.crop(support)[0, 0] != 1.0)
-            height, width = part.shape[-2:]
-            pieces = (tiles(height, width, self.tile, self.overlap, net.config.multiple, part.device, needed)
-                      if bool(needed.any()) else [])
-            learned = highlight_radiance(part, self.single_frame, self.tile, self.overlap,
-                                         footprint(pieces, height, width, part.device))
             keys = [_check_frame(box.crop(k), "neighbour keyframe")[None] / white
                     for k in neighbour_keyframes]
             with torch.inference_mode():
-                features = net.features(box.crop(classical)[None] / white, learned[None],
-                                        box.crop(confidence), part[None], keys, inputs)
-            log_radiance = torch.zeros_like(features[:, :3])  # read nowhere when no tile runs
-            if pieces:
+                features = net.features(box.crop(classical)[None] / white, box.crop(confidence),
+                                        part[None], keys, inputs)
+            # Inside a box, too, the tiles run only where they weigh a pixel the correction
+            # reaches (mask and support below 1, exactly): the result is bit for bit that of
+            # every tile run, and where no tile runs nothing reads the prediction.
+            needed = (mask[0, 0] < 1.0) & (box.crop(support)[0, 0] != 1.0)
+            log_radiance = torch.zeros_like(features[:, :3])
+            if bool(needed.any()):
                 log_radiance = predict_log_radiance(net, features, net.config.multiple, self.tile,
                                                     self.overlap, needed)
             result = net.reconstruct(features, part[None], log_radiance, box.crop(support))[0]

@@ -1,12 +1,16 @@
 """The learned refinement of temporal highlight reconstruction.
 
 The classical temporal stage (engine.temporal) fuses clues from other frames of the shot where
-it can and falls back to a single-frame ITM curve where it cannot. This network sees what that
+it can and falls back to a single-frame ITM operator where it cannot. This network sees what that
 stage knew — its reconstruction, the confidence of its clues, the SDR frame and the two
-neighbouring keyframes' reconstructions — and the single-frame network's reconstruction
-(engine.models.unet.HighlightNet), and predicts a correction of the log radiance in the
+neighbouring keyframes' reconstructions — and predicts a correction of the log radiance in the
 over-exposed pixels, in proportion to the share of each pixel no frame measured: it sharpens
 the fusion where the clues were weak and fills in plausible highlights where no clue exists.
+Where no clue exists the classical reconstruction is the fallback operator's (by default
+masked-cnn, the single-frame network engine.models.unet.HighlightNet), so a single-frame
+estimate reaches this network through the classical channels, not through a second pass
+(docs/evaluation.md item 21: reading HighlightNet's own reconstruction as well cost as much as
+this network, and the figures without it lie within one training run's spread).
 Well-exposed pixels keep the classical reconstruction exactly (Santos et al. 2020, eq. 1), and
 no estimate goes below the clipped measurement, as in engine.temporal.merge.
 
@@ -25,10 +29,9 @@ from engine.filters import gaussian_blur
 from engine.models.unet import UNet, UNetConfig, blend_prediction, sdr_inputs
 
 NEIGHBOURS = 2  # the keyframes before and after the frame
-# log classical (3), log single-frame network (3), confidence (1), SDR signal (3),
-# over-exposure mask (1), log keyframes (3 each).
-REFINE_CHANNELS = 3 + 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
-CONFIDENCE_CHANNEL = 3 + 3
+# log classical (3), confidence (1), SDR signal (3), over-exposure mask (1), log keyframes (3 each).
+REFINE_CHANNELS = 3 + 1 + 3 + 1 + 3 * NEIGHBOURS
+CONFIDENCE_CHANNEL = 3
 MASK_CHANNEL = CONFIDENCE_CHANNEL + 1 + 3
 # Standard deviation, as a share of the frame's long side, of the spread of measured pixels'
 # support (24 px on the 256-px validation shots, where the fill's feather is 8 px).
@@ -49,23 +52,21 @@ class RefineNet(nn.Module):
         self.config = config
         self.unet = UNet(config)
 
-    def features(self, classical: Tensor, single_frame: Tensor, confidence: Tensor, linear: Tensor,
-                 neighbours: Sequence[Tensor], inputs: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        """Stack the inputs of a batch: classical (N, 3, H, W), single_frame (N, 3, H, W) (the
-        HighlightNet reconstruction of the same frame: the hallucination where no clue exists) and
-        neighbours (N, 3, H, W) each in relative radiance (1.0 = the frame's SDR peak), confidence
-        (N, 1, H, W) in [0, 1], the SDR frame's display light `linear` (N, 3, H, W). Missing
-        neighbours repeat the classical frame. `inputs` is sdr_inputs(linear, self.config) where
-        the caller has it already.
+    def features(self, classical: Tensor, confidence: Tensor, linear: Tensor, neighbours: Sequence[Tensor],
+                 inputs: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Stack the inputs of a batch: classical and neighbours (N, 3, H, W) each in relative
+        radiance (1.0 = the frame's SDR peak), confidence (N, 1, H, W) in [0, 1], the SDR frame's
+        display light `linear` (N, 3, H, W). Missing neighbours repeat the classical frame.
+        `inputs` is sdr_inputs(linear, self.config) where the caller has it already.
         """
         keys = list(neighbours)[:NEIGHBOURS]
         keys += [classical] * (NEIGHBOURS - len(keys))
         signal, mask = inputs if inputs is not None else sdr_inputs(linear, self.config)
         n, _, h, w = classical.shape
-        # Each input is written straight into its channels: the stack holds 17 frames' worth of
+        # Each input is written straight into its channels: the stack holds 14 frames' worth of
         # channels, and stacking temporaries (torch.cat) took longer than all the logs together.
         out = torch.empty((n, REFINE_CHANNELS, h, w), dtype=classical.dtype, device=classical.device)
-        radiance = {0: classical, 3: single_frame, MASK_CHANNEL + 1: keys[0], MASK_CHANNEL + 4: keys[1]}
+        radiance = {0: classical, MASK_CHANNEL + 1: keys[0], MASK_CHANNEL + 4: keys[1]}
         for channel, light in radiance.items():
             torch.clamp_min(light, 0.0, out=out[:, channel : channel + 3]).log1p_()
         torch.clamp(confidence, 0.0, 1.0, out=out[:, CONFIDENCE_CHANNEL : CONFIDENCE_CHANNEL + 1])

@@ -118,14 +118,6 @@ def tiles(h: int, w: int, tile: int, overlap: int, multiple: int, device: torch.
     return chosen
 
 
-def footprint(pieces: list[Tile], h: int, w: int, device: torch.device) -> Tensor:
-    """(H, W) bool: the pixels the tiles read, their zero-weight borders included."""
-    covered = torch.zeros((h, w), dtype=torch.bool, device=device)
-    for piece in pieces:
-        piece.crop(covered).fill_(True)
-    return covered
-
-
 def run_tiled(network: Network, x: Tensor, tile: int, overlap: int, multiple: int,
               needed: Tensor | None = None) -> Tensor:
     """network over (N, C, H, W) `x` in overlapping tiles of at most tile x tile pixels (tile_span).

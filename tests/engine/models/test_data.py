@@ -23,7 +23,6 @@ from engine.models.data import (
     training_stills,
 )
 from engine.models.refine import REFINE_CHANNELS
-from engine.models.unet import HighlightNet
 from engine.pipeline import Pipeline
 from engine.synth import SynthSettings, plan_shot, render_shot
 from engine.synth.recording import open_recording
@@ -71,8 +70,7 @@ def test_the_held_out_stills_never_train(tmp_path) -> None:
     assert set(EVAL_STILLS) == {"GoldenGate", "sunset"}
 
 
-def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scale(
-        tmp_path: Path, small_net: HighlightNet) -> None:
+def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scale(tmp_path: Path) -> None:
     scene = hdr_scene(144, 256, seed=1)
     settings = SynthSettings(frames=5, motion="pan", exposure="auto", size=(128, 72), crf="srgb", seed=2)
     frames = list(render_shot(scene, plan_shot(scene, settings), settings))
@@ -83,7 +81,7 @@ def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scal
     grade = Grade(source=SourceTransform(transfer="srgb", primaries="bt709"), temporal=True)
     with open_clip(tmp_path / "shot.mp4") as clip:
         pipeline = Pipeline(grade, clip, device="cpu")
-        examples = pipeline_examples(pipeline, [f.scene for f in frames], small_net)
+        examples = pipeline_examples(pipeline, [f.scene for f in frames])
         assert examples.features.shape == (5, REFINE_CHANNELS, 72, 128)
         # The classical channels are the frames the grade renders, as the refinement sees them
         # at inference (engine.models.inference: log(1 + nits / reference white)).
@@ -100,8 +98,7 @@ def test_pipeline_examples_hold_what_the_grade_renders_and_the_truth_on_its_scal
             assert float(log_ratio.abs().quantile(0.9)) < 0.15
 
 
-def test_pipeline_examples_refuse_a_clip_with_nothing_to_align_on(tmp_path: Path,
-                                                                    small_net: HighlightNet) -> None:
+def test_pipeline_examples_refuse_a_clip_with_nothing_to_align_on(tmp_path: Path) -> None:
     writer = open_recording(tmp_path / "white.mp4", "h264", 14, "fast", 64, 48, 24.0)
     for _ in range(3):
         writer.write(torch.ones(3, 48, 64))
@@ -110,4 +107,4 @@ def test_pipeline_examples_refuse_a_clip_with_nothing_to_align_on(tmp_path: Path
     with open_clip(tmp_path / "white.mp4") as clip:
         pipeline = Pipeline(grade, clip, device="cpu")
         with pytest.raises(ValueError, match=r"white\.mp4: no frame has unclipped pixels"):
-            pipeline_examples(pipeline, [torch.full((3, 48, 64), 5.0)] * 3, small_net)
+            pipeline_examples(pipeline, [torch.full((3, 48, 64), 5.0)] * 3)
