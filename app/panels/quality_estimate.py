@@ -48,7 +48,7 @@ class QualityScorer:
 
 class QualityLabel(QLabel):
     """'≈ 27.4 dB PU21-PSNR (no-reference estimate; held out: rank correlation 0.78, RMS error
-    5.9 dB)'."""
+    6.1 dB)'."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -139,7 +139,7 @@ class HeldoutFigures(NamedTuple):
     rmse_db: float  # root-mean-square error of the predicted PU21-PSNR
 
     def describe(self) -> str:
-        """'rank correlation 0.78, RMS error 5.9 dB'."""
+        """'rank correlation 0.78, RMS error 6.1 dB'."""
         return f"rank correlation {self.spearman:.2f}, RMS error {self.rmse_db:.1f} dB"
 
 

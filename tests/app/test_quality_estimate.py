@@ -42,6 +42,6 @@ def test_label_shows_the_score_of_the_frame_on_screen(window: MainWindow, qtbot:
         text = window.quality_label.text()
         assert f"≈ {result.quality:.1f} dB PU21-PSNR" in text
         assert "no-reference estimate" in text
-        assert "held out: rank correlation 0.78, RMS error 5.9 dB" in text
+        assert "held out: rank correlation 0.78, RMS error 6.1 dB" in text
     # As bench/train_quality.py recorded them for the shipped weights.
-    assert heldout_figures() == pytest.approx((0.7836, 5.9217), abs=1e-4)
+    assert heldout_figures() == pytest.approx((0.7783, 6.1034), abs=1e-4)
