@@ -133,7 +133,10 @@ def build_model(config: dict[str, Any], path: Path | None = None) -> HighlightNe
             and 1 <= a.unshuffle <= _MAX_UNSHUFFLE):
         raise FormatError(f"architecture out of bounds (widths {list(a.widths)[:10]}, channels "
                           f"{a.in_channels}/{a.out_channels}, unshuffle {a.unshuffle})", path)
-    return cls(architecture)
+    try:
+        return cls(architecture)
+    except ValueError as exc:  # within bounds but not this kind's layout (RefineNet's channels)
+        raise FormatError(f"not a {config['model']} network this version runs ({exc})", path) from None
 
 
 def load_state(model: nn.Module, tensors: dict[str, Tensor], path: Path) -> None:

@@ -90,6 +90,16 @@ def test_unrecorded_file_and_bad_config_are_refused(tmp_path: Path) -> None:
         load_network(HIGHLIGHT_MODEL, folder)
 
 
+def test_refinement_weights_of_another_channel_layout_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """Weights trained before RefineNet lost its single-frame channels (17 inputs, not 14)."""
+    folder = _copy_shipped(tmp_path, REFINE_MODEL)
+    config_path = folder / f"{REFINE_MODEL}.json"
+    config_path.write_text(config_path.read_text().replace('"in_channels": 14', '"in_channels": 17'))
+    with pytest.raises(FormatError, match="takes 14 unmasked channels") as info:
+        load_network(REFINE_MODEL, folder)
+    assert str(config_path) in str(info.value)
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     torch.manual_seed(3)
     net = HighlightNet(UNetConfig(widths=(4, 8)))
