@@ -5,11 +5,11 @@ Run by bench/heldout_stills.py in a separate interpreter that has `mitsuba` and 
 path-traced interior or exterior with emitters seen directly by the camera, so the still spans
 12 to 20 stops, as real scenes with lamps, windows and the sun do. Output: scene-linear RGB
 OpenEXR (Rec. 709 primaries, Mitsuba's `scalar_rgb` colour space), one file per scene.
-Each frame renders as one image block, on one thread: Mitsuba adds the borders of parallel blocks
-into the film in the order the threads finish them, so two parallel renders of a scene differed
-in about a thousand of their million values (by up to 2e-6), and the temporal evaluation turns
-such a change into tenths of a dB (docs/evaluation.md, "The split"). One block renders the same
-file byte for byte every time.
+Each still renders as one image block, so on one thread (17 s for a validation scene here):
+Mitsuba adds the borders of parallel blocks into the film in the order the threads finish them,
+so two parallel renders of a scene differed in about a thousand of their million values (by up
+to 2e-6), and the temporal evaluation turns such a change into tenths of a dB
+(docs/evaluation.md, "The split"). One block renders the same file byte for byte every time.
 
     python bench/mitsuba_scenes.py OUT_DIR [--width 768 --height 432 --spp 48] [--set validation]
 

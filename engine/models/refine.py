@@ -10,7 +10,10 @@ Where no clue exists the classical reconstruction is the fallback operator's (by
 masked-cnn, the single-frame network engine.models.unet.HighlightNet), so a single-frame
 estimate reaches this network through the classical channels, not through a second pass
 (docs/evaluation.md item 21: reading HighlightNet's own reconstruction as well cost as much as
-this network, and the figures without it lie within one training run's spread).
+this network, and the figures without it lie within one training run's spread). The shipped
+weights learnt from bt2446a's fill, the training recipe's; the same recipe with masked-cnn's
+fill flickered more on the validation renders (item 21, candidate A), so what the network
+corrects at inference is a fill it did not train on.
 Well-exposed pixels keep the classical reconstruction exactly (Santos et al. 2020, eq. 1), and
 no estimate goes below the clipped measurement, as in engine.temporal.merge.
 
