@@ -8,9 +8,10 @@ unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) 
 from the training stills with random exposure, camera response, noise and JPEG compression
 (engine.models.data). refine: the temporal refinement network (engine.models.refine.RefineNet)
 on every frame of engine.synth shots (a pan and a push-in per still) reconstructed by the
-classical temporal stage with --fallback for the pixels no frame measured (masked-cnn, the
-product's default, runs the shipped single-frame network). `--cameras families` draws one camera of each
-engine.synth.families family per still instead, records it with that camera's codec and grades
+classical temporal stage with --fallback for the pixels no frame measured (default bt2446a, the
+shipped weights' recipe; masked-cnn, the product's default, runs the shipped single-frame network
+and measured more flicker, docs/evaluation.md item 21). `--cameras families` draws one camera of
+each engine.synth.families family per still instead, records it with that camera's codec and grades
 it as bench/temporal.py does (docs/evaluation.md item 15: it measured worse; the shipped weights
 use the sRGB camera).
 
