@@ -12,8 +12,9 @@ estimate reaches this network through the classical channels, not through a seco
 (docs/evaluation.md item 21: reading HighlightNet's own reconstruction as well cost as much as
 this network, and the figures without it lie within one training run's spread). The shipped
 weights learnt from bt2446a's fill, the training recipe's; the same recipe with masked-cnn's
-fill flickered more on the validation renders (item 21, candidate A), so what the network
-corrects at inference is a fill it did not train on.
+fill flickered more on the validation renders (item 21, candidate A; item 25 ran two of each on
+24 validation shots, and their differences lie within one recipe's run-to-run spread), so what
+the network corrects at inference is a fill it did not train on.
 Well-exposed pixels keep the classical reconstruction exactly (Santos et al. 2020, eq. 1), and
 no estimate goes below the clipped measurement, as in engine.temporal.merge.
 
