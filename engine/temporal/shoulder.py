@@ -33,7 +33,7 @@ from engine.constants import CODEC_CLIP_BAND_START
 from engine.jobs import CancelToken
 from engine.temporal.analysis import ClipAnalysis
 from engine.temporal.exposure import aligned_exposure, peak_signal
-from engine.temporal.flow import inside_frame, warp, warp_light
+from engine.temporal.flow import forward_backward_confidence, inside_frame, warp, warp_light
 from engine.temporal.morphology import dilate
 
 SourceDecode = Callable[[int], tuple[Tensor, Tensor]]  # frame -> (linear light, codes), same primaries
@@ -56,7 +56,11 @@ _PAIRS = 4
 _MIN_PAIRS = 2  # one pair's misalignment can look like a curve; two must agree
 _CANDIDATES = 12  # pairs tried, widest first, until `_PAIRS` of them align
 _MIN_ALIGNED = 0.1  # share of the frame a pair must align to count
-_CONFIDENCE = 0.9
+_CONFIDENCE = 0.9  # forward-backward agreement of the flow a pixel needs to count
+_SHAPE_BOX = 5  # px: the window over which two frames' shapes are compared
+_MIN_CORRELATION = 0.8
+_FLAT_LOG_SD = 0.03  # ln luminance: windows this flat in both frames are alike whatever the flow
+_LOG_FLOOR = 1e-4  # linear light: black has no log
 _SIDE = 480  # px: pairs are compared at most this size
 _QUANTILES = 256
 _MIN_SAMPLES = 8  # quantiles a pair needs below and above the knee to count
@@ -107,15 +111,24 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
     response from images: what is knowable?", IEEE PAMI 2003, §5, on histogram matching).
     Each channel's light is a monotone function of its code, so the same quantile of both gives
     the declared light at that code.
+
+    Which pixels count must not depend on the ratio being measured. The alignment's confidence
+    also asks the two frames to agree in level at the guessed ratio, within a sixth of a stop;
+    pixels chosen so measure the guess back (docs/evaluation.md, item 28) and leave out the top
+    samples whose ratio the shoulder bends away from it. A pixel counts where the flow agrees
+    both ways and the two frames agree in shape (`alike_in_shape`).
     """
     dark, dark_code, bright, bright_code = (_reduced(t) for t in (dark, dark_code, bright, bright_code))
     alignment, _ = aligned_exposure(dark, dark_code, bright, bright_code, ev_guess, flow_side, *seeds)
     seen, seen_code = warp_light(bright, alignment.flow), warp(bright_code, alignment.flow)
-    usable = (alignment.confidence > _CONFIDENCE) & (inside_frame(alignment.flow) > 0)
+    inside = inside_frame(alignment.flow)
+    geometric = forward_backward_confidence(alignment.flow, alignment.backward) * inside
+    usable = (geometric > _CONFIDENCE) & (inside > 0) & alike_in_shape(dark, seen)
     # A codec lowers clipped codes next to a clipped area, below the ceiling: such readings
-    # would say the top of the curve is too low, so the area's surroundings do not count.
+    # would say the top of the curve is too low, so the area's surroundings do not count, nor
+    # do pixels whose shape window reaches them.
     for code in (dark_code, seen_code):
-        usable &= ~dilate(peak_signal(code) >= CODEC_CLIP_BAND_START, _CLIP_MARGIN_PX)
+        usable &= ~dilate(peak_signal(code) >= CODEC_CLIP_BAND_START, _CLIP_MARGIN_PX + _SHAPE_BOX // 2)
     usable = usable[0]
     if int(usable.sum()) < max(_QUANTILES, _MIN_ALIGNED * usable.numel()):
         return None
@@ -128,6 +141,30 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
         high.append(y[keep])
         ratio.append(torch.log(ly[keep] / lx[keep]))
     return torch.cat(low), torch.cat(high), torch.cat(ratio)
+
+
+def alike_in_shape(dark: Tensor, seen: Tensor) -> Tensor:
+    """(1, H, W): pixels around which two aligned frames (3, H, W) of linear light look alike up to
+    a gain. Their log luminances (the channels' mean) correlate over a `_SHAPE_BOX` window by
+    more than `_MIN_CORRELATION` (normalised cross-correlation, blind to a gain, which is an
+    offset in the log: Lewis, "Fast normalized cross-correlation", Vision Interface 1995), or
+    both windows are flat, where a misalignment changes nothing. A moving object or a flow
+    that slipped changes the shape; an exposure ratio, or a top the shoulder compresses, does
+    not."""
+    log_dark = dark.mean(dim=0, keepdim=True).clamp_min(_LOG_FLOOR).log()
+    log_seen = seen.mean(dim=0, keepdim=True).clamp_min(_LOG_FLOOR).log()
+
+    def local_mean(t: Tensor) -> Tensor:
+        return tnf.avg_pool2d(t.unsqueeze(0), _SHAPE_BOX, 1, padding=_SHAPE_BOX // 2,
+                              count_include_pad=False).squeeze(0)
+
+    mean_dark, mean_seen = local_mean(log_dark), local_mean(log_seen)
+    var_dark = (local_mean(log_dark.square()) - mean_dark.square()).clamp_min(0.0)
+    var_seen = (local_mean(log_seen.square()) - mean_seen.square()).clamp_min(0.0)
+    covariance = local_mean(log_dark * log_seen) - mean_dark * mean_seen
+    correlation = covariance / (var_dark * var_seen).sqrt().clamp_min(1e-12)
+    flat = (var_dark < _FLAT_LOG_SD**2) & (var_seen < _FLAT_LOG_SD**2)
+    return (correlation > _MIN_CORRELATION) | flat
 
 
 def fit_top(samples: Sequence[tuple[Tensor, Tensor, Tensor]]) -> Tensor | None:
