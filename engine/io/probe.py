@@ -15,6 +15,7 @@ from typing import Any
 
 import av
 import av.error
+from av.sidedata.sidedata import SideData
 from av.sidedata.sidedata import Type as SideDataType
 
 from engine.errors import MediaError
@@ -77,7 +78,10 @@ def _video_details(path: Path) -> dict[str, Any]:
             raise MediaError(f"corrupt video data ({exc})", path) from exc
         details["hdr10_plus"] = False
         if frame is not None:
-            for side in frame.side_data:
+            for entry in frame.side_data:
+                # PyAV 18.1.1 iterates a frame's side data by type, as a mapping does, where
+                # 18.1.0 iterated the side data themselves (and could not look a type up).
+                side = entry if isinstance(entry, SideData) else frame.side_data[entry]
                 if side.type == SideDataType.MASTERING_DISPLAY_METADATA:
                     mastering = mastering_display_from_side_data(bytes(side))
                     if mastering is not None:
