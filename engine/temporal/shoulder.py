@@ -113,10 +113,10 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
     the declared light at that code.
 
     Which pixels count must not depend on the ratio being measured. The alignment's confidence
-    also asks the two frames to agree in level at the guessed ratio, within a sixth of a stop;
-    pixels chosen so measure the guess back (docs/evaluation.md, item 28) and leave out the top
-    samples whose ratio the shoulder bends away from it. A pixel counts where the flow agrees
-    both ways and the two frames agree in shape (`alike_in_shape`).
+    also asks the two frames to agree in level at the guessed ratio, within 0.16 ln (a quarter
+    of a stop); pixels chosen so measure the guess back (docs/evaluation.md, item 28) and leave
+    out the top samples whose ratio the shoulder bends away from it. A pixel counts where the
+    flow agrees both ways and the two frames agree in shape (`alike_in_shape`).
     """
     dark, dark_code, bright, bright_code = (_reduced(t) for t in (dark, dark_code, bright, bright_code))
     alignment, _ = aligned_exposure(dark, dark_code, bright, bright_code, ev_guess, flow_side, *seeds)
