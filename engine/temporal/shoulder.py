@@ -121,9 +121,9 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
     dark, dark_code, bright, bright_code = (_reduced(t) for t in (dark, dark_code, bright, bright_code))
     alignment, _ = aligned_exposure(dark, dark_code, bright, bright_code, ev_guess, flow_side, *seeds)
     seen, seen_code = warp_light(bright, alignment.flow), warp(bright_code, alignment.flow)
-    inside = inside_frame(alignment.flow)
-    geometric = forward_backward_confidence(alignment.flow, alignment.backward) * inside
-    usable = (geometric > _CONFIDENCE) & (inside > 0) & alike_in_shape(dark, seen)
+    # Flow agreement both ways, counted only inside the frame.
+    geometric = forward_backward_confidence(alignment.flow, alignment.backward) * inside_frame(alignment.flow)
+    usable = (geometric > _CONFIDENCE) & alike_in_shape(dark, seen)
     # A codec lowers clipped codes next to a clipped area, below the ceiling: such readings
     # would say the top of the curve is too low, so the area's surroundings do not count, nor
     # do pixels whose shape window reaches them.
