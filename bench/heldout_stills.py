@@ -8,11 +8,12 @@ script adds held-out stills from other sources that no constant and no training 
   BSD-3-Clause), a 676x449 16-bit PNG whose cICP chunk says BT.2020 primaries (9), HLG transfer
   (18), full range; decoded with the inverse HLG OETF of ITU-R BT.2100 to scene-linear light.
 - mi_*: seven scenes path-traced with Mitsuba 3 (BSD-3-Clause) by bench/mitsuba_scenes.py, in
-  an interpreter that has `mitsuba` (kept apart from the project's environment).
+  an interpreter that has `mitsuba` 3.6.4 (kept apart from the project's environment; later
+  releases render other pixels, which bench/still_digests.py catches).
 
 Reproduce (about 3 minutes of one core for the renders):
 
-    python3 -m venv /tmp/mitsuba-venv && /tmp/mitsuba-venv/bin/pip install mitsuba numpy
+    python3 -m venv /tmp/mitsuba-venv && /tmp/mitsuba-venv/bin/pip install mitsuba==3.6.4
     PYTHONPATH=. .venv/bin/python bench/heldout_stills.py --shared ../shared/data/hdr \\
         --out /tmp/lumigrade-test --mitsuba-python /tmp/mitsuba-venv/bin/python
 
@@ -34,6 +35,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench.still_digests import differing
 from engine.color import transfer as tf
 from engine.color.primaries import BT2020
 from engine.io.exr import write_exr
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out.exists():
         parser.error(f"--out {args.out}: exists; give a new folder")
+    for name in TEST_FROM_SHARED:
+        if not (args.shared / f"{name}.exr").is_file():
+            parser.error(f"--shared {args.shared}: no {name}.exr there")
     with tempfile.TemporaryDirectory(prefix="lumigrade-heldout-") as temp:
         work = Path(temp)
         stage = work / "test"
@@ -125,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
                            check=True)
         (stage / "LICENCES.md").write_text(LICENCES)
         shutil.copytree(stage, args.out)
-    stills = sorted(p.stem for p in args.out.glob("*.exr"))
-    print(f"{len(stills)} TEST stills in {args.out}: {', '.join(stills)}")
-    return 0
+    stills = sorted(args.out.glob("*.exr"))
+    print(f"{len(stills)} TEST stills in {args.out}: {', '.join(p.stem for p in stills)}")
+    # A TEST still with other pixels gives other figures than those recorded (still_digests).
+    wrong = differing(stills)
+    for line in wrong:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Held-out HDR stills rendered with Mitsuba 3 (Jakob et al., "Mitsuba 3 renderer", 2022, BSD-3-Clause).
 
-Run by bench/heldout_stills.py in a separate interpreter that has `mitsuba` and `numpy`
-(never the project's environment); it imports nothing from Lumigrade. Each scene is a small
+Run by bench/heldout_stills.py in a separate interpreter that has `mitsuba` 3.6.4 (never the
+project's environment); it imports nothing from Lumigrade. Releases 3.3.0 to 3.6.4 rendered
+the scenes tried to the same pixels; 3.7.1 and later path-trace them differently (nearly every
+pixel of a validation scene moves, and a filmic validation shot loses its exposure drift), so
+any other release is refused unless `--any-mitsuba` says that figures on other pixels are
+wanted (bench/still_digests.py names such stills). Each scene is a small
 path-traced interior or exterior with emitters seen directly by the camera, so the still spans
 12 to 20 stops, as real scenes with lamps, windows and the sun do. Output: scene-linear RGB
 OpenEXR (Rec. 709 primaries, Mitsuba's `scalar_rgb` colour space), one file per scene.
@@ -30,6 +34,8 @@ from typing import Any
 import mitsuba as mi
 
 mi.set_variant("scalar_rgb")
+
+MITSUBA_VERSION = "3.6.4"
 
 Scene = dict[str, Any]
 
@@ -333,7 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=("test", "validation"), default="test",
                         help="the held-out TEST scenes (mi_*) or the validation scenes (val_*)")
     parser.add_argument("--scenes", default="", help="comma-separated scene names (default: all of the set)")
+    parser.add_argument("--any-mitsuba", action="store_true",
+                        help=f"render with a release other than {MITSUBA_VERSION} (other pixels)")
     args = parser.parse_args(argv)
+    if mi.__version__ != MITSUBA_VERSION and not args.any_mitsuba:
+        parser.error(f"mitsuba {mi.__version__} renders other pixels than the {MITSUBA_VERSION} the "
+                     f"recorded figures were taken with: pip install mitsuba=={MITSUBA_VERSION}, "
+                     "or pass --any-mitsuba")
     args.out.mkdir(parents=True, exist_ok=True)
     scenes = SCENES if args.set == "test" else VALIDATION_SCENES
     wanted = [s for s in args.scenes.split(",") if s] or list(scenes)

@@ -59,6 +59,7 @@ import torch
 from torch import Tensor
 from torch.nn.functional import interpolate
 
+from bench.still_digests import differing
 from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.io.open import open_clip
 from engine.metrics import evaluate
@@ -248,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"set: {'TEST (held out)' if args.test_data else 'TUNING'} {folder_in}, {len(stills)} stills")
+    for line in differing(stills):
+        print(f"warning: {line}")
     with tempfile.TemporaryDirectory(prefix="lumigrade-bench-") as folder:
         shot_index = 0
         for f, family in enumerate(families):

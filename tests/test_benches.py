@@ -48,3 +48,29 @@ def test_temporal_bench_judges_the_refinement_against_the_classical_mode(
     # operator on highlights stays bt2408, and the classical mode's gap is 6 dB (goal met).
     assert "best single-frame operator on held-out highlights: bt2408" in out
     assert "met   recoverable within 8.0 dB of the ceiling" in out
+
+
+def test_a_still_is_known_by_its_pixels_not_its_file(tmp_path: Path) -> None:
+    """bench/still_digests.py: the same pixels written with another compression (another file)
+    keep their digest; one float changed in a recorded still's name is named, and a still the
+    table does not hold is not checked."""
+    import torch
+
+    from bench.still_digests import RECORDED, differing, pixel_digest
+    from engine.io.exr import write_exr
+    from engine.synth.render import load_still
+
+    pixels = torch.rand(3, 8, 12, generator=torch.Generator().manual_seed(3))
+    write_exr(tmp_path / "zip.exr", pixels, half=False)
+    write_exr(tmp_path / "piz.exr", pixels, half=False, compression="piz")
+    assert (tmp_path / "zip.exr").read_bytes() != (tmp_path / "piz.exr").read_bytes()
+    assert pixel_digest(load_still(tmp_path / "zip.exr")) == pixel_digest(load_still(tmp_path / "piz.exr"))
+    assert len(RECORDED) == 22  # 8 TUNING, 10 TEST and 4 validation stills
+
+    changed = pixels.clone()
+    changed[1, 4, 5] += 1e-3
+    recorded = tmp_path / "mi_cornell_hot.exr"
+    write_exr(recorded, changed, half=False)
+    assert differing([tmp_path / "zip.exr", recorded]) == [
+        f"{recorded}: pixels differ from the mi_cornell_hot the recorded figures were taken on "
+        "(renders: mitsuba==3.6.4, docs/evaluation.md, \"The split\")"]
