@@ -69,7 +69,9 @@ _RIDGE = 0.01
 _HUBER = 0.1  # ln units: residuals beyond this count linearly, not squared
 _TABLE = 256
 _MAX_FALL = 0.15  # ln h per knot step
-_CLIP_MARGIN_PX = 2
+# px of the coded frame: a transform block (H.264's 8 x 8), over which a codec spreads a clipped
+# area's plateau into its unclipped surroundings.
+_CODEC_REACH_PX = 8
 _REWEIGHTINGS = 4
 
 
@@ -118,17 +120,16 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
     out the top samples whose ratio the shoulder bends away from it. A pixel counts where the
     flow agrees both ways and the two frames agree in shape (`alike_in_shape`).
     """
-    dark, dark_code, bright, bright_code = (_reduced(t) for t in (dark, dark_code, bright, bright_code))
+    factor = _reduction(dark)
+    frames = (_reduced(t, factor) for t in (dark, dark_code, bright, bright_code))
+    dark, dark_code, bright, bright_code = frames
     alignment, _ = aligned_exposure(dark, dark_code, bright, bright_code, ev_guess, flow_side, *seeds)
     seen, seen_code = warp_light(bright, alignment.flow), warp(bright_code, alignment.flow)
     # Flow agreement both ways, counted only inside the frame.
     geometric = forward_backward_confidence(alignment.flow, alignment.backward) * inside_frame(alignment.flow)
     usable = (geometric > _CONFIDENCE) & alike_in_shape(dark, seen)
-    # A codec lowers clipped codes next to a clipped area, below the ceiling: such readings
-    # would say the top of the curve is too low, so the area's surroundings do not count, nor
-    # do pixels whose shape window reaches them.
     for code in (dark_code, seen_code):
-        usable &= ~dilate(peak_signal(code) >= CODEC_CLIP_BAND_START, _CLIP_MARGIN_PX + _SHAPE_BOX // 2)
+        usable &= ~near_clipped(code, factor)
     usable = usable[0]
     if int(usable.sum()) < max(_QUANTILES, _MIN_ALIGNED * usable.numel()):
         return None
@@ -141,6 +142,20 @@ def pair_samples(dark: Tensor, dark_code: Tensor, bright: Tensor, bright_code: T
         high.append(y[keep])
         ratio.append(torch.log(ly[keep] / lx[keep]))
     return torch.cat(low), torch.cat(high), torch.cat(ratio)
+
+
+def near_clipped(code: Tensor, factor: int) -> Tensor:
+    """(1, H, W): pixels of a frame's codes (3, H, W), reduced by `factor`, that lie within a codec
+    transform block (`_CODEC_REACH_PX` of the coded frame) of a clipped pixel, or whose shape
+    window (`alike_in_shape`) reaches that far.
+
+    A codec spreads a clipped area into its surroundings over a block, so codes that were clipped
+    come out below the ceiling there, and such readings bend the top the shoulder fits. Counted
+    in pixels of the frame compared, a fixed margin of 2 covered a block at 1080p (reduced 4-fold)
+    but a quarter of one on a frame coded at 480 px or less (docs/evaluation.md, item 29).
+    """
+    margin = -(-_CODEC_REACH_PX // factor) + _SHAPE_BOX // 2
+    return dilate(peak_signal(code) >= CODEC_CLIP_BAND_START, margin)
 
 
 def alike_in_shape(dark: Tensor, seen: Tensor) -> Tensor:
@@ -255,9 +270,13 @@ def _hat(code: float, knots: Tensor) -> Tensor:
     return weights
 
 
-def _reduced(frame: Tensor) -> Tensor:
-    """(C, H, W) area-reduced by a whole factor to at most `_SIDE` on its long side."""
-    factor = -(-max(frame.shape[-2:]) // _SIDE)
+def _reduction(frame: Tensor) -> int:
+    """The whole factor that brings (C, H, W) to at most `_SIDE` on its long side."""
+    return -(-max(frame.shape[-2:]) // _SIDE)
+
+
+def _reduced(frame: Tensor, factor: int) -> Tensor:
+    """(C, H, W) area-reduced by `factor`."""
     if factor == 1:
         return frame
     return tnf.avg_pool2d(frame.unsqueeze(0), factor).squeeze(0)

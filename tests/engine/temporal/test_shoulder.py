@@ -18,7 +18,7 @@ from engine.operators.base import StageContext
 from engine.operators.catalogue import make_operator
 from engine.stages.temporal import TemporalStage
 from engine.temporal import TemporalParams, TemporalReconstructor
-from engine.temporal.shoulder import choose_pairs, fit_top, pair_samples
+from engine.temporal.shoulder import choose_pairs, fit_top, near_clipped, pair_samples
 from tests.engine.temporal.scenes import GAMMA, texture
 
 KNEE = 0.5
@@ -45,15 +45,21 @@ def record(radiance: Tensor, exposure: float, slope: float) -> tuple[Tensor, Ten
 
 
 def scene(seed: int, height: int = 96, width: int = 128) -> Tensor:
-    """Smooth texture spanning six stops of radiance, about 1.0 at its brightest."""
-    return 2.0 ** (-6.0 + 6.0 * texture(height, width, seed, cells=6))
+    """Smooth texture spanning six stops of radiance, about 1.0 at its brightest, in a warm tint.
+    Its highlights clip in compact areas, as a lamp's or a window's do: a texture of its own in
+    each channel scatters clipped pixels over the frame, and the margin round them
+    (`near_clipped`) then leaves too little of a frame this small to compare."""
+    grey = texture(height, width, seed, cells=6)[:1]
+    return 2.0 ** (-6.0 + 6.0 * grey) * torch.tensor([1.0, 0.85, 0.7]).view(3, 1, 1)
 
 
 def samples(seed: int, stops: float, slope: float, guess: float | None = None,
             noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
     """A static pair `stops` apart, aligned from `guess` (default: the true ratio), each frame's
-    light scattered by log-normal `noise` (its standard deviation in ln units)."""
-    radiance = scene(seed)
+    light scattered by log-normal `noise` (its standard deviation in ln units). The scene sits
+    at the same level relative to the camera's white whatever the slope: a camera with a
+    shoulder clips `slope` x (1 - KNEE) higher in ln light."""
+    radiance = scene(seed) * true_gain(1.0, slope) / true_gain(1.0, SLOPE)
     generator = torch.Generator().manual_seed(seed)
 
     def scattered() -> Tensor:
@@ -89,7 +95,7 @@ def test_noisy_pairs_measure_the_ratio_and_the_top_whatever_the_guess(error: flo
     # The exposure chain that supplies the guess read a third of a stop as a quarter on a filmic
     # shot (docs/evaluation.md, item 28). Pixels picked for agreeing in level at the guessed ratio
     # measure the guess back, and drop the top samples whose ratio the shoulder bends furthest
-    # from it: picked so, these pairs read the top 0.06 to 0.19 stop low at codes 0.8 and 0.9.
+    # from it: picked so, these pairs read the top 0.24 to 0.74 stop low at codes 0.8 and 0.9.
     pairs = [samples(1, 1.0, SLOPE, 1.0 + error, NOISE), samples(2, 0.7, SLOPE, 0.7 + error, NOISE)]
     for (_, high, log_ratio), stops in zip(pairs, (1.0, 0.7), strict=True):
         assert float(log_ratio[high <= KNEE].median()) == pytest.approx(stops * math.log(2.0), abs=0.01)
@@ -223,3 +229,16 @@ def test_pair_choice_on_a_long_clip_matches_the_exhaustive_greedy_choice() -> No
             expected.append((i, j) if log_exposures[i] < log_exposures[j] else (j, i))
     assert len(expected) == 12
     assert choose_pairs(shots, log_exposures) == expected
+
+
+@pytest.mark.parametrize(("factor", "reach"), [(1, 10), (2, 6), (3, 5), (4, 4)])
+def test_the_clip_margin_covers_a_codec_block_of_the_coded_frame(factor: int, reach: int) -> None:
+    """An 8 px transform block of the coded frame, in pixels of the frame reduced by `factor`
+    (rounded up), plus the shape window's reach of 2: 10 px at 256 px, 4 at 1080p (reduced 4-fold)."""
+    code = torch.full((3, 41, 41), 0.5)
+    code[1, 20, 20] = 1.0  # one channel clipped is a clipped pixel
+    mask = near_clipped(code, factor)[0]
+    assert mask.shape == (41, 41)
+    assert bool(mask[20, 20 + reach]) and bool(mask[20 - reach, 20 - reach])
+    assert not bool(mask[20, 20 + reach + 1]) and not bool(mask[20 + reach + 1, 20])
+    assert int(mask.sum()) == (2 * reach + 1) ** 2
