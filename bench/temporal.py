@@ -55,6 +55,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
+import cv2
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn.functional import interpolate
@@ -249,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"set: {'TEST (held out)' if args.test_data else 'TUNING'} {folder_in}, {len(stills)} stills")
+    print("environment: " + ", ".join(f"{k} {v}" for k, v in environment().items()))
     for line in differing(stills):
         print(f"warning: {line}")
     with tempfile.TemporaryDirectory(prefix="lumigrade-bench-") as folder:
@@ -285,9 +289,19 @@ def main(argv: list[str] | None = None) -> int:
         for name in temporal_rows:
             print(f"  {name} {cost[name]:.3f} s/frame: {cost[name] / cost['single']:.1f}x")
     if args.json:
-        args.json.write_text(json.dumps({"set": str(folder_in), "families": table, "cost_at_size": cost},
-                                        indent=2))
+        figures = {"set": str(folder_in), "environment": environment(), "families": table,
+                   "cost_at_size": cost}
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
+
+
+def environment() -> dict[str, str]:
+    """The releases the figures depend on beyond this repository. The flow's global motion is
+    OpenCV's (ORB features, RANSAC, phase correlation), and two OpenCV releases moved the
+    validation figures by 0.07 dB (docs/evaluation.md, item 29); the camera's recording is
+    PyAV's FFmpeg."""
+    return {"torch": torch.__version__, "opencv": cv2.__version__, "PyAV": av.__version__,
+            "numpy": np.__version__}
 
 
 def with_temporal_params(grade: Grade, values: dict[str, str]) -> Grade:
