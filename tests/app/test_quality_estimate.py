@@ -44,4 +44,4 @@ def test_label_shows_the_score_of_the_frame_on_screen(window: MainWindow, qtbot:
         assert "no-reference estimate" in text
         assert "held out: rank correlation 0.78, RMS error 6.1 dB" in text
     # As bench/train_quality.py recorded them for the shipped weights.
-    assert heldout_figures() == pytest.approx((0.7792, 6.0948), abs=1e-4)
+    assert heldout_figures() == pytest.approx((0.7779, 6.0886), abs=1e-4)

@@ -47,7 +47,7 @@ def test_no_reference_scores_every_frame_as_the_network_does(tmp_path: Path,
     assert len(set(round(v, 3) for v in expected)) == 3  # the three frames are told apart
     # How far to trust it travels with it: the figures recorded beside the shipped weights.
     heldout = (report["heldout_spearman"], report["heldout_rmse_db"])
-    assert heldout == pytest.approx((0.7792, 6.0948), abs=1e-4)
+    assert heldout == pytest.approx((0.7779, 6.0886), abs=1e-4)
     assert main(args[:-1]) == 0
     assert capsys.readouterr().out.strip().endswith(
         f"worst frame {min(expected):.2f} dB over 3 frames "
