@@ -3,11 +3,11 @@
 The temporal evaluation turns a change of one float in a still into tenths of a dB
 (docs/evaluation.md, "The split"), and a renderer's release can change every pixel: Mitsuba 3.7
 and later path-trace the TEST and validation scenes differently from 3.3 to 3.6, enough to take
-the exposure drift out of both filmic validation shots. `bench/temporal.py` checks each still it
+the exposure drift out of a filmic validation shot. `bench/temporal.py` checks each still it
 reads against this table and names those that differ, so a figure is never compared with one
 taken on other pixels; `bench/heldout_stills.py` checks the folder it builds.
 
-    python bench/still_digests.py STILL.exr ...   # print the digests, to record a new set
+    python -m bench.still_digests STILL.exr ...   # print the digests, to record a new set
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.synth.render import load_still
 # SHA-256 (first 16 hex digits) of each still's float32 pixels as load_still reads them. The
 # renders are Mitsuba 3.6.4's (bench/mitsuba_scenes.py: TEST at --spp 64 through
 # heldout_stills.py, the validation set at its default 48); the others are the files as shipped.
+RENDERED = ("mi_", "val_")  # bench/mitsuba_scenes.py's stills
 RECORDED: dict[str, str] = {
     # TUNING (../shared/data/hdr)
     "CandleGlass": "c5b48d11e21f8b77",
@@ -66,8 +67,9 @@ def differing(paths: Iterable[Path]) -> list[str]:
     for path in paths:
         recorded = RECORDED.get(path.stem)
         if recorded is not None and pixel_digest(load_still(path)) != recorded:
-            lines.append(f"{path}: pixels differ from the {path.stem} the recorded figures were taken on "
-                         "(renders: mitsuba==3.6.4, docs/evaluation.md, \"The split\")")
+            hint = ' (renders: mitsuba==3.6.4, docs/evaluation.md, "The split")'
+            lines.append(f"{path}: pixels differ from the {path.stem} the recorded figures were taken on"
+                         + (hint if path.stem.startswith(RENDERED) else ""))
     return lines
 
 

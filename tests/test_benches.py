@@ -69,8 +69,10 @@ def test_a_still_is_known_by_its_pixels_not_its_file(tmp_path: Path) -> None:
 
     changed = pixels.clone()
     changed[1, 4, 5] += 1e-3
-    recorded = tmp_path / "mi_cornell_hot.exr"
-    write_exr(recorded, changed, half=False)
-    assert differing([tmp_path / "zip.exr", recorded]) == [
-        f"{recorded}: pixels differ from the mi_cornell_hot the recorded figures were taken on "
-        "(renders: mitsuba==3.6.4, docs/evaluation.md, \"The split\")"]
+    rendered, photograph = tmp_path / "mi_cornell_hot.exr", tmp_path / "Desk.exr"
+    write_exr(rendered, changed, half=False)
+    write_exr(photograph, changed, half=False)
+    assert differing([tmp_path / "zip.exr", rendered, photograph]) == [
+        f"{rendered}: pixels differ from the mi_cornell_hot the recorded figures were taken on "
+        "(renders: mitsuba==3.6.4, docs/evaluation.md, \"The split\")",
+        f"{photograph}: pixels differ from the Desk the recorded figures were taken on"]

@@ -70,7 +70,7 @@ _HUBER = 0.1  # ln units: residuals beyond this count linearly, not squared
 _TABLE = 256
 _MAX_FALL = 0.15  # ln h per knot step
 # px of the coded frame: a transform block (H.264's 8 x 8), over which a codec spreads a clipped
-# area's plateau into its unclipped surroundings.
+# area into its surroundings (`near_clipped`).
 _CODEC_REACH_PX = 8
 _REWEIGHTINGS = 4
 
