@@ -74,6 +74,7 @@ from engine.synth.ceiling import exact_recovery, sdr_level
 from engine.synth.families import FAMILIES, CameraShot, draw, scaled_size
 from engine.synth.recording import open_recording
 from engine.synth.render import SynthSettings, load_still
+from engine.synth.response import CameraResponse
 from engine.temporal import TemporalParams
 
 TEMPORAL = "temporal"
@@ -89,6 +90,10 @@ DRIFT_STOPS = (1.0, 3.0)  # how far a pan's auto exposure should drift across th
 PAN_WIDTHS = 1.25
 OUTPUT_VIEW = "pq"  # an HDR10 deliverable's output transform
 CAMERA_BT709 = "bt709-camera"  # the source transfer that replaces BT.1886 only
+# Every grade decodes through the camera's own inverse response, which no grade can know from the
+# clip's tags: an oracle for how far a method is from the ceiling when the transfer is right.
+EXACT = "exact"
+EXACT_SAMPLES = 1024  # the inverse response's table, as dense as an EMoR curve's (engine.crf)
 FIGURES = ("recoverable", "highlights", "flicker")
 COST_ROOM = 0.8  # a cost run's frame covers at most this share of the (enlarged) still, as scaled_size
 
@@ -105,6 +110,7 @@ class Shot:
     ceiling: list[Tensor]  # at each frame's SDR level (cd/m²)
     ceiling_scene: list[Tensor]  # the same at the still's scale
     ev_drift: float
+    inverse: Tensor  # the camera's inverse response, tabled (`exact_inverse`)
 
     @property
     def fps(self) -> float:
@@ -135,7 +141,15 @@ def make_shot(still_path: Path, camera: CameraShot, folder: Path, zoom: float = 
     ceiling = [exact_recovery(i, truth[i], sdr, plan) for i in range(len(truth))]
     placed = [c * sdr_level(plan, i) for i, c in enumerate(ceiling)]
     return Shot(f"{still_path.stem}/{camera.family}", camera.family, camera, path, sdr, truth,
-                [f.recoverable for f in rendered], placed, ceiling, max(plan.evs) - min(plan.evs))
+                [f.recoverable for f in rendered], placed, ceiling, max(plan.evs) - min(plan.evs),
+                exact_inverse(plan.response))
+
+
+def exact_inverse(response: CameraResponse) -> Tensor:
+    """The camera's inverse response at `EXACT_SAMPLES` evenly spaced code values, 1.0 at the
+    clip: the table engine.temporal.crf.linearise reads, as the 'estimated' transfer's."""
+    table = response.decode(torch.linspace(0.0, 1.0, EXACT_SAMPLES, dtype=torch.float64))
+    return (table / table[-1]).float()
 
 
 def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
@@ -172,11 +186,12 @@ def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
     return from_fraction(near)
 
 
-def render(clip_path: Path, grade: Grade) -> tuple[list[Tensor], float]:
-    """The clip through the pipeline as an export renders it; HDR frames and seconds per frame."""
+def render(clip_path: Path, grade: Grade, response: Tensor | None = None) -> tuple[list[Tensor], float]:
+    """The clip through the pipeline as an export renders it; HDR frames and seconds per frame.
+    `response`: the inverse response the 'estimated' transfer decodes through (`EXACT`)."""
     out: list[Tensor] = []
     with open_clip(clip_path) as clip:
-        pipeline = Pipeline(grade, clip, device="cpu")
+        pipeline = Pipeline(grade, clip, device="cpu", response=response)
         started = time.perf_counter()
         for index, hdr in pipeline.iter_hdr(0, clip.info.frame_count):
             pipeline.output(index, hdr, OUTPUT_VIEW)
@@ -187,9 +202,12 @@ def render(clip_path: Path, grade: Grade) -> tuple[list[Tensor], float]:
 
 def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = "") -> Grade:
     """The grade a user would set: the declared transfer (or `transfer`, e.g. "estimated" for the
-    clip's estimated camera response), BT.709 primaries (the camera's)."""
+    clip's estimated camera response; `EXACT` for the camera's own, which `render` is given),
+    BT.709 primaries (the camera's)."""
     if transfer == CAMERA_BT709 and camera.declared_transfer != "bt1886":
         transfer = ""  # the camera decode is for BT.709-tagged footage, not sRGB or gamma cameras
+    if transfer == EXACT:
+        transfer = "estimated"
     source = SourceTransform(transfer=transfer or camera.declared_transfer, gamma=camera.declared_gamma,
                              primaries="bt709")
     if method in TEMPORAL_ROWS:
@@ -228,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-transfer", default="",
                         help="source transfer of every grade instead of the camera's declared one "
                         "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate); "
-                        "bt709-camera replaces BT.1886 only, the decode of BT.709-tagged footage")
+                        "bt709-camera replaces BT.1886 only, the decode of BT.709-tagged footage; "
+                        "exact: the camera's own inverse response, an oracle no grade can know")
     parser.add_argument("--refinement", action="store_true",
                         help="also score the temporal mode with refine=learned, as the 'refined' row")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
@@ -275,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                     grade = grade_for(name, args.fallback, camera, args.source_transfer)
                     if name in TEMPORAL_ROWS:
                         grade = with_temporal_params(grade, params_of(name, temporal_params))
-                    out, _ = render(shot.clip, grade)
+                    out, _ = render(shot.clip, grade, shot.inverse if args.source_transfer == EXACT else None)
                     got = score(scores, shot, name, out)
                     if name in (*TEMPORAL_ROWS, args.fallback, "bt2408"):
                         line.append(f"{name} {got['recoverable']:.1f}/{got['highlights']:.1f}")

@@ -43,13 +43,22 @@ if TYPE_CHECKING:
 
 
 class Pipeline:
-    """Frames of one clip through one Grade, on one device."""
+    """Frames of one clip through one Grade, on one device.
 
-    def __init__(self, grade: Grade, clip: Clip, device: torch.device | str | None = None) -> None:
+    `response` is the clip's inverse camera response where it is known from elsewhere (tabled as
+    engine.temporal.crf.linearise reads it: 1.0 at the clip); the 'estimated' source transfer
+    then decodes through it instead of estimating one from the clip. Other transfers ignore it.
+    """
+
+    def __init__(self, grade: Grade, clip: Clip, device: torch.device | str | None = None,
+                 response: Tensor | None = None) -> None:
         self.grade = grade
         self.clip = clip
         self.device = torch.device(device) if device is not None else default_device()
-        response = self._estimated_response() if grade.source.transfer == "estimated" else None
+        if grade.source.transfer != "estimated":
+            response = None
+        elif response is None:
+            response = self._estimated_response()
         self.input: InputTransform = resolve_input_transform(grade.source, clip.info, grade.reference_white,
                                                              response)
         self.itm: Operator = make_operator("itm", grade.itm.name, grade.itm.params)

@@ -83,3 +83,27 @@ def test_a_still_is_known_by_its_pixels_not_its_file(tmp_path: Path, monkeypatch
         f"{rendered}: pixels differ from the mi_cornell_hot the recorded figures were taken on "
         "(renders: mitsuba==3.6.4, docs/evaluation.md, \"The split\")",
         f"{photograph}: pixels differ from the Desk the recorded figures were taken on"]
+
+
+@pytest.mark.parametrize("name", ["srgb", "gamma", "sigmoid", "bt709", "filmic", "log"])
+def test_the_exact_transfer_decodes_each_synth_camera_back_to_its_light(name: str) -> None:
+    """bench/temporal.py --source-transfer exact: the camera's own inverse, tabled as the
+    'estimated' transfer reads it, takes the camera's codes back to its exposure (relative to its
+    clip) wherever a code step is finer than the table's."""
+    import numpy as np
+    import torch
+
+    from bench.temporal import EXACT, exact_inverse, grade_for
+    from engine.synth.families import FAMILIES, draw
+    from engine.synth.response import make_response
+    from engine.temporal.crf import linearise
+
+    response = make_response(name, np.random.default_rng(5))
+    table = exact_inverse(response)
+    assert table.shape == (1024,) and abs(float(table[0])) < 1e-9 and float(table[-1]) == 1.0
+    white = float(response.decode(torch.tensor(1.0, dtype=torch.float64)))
+    exposure = torch.logspace(-6, 0, 200, base=2, dtype=torch.float64) * white
+    codes = response.encode(exposure)
+    assert torch.allclose(linearise(codes.float(), table).double(), exposure / white, rtol=2e-3, atol=1e-5)
+    grade = grade_for("masked-cnn", "masked-cnn", draw(FAMILIES["camcorder"], 0, 4, (64, 36)), EXACT)
+    assert grade.source.transfer == "estimated"

@@ -87,6 +87,27 @@ def test_pipeline_estimates_once_per_clip_and_applies_the_curve(clip_path: Path)
         assert torch.allclose(codes, convert_primaries(g_of_signal, BT709, BT2020), atol=1e-5)
 
 
+def test_a_known_response_is_decoded_through_without_estimating_one(clip_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A response given to the Pipeline (bench/temporal.py's exact camera curve) replaces the
+    clip's estimate for the 'estimated' transfer; another transfer does not take it."""
+    import engine.crf.estimate
+
+    def refuse(_clip: object) -> None:
+        raise AssertionError("the clip's response was estimated although one was given")
+
+    monkeypatch.setattr(engine.crf.estimate, "estimate_clip_response", refuse)
+    known = torch.linspace(0.0, 1.0, 1024) ** 3.0
+    with open_clip(clip_path) as clip:
+        given = Pipeline(Grade(source=SourceTransform(transfer="estimated")), clip, "cpu", response=known)
+        other = Pipeline(Grade(source=SourceTransform(transfer="srgb")), clip, "cpu", response=known)
+        signal = clip.frame(1)
+        linear = given.source(1, signal) / given.grade.reference_white
+    assert given.input.response is known and other.input.response is None
+    # A cube: a code of 0.5 is an eighth of the clip's light.
+    assert torch.allclose(linear, convert_primaries(signal.clamp(0.0, 1.0) ** 3.0, BT709, BT2020), atol=2e-6)
+
+
 def test_estimated_transfer_is_refused_for_hdr_sources(tmp_path: Path) -> None:
     from engine.io.exr import write_exr
 
