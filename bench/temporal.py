@@ -5,7 +5,7 @@ on held-out stills.
                                        [--frames 24] [--max-width 320] [--fallback masked-cnn]
                                        [--operators bt2408,meylan] [--threads 1] [--json FILE]
                                        [--temporal-params refine=learned] [--refinement]
-                                       [--cost-size 960x540 --cost-data DIR]
+                                       [--source-transfer exact] [--cost-size 960x540 --cost-data DIR]
 
 The report is on `--test-data`, the held-out TEST stills (bench/heldout_stills.py builds them;
 no constant was tuned and no network trained on them). `--data DIR` runs the same bench on the
@@ -31,6 +31,10 @@ at the still's own scale (scene values read as cd/m²), as tables before 2026-12
 weighs errors far less at a few cd/m², so that row reads 20 to 40 dB higher and is no ceiling
 for a reconstruction at hundreds of cd/m².
 
+`--source-transfer exact` decodes every method's grade through the camera's own inverse response,
+the one the ceiling uses, instead of the transfer its metadata declares (an oracle: no grade
+knows it), so a table splits the gap to the ceiling into the method's part and the misread
+transfer's (docs/evaluation.md, item 30).
 `--temporal-params refine=learned` scores the learned refinement in the temporal row (run the
 bench without it for the classical mode), and the cost then includes it. `--refinement` scores
 both in one run: the classical mode in the temporal row and the refinement in a `refined` row,
