@@ -85,6 +85,22 @@ class InputTransform:
         return linearise(signal, self.response)
 
 
+def check_response(table: Tensor) -> None:
+    """Refuse an inverse response that engine.temporal.crf.linearise cannot read as a camera's:
+    a 1-D table of at least two finite values that never fall, from 0 or more up to 1.0 at the
+    clip."""
+    problem = None
+    if table.dim() != 1 or table.numel() < 2:
+        problem = f"a 1-D table of at least 2 values, not shape {tuple(table.shape)}"
+    elif not bool(table.isfinite().all()):
+        problem = "finite values"
+    elif bool((table.diff() < 0).any()) or float(table[0]) < 0.0 or abs(float(table[-1]) - 1.0) > 1e-6:
+        problem = (f"values that never fall, from 0 or more to 1.0 (it runs {float(table[0]):g} to "
+                   f"{float(table[-1]):g})")
+    if problem is not None:
+        raise GradeError(f"the inverse camera response needs {problem}")
+
+
 def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
                             reference_white: float = SDR_REFERENCE_WHITE_NITS,
                             response: Tensor | None = None) -> InputTransform:
@@ -108,6 +124,8 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     if name == "estimated" and response is None:
         raise FormatError("the estimated transfer needs the clip's estimated response",
                           None if info is None else info.path)
+    if name == "estimated":
+        check_response(response)
     if name == "auto":
         family = _TRANSFER_ALIASES.get(tags.transfer)
         if family is None:

@@ -108,6 +108,20 @@ def test_a_known_response_is_decoded_through_without_estimating_one(clip_path: P
     assert torch.allclose(linear, convert_primaries(signal.clamp(0.0, 1.0) ** 3.0, BT709, BT2020), atol=2e-6)
 
 
+@pytest.mark.parametrize(("table", "problem"), [
+    (torch.linspace(0.0, 1.0, 16).view(4, 4), "1-D table"),
+    (torch.tensor([0.0, float("nan"), 1.0]), "finite"),
+    (torch.tensor([0.0, 0.6, 0.5, 1.0]), "never fall"),
+    (torch.linspace(0.0, 2.0, 8), "to 1.0"),
+])
+def test_a_known_response_that_is_no_camera_curve_is_refused(clip_path: Path, table: torch.Tensor,
+                                                             problem: str) -> None:
+    from engine.errors import GradeError
+
+    with open_clip(clip_path) as clip, pytest.raises(GradeError, match=problem):
+        Pipeline(Grade(source=SourceTransform(transfer="estimated")), clip, "cpu", response=table)
+
+
 def test_estimated_transfer_is_refused_for_hdr_sources(tmp_path: Path) -> None:
     from engine.io.exr import write_exr
 
