@@ -14,7 +14,7 @@ from engine.color.primaries import BT709, BT2020, convert_primaries
 from engine.crf.curves import gamma
 from engine.crf.estimate import estimate_clip_response
 from engine.crf.net import MODEL_NAME, frame_crops, load_crf_net, predict
-from engine.errors import FormatError
+from engine.errors import FormatError, GradeError
 from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.input_transform import InputTransform
 from engine.io.open import open_clip
@@ -116,8 +116,6 @@ def test_a_known_response_is_decoded_through_without_estimating_one(clip_path: P
 ])
 def test_a_known_response_that_is_no_camera_curve_is_refused(clip_path: Path, table: torch.Tensor,
                                                              problem: str) -> None:
-    from engine.errors import GradeError
-
     with open_clip(clip_path) as clip, pytest.raises(GradeError, match=problem):
         Pipeline(Grade(source=SourceTransform(transfer="estimated")), clip, "cpu", response=table)
 
@@ -133,7 +131,6 @@ def test_estimated_transfer_is_refused_for_hdr_sources(tmp_path: Path) -> None:
 def test_cli_param_sets_the_source_transfer(tmp_path: Path) -> None:
     from app.cli import build_parser
     from app.commands.render import build_grade
-    from engine.errors import GradeError
 
     def grade_of(*extra: str) -> Grade:
         args = build_parser().parse_args(["render", "in.mp4", "-o", str(tmp_path / "o.mp4"), *extra])
