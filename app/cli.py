@@ -17,7 +17,8 @@ from importlib import metadata
 from engine.errors import LumigradeError
 
 # Subcommand modules under app.commands, in the order `--help` lists them.
-COMMANDS = ("open", "render", "batch", "lut", "probe", "operators", "colourspaces", "synth", "eval")
+COMMANDS = ("open", "render", "batch", "lut", "calibrate", "probe", "operators", "colourspaces", "synth",
+            "eval")
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE, as the shell reports `yes | head -1`'s yes
 

@@ -23,9 +23,10 @@ GRADE_SCHEMA_VERSION = 1
 # A grade is a few kB and a project with many versions well under a MB: larger is no such file.
 MAX_JSON_BYTES = 16 << 20
 
-# "estimated": the camera response estimated from the clip itself (engine.crf.estimate).
+# "estimated": the camera response estimated from the clip itself (engine.crf.estimate);
+# "camera-lut": the camera's inverse response read from a 1-D .cube file (engine.crf.camera_lut).
 SOURCE_TRANSFERS = ("auto", "bt1886", "bt709-camera", "srgb", "gamma", "linear", "pq", "hlg", "ocio",
-                    "estimated")
+                    "estimated", "camera-lut")
 SOURCE_PRIMARIES = ("auto", "bt709", "bt2020", "p3-d65", "aces-ap0", "aces-ap1")
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
 MASTERING_PRIMARIES = ("p3-d65", "bt2020")
@@ -50,6 +51,8 @@ class SourceTransform:
                             "(e.g. 'S-Log3 S-Gamut3', 'ARRI LogC3 (EI800)', 'Apple Log')")
     ocio_config: str = param(OCIO_STUDIO_CONFIG,
                              help="OpenColorIO config: a file or a built-in ocio:// name")
+    camera_lut: str = param("", help="the camera's inverse response as a 1-D .cube LUT (code value -> "
+                            "light), used when transfer is 'camera-lut'")
 
 
 @dataclass(frozen=True)

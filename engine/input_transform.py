@@ -16,6 +16,7 @@ from torch import Tensor
 from engine.color import transfer as tf
 from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
 from engine.constants import SDR_REFERENCE_WHITE_NITS
+from engine.crf.camera_lut import check_response, read_camera_lut
 from engine.errors import FormatError, GradeError
 from engine.grade import SourceTransform
 from engine.io.clip import ClipInfo
@@ -34,19 +35,23 @@ _PRIMARY_ALIASES = {"smpte432": "p3-d65", "bt470bg": "bt601-625", "smpte170m": "
                     "smpte240m": "bt601-525"}
 DEFAULT_LINEAR_NITS_PER_UNIT = 100.0  # OpenEXR convention when whiteLuminance is absent
 _UNTAGGED_HD = ColorTags("bt709", "bt709", "bt709", False)
+# SDR transfers that decode through a camera's inverse response table rather than a formula:
+# estimated from the clip (engine.crf.estimate) or read from the grade's 1-D LUT file.
+RESPONSE_TRANSFERS = ("estimated", "camera-lut")
 
 
 @dataclass(frozen=True)
 class InputTransform:
     """A resolved source transform; `hdr` says whether the output is cd/m² or SDR-relative."""
 
-    transfer: str  # bt1886 | bt709-camera | srgb | gamma | linear | pq | hlg | ocio | estimated
+    transfer: str  # bt1886 | bt709-camera | srgb | gamma | linear | pq | hlg | ocio | estimated | camera-lut
     gamma: float
     primaries: Primaries
     nits_per_unit: float = DEFAULT_LINEAR_NITS_PER_UNIT
     hlg_peak: float = 1000.0
     ocio: OcioInput | None = None  # transfer 'ocio': the baked colour space, already to BT.2020
-    # estimated: the inverse camera response tabled at evenly spaced signal values (engine.crf)
+    # estimated, camera-lut: the inverse camera response tabled at evenly spaced signal values
+    # (engine.crf), 1.0 at the clip
     response: Tensor | None = None
 
     @property
@@ -65,8 +70,8 @@ class InputTransform:
             linear = tf.srgb_eotf(signal)
         elif self.transfer == "gamma":
             linear = tf.gamma_eotf(signal, self.gamma)
-        elif self.transfer == "estimated":
-            linear = self.estimated_eotf(signal)
+        elif self.transfer in RESPONSE_TRANSFERS:
+            linear = self.response_eotf(signal)
         elif self.transfer == "pq":
             linear = tf.pq_eotf(signal)
         elif self.transfer == "hlg":
@@ -75,30 +80,14 @@ class InputTransform:
             linear = signal.clamp_min(0.0) * self.nits_per_unit
         return convert_primaries(linear, self.primaries, BT2020)
 
-    def estimated_eotf(self, signal: Tensor) -> Tensor:
-        """Code values -> scene-linear light through the estimated response (1.0 = the camera's clip)."""
+    def response_eotf(self, signal: Tensor) -> Tensor:
+        """Code values -> scene-linear light through the camera's inverse response (1.0 = its clip)."""
         # Imported here: engine.temporal pulls in OpenCV, which most sources never need.
         from engine.temporal.crf import linearise
 
         if self.response is None:
-            raise FormatError("the estimated source transfer has no response curve")
+            raise FormatError(f"the {self.transfer} source transfer has no response curve")
         return linearise(signal, self.response)
-
-
-def check_response(table: Tensor) -> None:
-    """Refuse an inverse response that engine.temporal.crf.linearise cannot read as a camera's:
-    a 1-D table of at least two finite values that never fall, from 0 or more up to 1.0 at the
-    clip."""
-    problem = None
-    if table.dim() != 1 or table.numel() < 2:
-        problem = f"a 1-D table of at least 2 values, not shape {tuple(table.shape)}"
-    elif not bool(table.isfinite().all()):
-        problem = "finite values"
-    elif bool((table.diff() < 0).any()) or float(table[0]) < 0.0 or abs(float(table[-1]) - 1.0) > 1e-6:
-        problem = (f"values that never fall, from 0 or more to 1.0 (it runs {float(table[0]):g} to "
-                   f"{float(table[-1]):g})")
-    if problem is not None:
-        raise GradeError(f"the inverse camera response needs {problem}")
 
 
 def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
@@ -108,7 +97,8 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     without a clip, the tags of untagged HD video: BT.709 primaries, BT.1886).
 
     reference_white: cd/m² of an OCIO input space's 1.0 (its diffuse white), the grade's.
-    response: the clip's estimated inverse response, used when the transfer is 'estimated'.
+    response: the clip's estimated inverse response, used when the transfer is 'estimated';
+    'camera-lut' reads its own from the grade's source.camera_lut file.
     """
     if source.transfer == "ocio":
         if not source.ocio_space:
@@ -118,19 +108,21 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     tags = info.tags if info is not None else _UNTAGGED_HD
     name = source.transfer
     gamma = source.gamma
-    if name == "estimated" and tags.is_hdr():
-        raise FormatError(f"the estimated transfer linearises SDR camera footage, not {tags.transfer}",
-                          None if info is None else info.path)
-    if name == "estimated" and response is None:
-        raise FormatError("the estimated transfer needs the clip's estimated response",
-                          None if info is None else info.path)
-    if name == "estimated":
+    where = None if info is None else info.path
+    if name in RESPONSE_TRANSFERS and tags.is_hdr():
+        raise FormatError(f"the {name} transfer linearises SDR camera footage, not {tags.transfer}", where)
+    if name == "camera-lut":
+        if not source.camera_lut:
+            raise GradeError("source transfer 'camera-lut' needs source.camera_lut, a 1-D .cube file")
+        response = read_camera_lut(source.camera_lut)
+    elif name == "estimated" and response is None:
+        raise FormatError("the estimated transfer needs the clip's estimated response", where)
+    elif name == "estimated":
         check_response(response)
     if name == "auto":
         family = _TRANSFER_ALIASES.get(tags.transfer)
         if family is None:
-            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}",
-                              None if info is None else info.path)
+            raise FormatError(f"unsupported transfer characteristic {tags.transfer!r}", where)
         name, gamma = {"gamma22": ("gamma", 2.2), "gamma28": ("gamma", 2.8)}.get(family, (family, gamma))
     prim_name = source.primaries
     if prim_name == "auto":
@@ -138,4 +130,4 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     primaries = PRIMARIES.get(prim_name, BT709)
     nits = (info.white_luminance if info is not None else None) or DEFAULT_LINEAR_NITS_PER_UNIT
     return InputTransform(name, gamma, primaries, nits_per_unit=nits,
-                          response=response if name == "estimated" else None)
+                          response=response if name in RESPONSE_TRANSFERS else None)

@@ -68,6 +68,9 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
                    "'ARRI LogC3 (EI800)', 'Apple Log' (see `lumigrade colourspaces`)")
     p.add_argument("--ocio-config", metavar="FILE",
                    help="OpenColorIO config for --input-space (default: OCIO's built-in studio config)")
+    p.add_argument("--camera-lut", type=Path, metavar="FILE",
+                   help="the camera's inverse response as a 1-D .cube LUT (code value -> light; see "
+                   "`lumigrade calibrate`): SDR footage is decoded through it")
 
 
 def _split_params(items: list[str], flag: str) -> dict[str, str]:
@@ -123,6 +126,12 @@ def build_grade(args: argparse.Namespace) -> Grade:
         if args.ocio_config:
             source["ocio_config"] = args.ocio_config
         changes["source"] = dataclasses.replace(grade.source, **source)
+    if args.camera_lut is not None:
+        if args.input_space or args.ocio_config:
+            raise GradeError("--camera-lut and --input-space name two source transforms; give one")
+        # Absolute, so that a grade or project saved from this one finds the file from anywhere.
+        changes["source"] = dataclasses.replace(changes.get("source", grade.source), transfer="camera-lut",
+                                                camera_lut=str(args.camera_lut.absolute()))
     return Grade.from_dict(grade.replace(**changes).to_dict(), args.grade)
 
 

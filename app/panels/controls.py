@@ -9,14 +9,17 @@ as new ViewSettings (display only).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -54,7 +57,10 @@ from engine.temporal import TemporalParams
 _GRADE_PARAMS = grade_specs()
 _SOURCE_PARAMS = {spec.name: spec for spec in param_specs(SourceTransform)}
 # How a source transfer reads in the GUI where its grade name is terse.
-_TRANSFER_LABELS = {"estimated": "auto (estimated)", "bt709-camera": "bt709 camera (scene light)"}
+_TRANSFER_LABELS = {"estimated": "auto (estimated)", "bt709-camera": "bt709 camera (scene light)",
+                    "camera-lut": "camera LUT (1-D .cube)"}
+CAMERA_LUT_FILTER = "1-D camera LUT (*.cube)"
+_NO_CAMERA_LUT = "Choose…"
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
                 MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
@@ -146,7 +152,8 @@ class ControlsPanel(QScrollArea):
         self.transfer.setToolTip("how code values become light; 'auto' follows the stream's tags, "
                                  "'bt709 camera' reads BT.709 footage as the light the camera saw "
                                  "(inverse OETF), 'auto (estimated)' the camera response estimated "
-                                 "from the clip")
+                                 "from the clip, 'camera LUT' the camera's response from a 1-D .cube "
+                                 "(`lumigrade calibrate` measures one from a bracket)")
         self.gamma = NumberControl.from_spec(_SOURCE_PARAMS["gamma"])
         self.primaries = QComboBox()
         self.primaries.addItems(SOURCE_PRIMARIES)
@@ -163,6 +170,13 @@ class ControlsPanel(QScrollArea):
         form.addRow("Gamma", self.gamma)
         form.addRow("Primaries", self.primaries)
         form.addRow("Colour space", self.colour_space)
+        # The camera's inverse response for transfer 'camera-lut' (engine.crf.camera_lut).
+        self._camera_lut = ""
+        self.camera_lut = QPushButton(_NO_CAMERA_LUT)
+        self.camera_lut.setToolTip("the camera's inverse response as a 1-D .cube LUT, used when the "
+                                   "transfer is 'camera LUT'")
+        self.camera_lut.clicked.connect(self._pick_camera_lut)
+        form.addRow("Camera LUT", self.camera_lut)
         self.response_plot = ResponsePlot(self.session)
         form.addRow(self.response_plot)
         for signal in (self.transfer.currentIndexChanged, self.primaries.currentTextChanged,
@@ -260,6 +274,10 @@ class ControlsPanel(QScrollArea):
             self.colour_space.setCurrentText(grade.source.ocio_space)
         self.colour_space.setEnabled(grade.source.transfer == "ocio")
         self._ocio_config = grade.source.ocio_config
+        self._camera_lut = grade.source.camera_lut
+        self.camera_lut.setText(Path(grade.source.camera_lut).name or _NO_CAMERA_LUT)
+        self.camera_lut.setToolTip(grade.source.camera_lut or "the camera's inverse response as a 1-D .cube "
+                                   "LUT, used when the transfer is 'camera LUT'")
         self.temporal.setChecked(grade.temporal)
         for widget in widgets:
             widget.blockSignals(False)
@@ -292,12 +310,36 @@ class ControlsPanel(QScrollArea):
 
     # -- state out ------------------------------------------------------------------------
     def _edit_source(self) -> None:
-        ocio = self.transfer.currentData() == "ocio"
+        transfer = self.transfer.currentData()
+        if transfer == "camera-lut" and not self._camera_lut:
+            self._camera_lut = self._ask_camera_lut()
+            if not self._camera_lut:
+                self.set_grade(self.session.grade)  # cancelled: the combo shows the grade's transfer again
+                return
+        ocio = transfer == "ocio"
         source = SourceTransform(
-            self.transfer.currentData(), self.gamma.value(), self.primaries.currentText(),
+            transfer, self.gamma.value(), self.primaries.currentText(),
             ocio_space=self.colour_space.currentText() if ocio else "", ocio_config=self._ocio_config,
+            camera_lut=self._camera_lut,
         )
         self._propose("source", source=source)
+
+    def _ask_camera_lut(self) -> str:
+        """A .cube file from the file dialog, opened where the current one is; '' when cancelled."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Camera LUT", str(Path(self._camera_lut).parent)
+                                                if self._camera_lut else "", CAMERA_LUT_FILTER)
+        return chosen
+
+    def _pick_camera_lut(self) -> None:
+        """The button: another camera LUT, which also makes 'camera-lut' the transfer."""
+        chosen = self._ask_camera_lut()
+        if not chosen:
+            return
+        self._camera_lut = chosen
+        self.transfer.blockSignals(True)
+        self.transfer.setCurrentIndex(self.transfer.findData("camera-lut"))
+        self.transfer.blockSignals(False)
+        self._edit_source()
 
     def _propose(self, merge_key: str, **changes: Any) -> None:
         """A Grade edit; edits with the same merge key in a row are one undo step."""

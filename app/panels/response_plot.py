@@ -3,10 +3,11 @@
 Code value (0..1) against the relative linear light it becomes, on a log axis, drawn with
 pyqtgraph. The tagged curve is the stream's tagged transfer (the 'auto' source transform); the
 chosen curve is the one the session's Pipeline applies when the grade reads the clip otherwise:
-the estimated camera response ('estimated', engine.crf.estimate) or the BT.709 camera's scene
-light ('bt709-camera'), so the plot shows exactly what the preview and the export use. The
-measured curve is that reading with the top the temporal mode re-measured from the clip's
-exposure changes (engine.temporal.shoulder), once a rendered frame has brought it.
+the estimated camera response ('estimated', engine.crf.estimate), the BT.709 camera's scene
+light ('bt709-camera') or the camera's response from a 1-D LUT file ('camera-lut'), so the
+plot shows exactly what the preview and the export use. The measured curve is that reading
+with the top the temporal mode re-measured from the clip's exposure changes
+(engine.temporal.shoulder), once a rendered frame has brought it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from engine.input_transform import resolve_input_transform
 
 _CODES = torch.linspace(0.0, 1.0, 256)
 _FLOOR = 1e-4  # the plot's floor on its log axis
-_CAMERA_READINGS = ("estimated", "bt709-camera")  # SDR transfers that read a clip other than its tag
+# SDR transfers that read a clip other than its tag
+_CAMERA_READINGS = ("estimated", "bt709-camera", "camera-lut")
 
 
 class ResponsePlot(pg.PlotWidget):

@@ -46,7 +46,8 @@ def eotf_ops(transform: InputTransform, source: SourceFormat) -> list[Op]:
         "gamma": lambda v: tf.gamma_eotf(v, transform.gamma),
         "pq": tf.pq_eotf,
         "hlg": tf.hlg_inverse_oetf,
-        "estimated": transform.estimated_eotf,
+        "estimated": transform.response_eotf,
+        "camera-lut": transform.response_eotf,
     }
     ops: list[Op] = []
     if transform.ocio is not None:

@@ -100,3 +100,33 @@ def test_the_measured_top_multiplies_the_reading_and_clears_without_one(
     assert np.array_equal(plot.measured.yData, y)
     plot.show_measured(None)
     assert plot.measured.yData is None or len(plot.measured.yData) == 0
+
+
+def test_choosing_a_camera_lut_asks_for_the_file_and_plots_its_curve(
+    gl_app: object, qtbot: object, estimator_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from engine.crf.camera_lut import write_camera_lut
+
+    cube = write_camera_lut(tmp_path / "camera.cube", torch.linspace(0.0, 1.0, 256) ** 3.0, "cube")
+    answers = ["", str(cube)]  # the first dialog is cancelled
+    asked: list[str] = []
+
+    def dialog(_parent: object, _title: str, _folder: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return answers.pop(0), filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    session, panel, index = _panel(qtbot, estimator_clip, "camera LUT (1-D .cube)")
+    panel.transfer.setCurrentIndex(index)
+    # Cancelled: nothing proposed, and the combo shows the grade's transfer again.
+    assert asked == ["1-D camera LUT (*.cube)"] and session.grade.source.transfer == "auto"
+    assert panel.transfer.currentText() == "auto" and session.undo_stack.count() == 0
+    panel.transfer.setCurrentIndex(index)
+    assert session.grade.source.transfer == "camera-lut" and session.grade.source.camera_lut == str(cube)
+    assert panel.camera_lut.text() == "camera.cube"
+    x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
+    assert np.allclose(y, np.maximum(np.asarray(x) ** 3.0, 1e-4), rtol=1e-4, atol=1e-6)
+    session.undo_stack.undo()
+    assert panel.transfer.currentText() == "auto" and panel.camera_lut.text() == "Choose…"

@@ -379,6 +379,29 @@ def _run_queue(data: bytes, folder: Path) -> object:
     return load_queue(path)
 
 
+# -- camera LUT -------------------------------------------------------------------------------
+
+def _prepare_camera_lut(folder: Path) -> list[bytes]:
+    """The LUT `lumigrade calibrate` writes, and a manufacturer-style one (comments, a domain
+    wider than the codes, a log foot below zero)."""
+    from engine.crf.camera_lut import write_camera_lut
+
+    written = write_camera_lut(folder / "seed.cube", torch.linspace(0.0, 1.0, 64) ** 2.2, "seed")
+    rows = "".join(f"{v:.6f} {v:.6f} {v:.6f}\n" for v in 2.0 ** np.linspace(-9.0, 3.0, 17) - 0.004)
+    foreign = (f"# to linear\nTITLE \"log\"\nLUT_1D_SIZE 17\nDOMAIN_MIN -0.25 -0.25 -0.25\n"
+               f"DOMAIN_MAX 1.25 1.25 1.25\n{rows}")
+    return [written.read_bytes(), foreign.encode(), b"LUT_1D_SIZE 2\nLUT_1D_INPUT_RANGE 0 1\n0 0 0\n1 1 1\n"]
+
+
+def _run_camera_lut(data: bytes, folder: Path) -> object:
+    """A .cube as the `camera-lut` source transfer reads it (`render --camera-lut`)."""
+    from engine.crf.camera_lut import read_camera_lut
+
+    path = folder / "input.cube"
+    path.write_bytes(data)
+    return read_camera_lut(path)
+
+
 # -- safetensors weights --------------------------------------------------------------------
 # The input is the weights file of a small network whose config and checksum are in order: the
 # SHA-256 check guards against corruption, not against a file made to pass it, so the parser
@@ -416,6 +439,7 @@ TARGETS: dict[str, Target] = {
         Target("grade", _prepare_grade, _run_grade, json_seeds=True),
         Target("project", _prepare_project, _run_project, json_seeds=True),
         Target("queue", _prepare_queue, _run_queue, json_seeds=True),
+        Target("camera-lut", _prepare_camera_lut, _run_camera_lut),
         Target("weights", _prepare_weights, _run_weights),
     )
 }

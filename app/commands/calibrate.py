@@ -1,0 +1,89 @@
+"""`lumigrade calibrate STILL... --stops ... -o camera.cube`: a camera's response from a bracket.
+
+The classical calibration a colorist can shoot on set: the same static scene, from a tripod, at
+several exposures with the picture profile the footage uses. Debevec & Malik's gsolve (1997,
+engine.temporal.crf.estimate_crf) recovers the inverse response from the stills and their
+exposure steps; the result is written as a 1-D .cube (engine.crf.camera_lut) that the
+`camera-lut` source transfer decodes that camera's footage through (`--camera-lut`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.overwrite import check_overwrite, policy_of
+from engine.crf.camera_lut import write_camera_lut
+from engine.errors import GradeError, MediaError
+from engine.io.open import open_clip
+from engine.temporal.crf import estimate_crf
+
+MIN_SPAN_STOPS = 1.0  # gsolve needs each code seen at different exposures to tell the curve apart
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("calibrate", help="measure a camera's response from a bracket of stills (.cube)")
+    p.add_argument("stills", type=Path, nargs="+",
+                   help="stills (or one-frame clips) of one static scene at different exposures")
+    p.add_argument("--stops", required=True, metavar="EV,EV,...",
+                   help="each still's exposure in stops, in the same order (--stops=-2,-1,0,1,2: with '=' "
+                   "when the first is negative)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .cube file to write")
+    overwrite = p.add_mutually_exclusive_group()
+    overwrite.add_argument("-y", "--overwrite", action="store_true", help="replace an existing file")
+    overwrite.add_argument("-n", "--no-overwrite", action="store_true", help="refuse an existing file")
+    p.set_defaults(run=run)
+
+
+def parse_stops(text: str, count: int) -> list[float]:
+    """'-2,0,2' -> [-2.0, 0.0, 2.0]: one finite, distinct value per still, spanning a stop or more."""
+    try:
+        stops = [float(word) for word in text.split(",")]
+    except ValueError:
+        raise GradeError(f"--stops {text!r} is not a comma-separated list of numbers") from None
+    if len(stops) != count:
+        raise GradeError(f"--stops gives {len(stops)} exposures for {count} stills")
+    if not all(math.isfinite(s) for s in stops) or len(set(stops)) != len(stops):
+        raise GradeError(f"--stops {text!r} must be finite and different for every still")
+    if max(stops) - min(stops) < MIN_SPAN_STOPS:
+        raise GradeError(f"--stops spans {max(stops) - min(stops):g} stops; a bracket needs at least "
+                         f"{MIN_SPAN_STOPS:g}")
+    return stops
+
+
+def read_bracket(paths: list[Path]) -> list[torch.Tensor]:
+    """Each still's code values (3, H, W); all the same size, all camera-encoded (not linear light)."""
+    frames: list[torch.Tensor] = []
+    for path in paths:
+        with open_clip(path) as clip:
+            if clip.info.tags.is_hdr():
+                raise MediaError(f"holds {clip.info.tags.transfer} data, not a camera's encoded "
+                                 "code values", path)
+            frame = clip.frame(0)
+        if frames and frame.shape != frames[0].shape:
+            raise MediaError(f"is {frame.shape[2]}x{frame.shape[1]}, the bracket's first still "
+                             f"{frames[0].shape[2]}x{frames[0].shape[1]}", path)
+        frames.append(frame)
+    return frames
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.stills) < 2:
+        raise GradeError("a bracket needs two or more stills")
+    if args.output.suffix.lower() != ".cube":
+        raise GradeError("the camera LUT is written as a .cube file", args.output)
+    stops = parse_stops(args.stops, len(args.stills))
+    check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
+    order = sorted(range(len(stops)), key=stops.__getitem__)  # gsolve samples the middle exposure's codes
+    frames = read_bracket([args.stills[i] for i in order])
+    response = estimate_crf(frames, [stops[i] * math.log(2.0) for i in order])
+    title = f"camera response from {len(frames)} stills, {min(stops):g} to {max(stops):g} EV"
+    path = write_camera_lut(args.output, response, title)
+    middle = response.numel() // 2
+    print(f"wrote {path}: {response.numel()}-point camera response; code {middle}/{response.numel() - 1} "
+          f"reads {float(response[middle]):.4f} of the clip's light")
+    return 0
