@@ -5,7 +5,8 @@ on held-out stills.
                                        [--frames 24] [--max-width 320] [--fallback masked-cnn]
                                        [--operators bt2408,meylan] [--threads 1] [--json FILE]
                                        [--temporal-params refine=learned] [--refinement]
-                                       [--source-transfer exact] [--cost-size 960x540 --cost-data DIR]
+                                       [--source-transfer exact|calibrated]
+                                       [--cost-size 960x540 --cost-data DIR]
 
 The report is on `--test-data`, the held-out TEST stills (bench/heldout_stills.py builds them;
 no constant was tuned and no network trained on them). `--data DIR` runs the same bench on the
@@ -34,7 +35,11 @@ for a reconstruction at hundreds of cd/m².
 `--source-transfer exact` decodes every method's grade through the camera's own inverse response,
 the one the ceiling uses, instead of the transfer its metadata declares (an oracle: no grade
 knows it), so a table splits the gap to the ceiling into the method's part and the misread
-transfer's (docs/evaluation.md, item 30).
+transfer's (docs/evaluation.md, item 30). `--source-transfer calibrated` is the product's path to
+that curve: each camera is calibrated as `lumigrade calibrate` does it, from a bracket of a grey
+wedge recorded through its response at base-ISO noise and 8 bits (`calibrated_inverse`), the
+curve is written as a 1-D .cube, and every grade decodes through that file (`camera-lut`;
+item 31).
 `--temporal-params refine=learned` scores the learned refinement in the temporal row (run the
 bench without it for the classical mode), and the cost then includes it. `--refinement` scores
 both in one run: the classical mode in the temporal row and the refinement in a `refined` row,
@@ -67,6 +72,7 @@ from torch import Tensor
 from torch.nn.functional import interpolate
 
 from bench.still_digests import differing
+from engine.crf.camera_lut import write_camera_lut
 from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.io.open import open_clip
 from engine.metrics import evaluate
@@ -75,11 +81,13 @@ from engine.pipeline import Pipeline
 from engine.synth import plan_shot, render_shot
 from engine.synth.camera import brightest_point, darkest_point
 from engine.synth.ceiling import exact_recovery, sdr_level
+from engine.synth.degrade import SensorNoise, record
 from engine.synth.families import FAMILIES, CameraShot, draw, scaled_size
 from engine.synth.recording import open_recording
 from engine.synth.render import SynthSettings, load_still
 from engine.synth.response import CameraResponse
 from engine.temporal import TemporalParams
+from engine.temporal.crf import estimate_crf
 
 TEMPORAL = "temporal"
 REFINED = "refined"  # the temporal mode with the learned refinement (--refinement)
@@ -98,6 +106,13 @@ CAMERA_BT709 = "bt709-camera"  # the source transfer that replaces BT.1886 only
 # clip's tags: an oracle for how far a method is from the ceiling when the transfer is right.
 EXACT = "exact"
 EXACT_SAMPLES = 1024  # the inverse response's table, as dense as an EMoR curve's (engine.crf)
+# Every grade decodes through the camera's response as `lumigrade calibrate` measures it from a
+# bracket (the `camera-lut` transfer): what a colorist who calibrated the camera gets.
+CALIBRATED = "calibrated"
+CALIBRATION_STOPS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+# The calibration chart: a grey wedge from 2^-8 to 2 x the clip's light at the middle exposure.
+WEDGE_STOPS = (-8.0, 1.0)
+WEDGE_SIZE = (512, 64)
 FIGURES = ("recoverable", "highlights", "flicker")
 COST_ROOM = 0.8  # a cost run's frame covers at most this share of the (enlarged) still, as scaled_size
 
@@ -114,7 +129,7 @@ class Shot:
     ceiling: list[Tensor]  # at each frame's SDR level (cd/m²)
     ceiling_scene: list[Tensor]  # the same at the still's scale
     ev_drift: float
-    inverse: Tensor  # the camera's inverse response, tabled (`exact_inverse`)
+    response: CameraResponse  # the camera's
 
     @property
     def fps(self) -> float:
@@ -146,7 +161,7 @@ def make_shot(still_path: Path, camera: CameraShot, folder: Path, zoom: float = 
     placed = [c * sdr_level(plan, i) for i, c in enumerate(ceiling)]
     return Shot(f"{still_path.stem}/{camera.family}", camera.family, camera, path, sdr, truth,
                 [f.recoverable for f in rendered], placed, ceiling, max(plan.evs) - min(plan.evs),
-                exact_inverse(plan.response))
+                plan.response)
 
 
 def exact_inverse(response: CameraResponse) -> Tensor:
@@ -154,6 +169,18 @@ def exact_inverse(response: CameraResponse) -> Tensor:
     clip: the table engine.temporal.crf.linearise reads, as the 'estimated' transfer's."""
     table = response.decode(torch.linspace(0.0, 1.0, EXACT_SAMPLES, dtype=torch.float64))
     return (table / table[-1]).float()
+
+
+def calibrated_inverse(response: CameraResponse, seed: int) -> Tensor:
+    """The camera's inverse response as a colorist measures it with `lumigrade calibrate`: a grey
+    wedge (`WEDGE_STOPS`) recorded at `CALIBRATION_STOPS` through the camera's response with the
+    sensor noise of base ISO (a bracket is shot from a tripod at the camera's base ISO), 8-bit,
+    then Debevec & Malik's gsolve. (256,), 1.0 at the clip."""
+    width, height = WEDGE_SIZE
+    wedge = torch.logspace(*WEDGE_STOPS, width, base=2.0).expand(3, height, width)
+    generator = torch.Generator().manual_seed(seed)
+    frames = [record(wedge * 2.0**stop, response, SensorNoise(), generator) for stop in CALIBRATION_STOPS]
+    return estimate_crf(frames, [stop * math.log(2.0) for stop in CALIBRATION_STOPS])
 
 
 def drifting_pan(still: Tensor, settings: SynthSettings) -> SynthSettings:
@@ -204,16 +231,16 @@ def render(clip_path: Path, grade: Grade, response: Tensor | None = None) -> tup
     return out, seconds / len(out)
 
 
-def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = "") -> Grade:
+def grade_for(method: str, fallback: str, camera: CameraShot, transfer: str = "",
+              camera_lut: Path | None = None) -> Grade:
     """The grade a user would set: the declared transfer (or `transfer`, e.g. "estimated" for the
-    clip's estimated camera response; `EXACT` for the camera's own, which `render` is given),
-    BT.709 primaries (the camera's)."""
+    clip's estimated camera response; `EXACT` for the camera's own, which `render` is given;
+    `CALIBRATED` for the camera's `camera_lut` file), BT.709 primaries (the camera's)."""
     if transfer == CAMERA_BT709 and camera.declared_transfer != "bt1886":
         transfer = ""  # the camera decode is for BT.709-tagged footage, not sRGB or gamma cameras
-    if transfer == EXACT:
-        transfer = "estimated"
+    transfer = {EXACT: "estimated", CALIBRATED: "camera-lut"}.get(transfer, transfer)
     source = SourceTransform(transfer=transfer or camera.declared_transfer, gamma=camera.declared_gamma,
-                             primaries="bt709")
+                             primaries="bt709", camera_lut="" if camera_lut is None else str(camera_lut))
     if method in TEMPORAL_ROWS:
         return Grade(source=source, itm=OperatorChoice(fallback), temporal=True)
     return Grade(source=source, itm=OperatorChoice(method))
@@ -251,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="source transfer of every grade instead of the camera's declared one "
                         "(e.g. estimated: the clip's estimated camera response, engine.crf.estimate); "
                         "bt709-camera replaces BT.1886 only, the decode of BT.709-tagged footage; "
-                        "exact: the camera's own inverse response, an oracle no grade can know")
+                        "exact: the camera's own inverse response, an oracle no grade can know; "
+                        "calibrated: the camera's response measured from a bracket, as `lumigrade "
+                        "calibrate` does, in a camera-lut grade")
     parser.add_argument("--refinement", action="store_true",
                         help="also score the temporal mode with refine=learned, as the 'refined' row")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
@@ -294,11 +323,17 @@ def main(argv: list[str] | None = None) -> int:
                 ceiling = score(scores, shot, CEILING, shot.ceiling)
                 score(scores, shot, CEILING_SCENE, shot.ceiling_scene)
                 line.append(f"ceiling {ceiling['recoverable']:.1f}")
+                camera_lut = None
+                if args.source_transfer == CALIBRATED:
+                    camera_lut = write_camera_lut(Path(folder) / f"{shot_index}.cube",
+                                                  calibrated_inverse(shot.response, shot_index),
+                                                  camera.describe())
+                exact = exact_inverse(shot.response) if args.source_transfer == EXACT else None
                 for name in [*temporal_rows, *singles]:
-                    grade = grade_for(name, args.fallback, camera, args.source_transfer)
+                    grade = grade_for(name, args.fallback, camera, args.source_transfer, camera_lut)
                     if name in TEMPORAL_ROWS:
                         grade = with_temporal_params(grade, params_of(name, temporal_params))
-                    out, _ = render(shot.clip, grade, shot.inverse if args.source_transfer == EXACT else None)
+                    out, _ = render(shot.clip, grade, exact)
                     got = score(scores, shot, name, out)
                     if name in (*TEMPORAL_ROWS, args.fallback, "bt2408"):
                         line.append(f"{name} {got['recoverable']:.1f}/{got['highlights']:.1f}")

@@ -107,3 +107,31 @@ def test_the_exact_transfer_decodes_each_synth_camera_back_to_its_light(name: st
     assert torch.allclose(linearise(codes.float(), table).double(), exposure / white, rtol=2e-3, atol=1e-5)
     grade = grade_for("masked-cnn", "masked-cnn", draw(FAMILIES["camcorder"], 0, 4, (64, 36)), EXACT)
     assert grade.source.transfer == "estimated"
+
+
+@pytest.mark.parametrize(("name", "stops"), [("srgb", 0.05), ("gamma", 0.08), ("sigmoid", 0.08),
+                                             ("bt709", 0.05), ("filmic", 0.25), ("log", 0.25)])
+def test_the_calibrated_transfer_measures_each_synth_camera_from_a_bracket(name: str, stops: float,
+                                                                           tmp_path: Path) -> None:
+    """bench/temporal.py --source-transfer calibrated: the bracket calibration `lumigrade
+    calibrate` makes (gsolve on a noisy 8-bit wedge) finds each synth camera's curve within a
+    fraction of a stop from its shadows up, and the grade reads it from the written .cube."""
+    import numpy as np
+    import torch
+
+    from bench.temporal import CALIBRATED, calibrated_inverse, exact_inverse, grade_for
+    from engine.crf.camera_lut import read_camera_lut, write_camera_lut
+    from engine.synth.families import FAMILIES, draw
+    from engine.synth.response import make_response
+
+    response = make_response(name, np.random.default_rng(5))
+    measured = calibrated_inverse(response, 0).double().numpy()
+    exact = exact_inverse(response).double().numpy()
+    codes = np.linspace(0.0, 1.0, measured.size)
+    truth = np.interp(codes, np.linspace(0.0, 1.0, exact.size), exact)
+    shown = (codes > 0.25) & (codes < 0.97)  # a log curve's foot is noise at base ISO
+    assert np.abs(np.log2(measured[shown] / truth[shown])).max() < stops
+    path = write_camera_lut(tmp_path / "camera.cube", torch.from_numpy(measured).float(), name)
+    assert np.allclose(read_camera_lut(path).numpy(), measured, atol=1e-7)
+    grade = grade_for("masked-cnn", "masked-cnn", draw(FAMILIES["filmic"], 0, 4, (64, 36)), CALIBRATED, path)
+    assert grade.source.transfer == "camera-lut" and grade.source.camera_lut == str(path)
