@@ -23,6 +23,9 @@ from engine.io.open import open_clip
 from engine.temporal.crf import estimate_crf
 
 MIN_SPAN_STOPS = 1.0  # gsolve needs each code seen at different exposures to tell the curve apart
+# gsolve samples a few pixels per code value: a 2-megapixel grid holds plenty, and a camera's
+# 24-megapixel stills at full size would take gigabytes in the solver's code table.
+MAX_PIXELS = 1 << 21
 
 
 def add_parser(sub: Any) -> None:
@@ -56,18 +59,25 @@ def parse_stops(text: str, count: int) -> list[float]:
 
 
 def read_bracket(paths: list[Path]) -> list[torch.Tensor]:
-    """Each still's code values (3, H, W); all the same size, all camera-encoded (not linear light)."""
+    """Each still's code values (3, H, W); all the same size, all camera-encoded (not linear light).
+
+    Stills above MAX_PIXELS keep every k-th pixel each way: a pixel's codes stay as recorded,
+    where a resize would mix neighbours' codes through the unknown curve.
+    """
     frames: list[torch.Tensor] = []
+    first: torch.Size | None = None
     for path in paths:
         with open_clip(path) as clip:
             if clip.info.tags.is_hdr():
                 raise MediaError(f"holds {clip.info.tags.transfer} data, not a camera's encoded "
                                  "code values", path)
             frame = clip.frame(0)
-        if frames and frame.shape != frames[0].shape:
+        if first is not None and frame.shape != first:
             raise MediaError(f"is {frame.shape[2]}x{frame.shape[1]}, the bracket's first still "
-                             f"{frames[0].shape[2]}x{frames[0].shape[1]}", path)
-        frames.append(frame)
+                             f"{first[2]}x{first[1]}", path)
+        first = frame.shape
+        step = math.ceil(math.sqrt(frame.shape[1] * frame.shape[2] / MAX_PIXELS))
+        frames.append(frame[:, ::step, ::step].contiguous())
     return frames
 
 

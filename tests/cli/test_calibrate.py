@@ -68,6 +68,25 @@ def test_a_bracket_gives_the_cameras_curve_back(tmp_path: Path, capsys: pytest.C
     assert np.abs(error).max() < stops
 
 
+def test_large_stills_are_thinned_to_whole_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MAX_PIXELS every k-th pixel is kept (codes as recorded), and the curve still comes back."""
+    import app.commands.calibrate as calibrate
+
+    monkeypatch.setattr(calibrate, "MAX_PIXELS", 3000)
+    stills = [Path(p) for p in _bracket(tmp_path, _srgb_oetf)]
+    frames = calibrate.read_bracket(stills)
+    assert frames[0].shape == (3, 16, 86)  # 48 x 256 at every 3rd pixel
+    full = cv2.imread(str(stills[0]))[::3, ::3, ::-1].transpose(2, 0, 1) / 255.0
+    assert np.allclose(frames[0].numpy(), full, atol=1e-6)
+    out = tmp_path / "camera.cube"
+    assert main(["calibrate", *map(str, stills), "--stops=-2,-1,0,1,2", "-o", str(out)]) == 0
+    table = read_camera_lut(out).double().numpy()
+    codes = np.linspace(0.0, 1.0, table.size)
+    sel = (codes > 0.1) & (codes < 0.95)
+    srgb = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4)
+    assert np.abs(np.log2(table[sel] / srgb[sel])).max() < 0.05
+
+
 def test_a_calibrated_lut_grades_footage_through_render(tmp_path: Path, white_clip: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from app.cli import build_parser
