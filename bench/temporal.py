@@ -129,7 +129,7 @@ class Shot:
     ceiling: list[Tensor]  # at each frame's SDR level (cd/m²)
     ceiling_scene: list[Tensor]  # the same at the still's scale
     ev_drift: float
-    response: CameraResponse  # the camera's
+    response: CameraResponse  # the camera's curve: exact_inverse and calibrated_inverse table it
 
     @property
     def fps(self) -> float:
