@@ -16,7 +16,7 @@ from torch import Tensor
 from engine.color import transfer as tf
 from engine.color.primaries import BT709, BT2020, PRIMARIES, Primaries, convert_primaries
 from engine.constants import SDR_REFERENCE_WHITE_NITS
-from engine.crf.camera_lut import check_response, read_camera_lut
+from engine.crf.camera_lut import camera_lut_response, check_response
 from engine.errors import FormatError, GradeError
 from engine.grade import SourceTransform
 from engine.io.clip import ClipInfo
@@ -114,7 +114,7 @@ def resolve_input_transform(source: SourceTransform, info: ClipInfo | None,
     if name == "camera-lut":
         if not source.camera_lut:
             raise GradeError("source transfer 'camera-lut' needs source.camera_lut, a 1-D .cube file")
-        response = read_camera_lut(source.camera_lut)
+        response = camera_lut_response(source.camera_lut)
     elif name == "estimated" and response is None:
         raise FormatError("the estimated transfer needs the clip's estimated response", where)
     elif name == "estimated":

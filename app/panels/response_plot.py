@@ -19,12 +19,12 @@ import torch
 from app.session import Session
 from engine.errors import LumigradeError
 from engine.grade import SourceTransform
-from engine.input_transform import resolve_input_transform
+from engine.input_transform import RESPONSE_TRANSFERS, resolve_input_transform
 
 _CODES = torch.linspace(0.0, 1.0, 256)
 _FLOOR = 1e-4  # the plot's floor on its log axis
 # SDR transfers that read a clip other than its tag
-_CAMERA_READINGS = ("estimated", "bt709-camera", "camera-lut")
+_CAMERA_READINGS = (*RESPONSE_TRANSFERS, "bt709-camera")
 
 
 class ResponsePlot(pg.PlotWidget):

@@ -13,6 +13,7 @@ transfer's: one curve for all three channels, evenly spaced over codes 0 to 1, 1
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,23 @@ MAX_SIZE = 65536  # the specification's limit on LUT_1D_SIZE
 # Channels may differ by this fraction of the curve's top (a LUT written with rounding) and
 # still be one curve; more is a per-channel response, which the engine does not model.
 CHANNEL_TOLERANCE = 1e-3
+
+
+def camera_lut_response(path: str | Path) -> Tensor:
+    """read_camera_lut, parsed once per version of the file (its path, size and modification
+    time): a Pipeline is built for every grade edit, and a 65536-row table takes 0.27 s to
+    parse, where a slider needs its frame in tens of milliseconds. An edited file is read again."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except (OSError, ValueError):
+        return read_camera_lut(path)  # names what is wrong with the path
+    return _read_version(path.absolute(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_version(path: Path, _mtime_ns: int, _size: int) -> Tensor:
+    return read_camera_lut(path)
 
 
 def read_camera_lut(path: str | Path) -> Tensor:

@@ -17,7 +17,7 @@ from engine.color import transfer as tf
 from engine.color.primaries import BT2020, conversion_matrix, luminance_weights
 from engine.color.ycbcr import quantization_scale, rgb_to_ycbcr_matrix
 from engine.display import HLG_GAIN_MIN_NITS, DisplayTransform
-from engine.input_transform import InputTransform
+from engine.input_transform import RESPONSE_TRANSFERS, InputTransform
 from engine.lut import Lut1D
 from engine.processor.formats import SourceFormat, TargetFormat
 from engine.processor.ops import Affine, Clamp, LogLut, LumaGain, Op, Quantize, Transfer, UniformLut
@@ -46,8 +46,7 @@ def eotf_ops(transform: InputTransform, source: SourceFormat) -> list[Op]:
         "gamma": lambda v: tf.gamma_eotf(v, transform.gamma),
         "pq": tf.pq_eotf,
         "hlg": tf.hlg_inverse_oetf,
-        "estimated": transform.response_eotf,
-        "camera-lut": transform.response_eotf,
+        **dict.fromkeys(RESPONSE_TRANSFERS, transform.response_eotf),
     }
     ops: list[Op] = []
     if transform.ocio is not None:

@@ -18,11 +18,10 @@ STOPS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 
 def _scene() -> np.ndarray:
     """Scene light (H, W, 3): a wedge from 2^-8 to 2 across, scaled down the rows by up to a
-    stop, with a little colour; the middle exposure clips its brightest tenth."""
+    stop, with a little colour; the middle exposure clips the top row's brightest ninth."""
     across = np.logspace(-8.0, 1.0, 256, base=2.0)
     down = np.logspace(0.0, -1.0, 48, base=2.0)
-    light = np.outer(down, across)[..., None] * np.array([1.0, 0.9, 0.8])
-    return light
+    return np.outer(down, across)[..., None] * np.array([1.0, 0.9, 0.8])
 
 
 def _bracket(folder: Path, encode: object) -> list[str]:
@@ -41,14 +40,18 @@ def _srgb_oetf(light: np.ndarray) -> np.ndarray:
     return np.where(light <= 0.0031308, 12.92 * light, 1.055 * np.power(light, 1 / 2.4) - 0.055)
 
 
+def _srgb_eotf(code: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 decoding: what a calibration of an sRGB camera should find."""
+    return np.where(code <= 0.04045, code / 12.92, ((code + 0.055) / 1.055) ** 2.4)
+
+
 def _hable_encode(light: np.ndarray) -> np.ndarray:
     curve = filmic("hable", 4.0)
     return np.interp(light, curve.inverse, np.linspace(0.0, 1.0, curve.inverse.size))
 
 
 @pytest.mark.parametrize(("encode", "decode", "stops"), [
-    # The peer decode: IEC 61966-2-1's EOTF.
-    (_srgb_oetf, lambda v: np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4), 0.03),
+    (_srgb_oetf, _srgb_eotf, 0.03),
     # A filmic S-curve: flat at its shoulder, so its top is measured a little less well.
     (_hable_encode, lambda v: np.interp(v, np.linspace(0.0, 1.0, 1024), filmic("hable", 4.0).inverse), 0.15),
 ])
@@ -83,8 +86,7 @@ def test_large_stills_are_thinned_to_whole_pixels(tmp_path: Path, monkeypatch: p
     table = read_camera_lut(out).double().numpy()
     codes = np.linspace(0.0, 1.0, table.size)
     sel = (codes > 0.1) & (codes < 0.95)
-    srgb = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4)
-    assert np.abs(np.log2(table[sel] / srgb[sel])).max() < 0.05
+    assert np.abs(np.log2(table[sel] / _srgb_eotf(codes[sel]))).max() < 0.05
 
 
 def test_a_calibrated_lut_grades_footage_through_render(tmp_path: Path, white_clip: Path,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.color.primaries import BT709, BT2020, convert_primaries
-from engine.crf.camera_lut import read_camera_lut, write_camera_lut
+from engine.crf.camera_lut import camera_lut_response, read_camera_lut, write_camera_lut
 from engine.errors import FormatError, GradeError
 from engine.grade import Grade, OperatorChoice, SourceTransform
 from engine.input_transform import resolve_input_transform
@@ -94,6 +94,21 @@ def test_a_file_that_is_no_camera_response_is_refused_naming_it(tmp_path: Path, 
     with pytest.raises(GradeError, match=problem) as caught:
         read_camera_lut(path)
     assert caught.value.path == path and "\n" not in str(caught.value)
+
+
+def test_a_lut_is_parsed_once_per_version_of_its_file(tmp_path: Path) -> None:
+    """A Pipeline is built per grade edit: the same file gives the same parsed table back, and
+    an edited one (another size or modification time) is read again."""
+    path = write_camera_lut(tmp_path / "camera.cube", CUBE.float(), "cube")
+    first = camera_lut_response(path)
+    assert camera_lut_response(str(path)) is first
+    write_camera_lut(path, torch.linspace(0.0, 1.0, 512) ** 2.0, "square")
+    again = camera_lut_response(path)
+    assert again.shape == (512,) and abs(float(again[256]) - (256 / 511) ** 2) < 1e-6
+    path.unlink()
+    with pytest.raises(GradeError, match="camera LUT not found") as caught:
+        camera_lut_response(path)
+    assert caught.value.path == path
 
 
 def test_the_transfer_decodes_through_the_file_in_the_stages_and_the_processor(tmp_path: Path) -> None:
