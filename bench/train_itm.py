@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/train_itm.py --model unet --data DIR [--minutes 12] [--steps 3000] [--patches 2048]
     .venv/bin/python bench/train_itm.py --model refine --data DIR [--minutes 10] [--frames 16]
-                                        [--size 224x128] [--cameras srgb|families]
+                                        [--size 224x128] [--cameras srgb|families] [--decode declared|exact]
 
 unet: the single-frame masked-feature network (engine.models.unet.HighlightNet) on patches drawn
 from the training stills with random exposure, camera response, noise and JPEG compression
@@ -13,7 +13,8 @@ shipped weights' recipe; masked-cnn, the product's default, runs the shipped sin
 and measured more flicker, docs/evaluation.md item 21). `--cameras families` draws one camera of
 each engine.synth.families family per still instead, records it with that camera's codec and grades
 it as bench/temporal.py does (docs/evaluation.md item 15: it measured worse; the shipped weights
-use the sRGB camera).
+use the sRGB camera); with `--decode exact` it grades through each camera's own curve instead, as
+a colorist's camera LUT does (item 33: no better).
 
 Split: every EXR still in --data trains except GoldenGate and sunset, which are TEST stills
 (bench/heldout_stills.py; bench/temporal.py scores the networks on TEST); a folder of
@@ -40,7 +41,7 @@ from pathlib import Path
 import torch
 
 from bench.heldout_stills import LICENCES, TUNING
-from bench.temporal import TEMPORAL, grade_for, make_shot
+from bench.temporal import EXACT, TEMPORAL, exact_inverse, grade_for, make_shot
 from engine.io.open import open_clip
 from engine.models.data import (
     EVAL_STILLS,
@@ -125,14 +126,17 @@ def refine_examples(paths: list[Path], args: argparse.Namespace,
 def family_examples(paths: list[Path], args: argparse.Namespace,
                     cache: Path) -> tuple[Examples, dict[str, object]]:
     """Every still through one camera of each engine.synth.families family (seeded), recorded
-    with that camera's codec and graded as bench/temporal.py grades it: the declared transfer,
-    the temporal mode with `--fallback`, its response rule included (engine.pipeline)."""
+    with that camera's codec and graded as bench/temporal.py grades it: the declared transfer
+    (`--decode declared`) or the camera's own curve (`--decode exact`, as `--source-transfer
+    exact` decodes), the temporal mode with `--fallback`, its response rule included
+    (engine.pipeline)."""
     width, height = (int(v) for v in args.size.lower().split("x"))
     cameras = {(p.stem, name): draw(family, args.seed * 1000 + i * len(FAMILIES) + f, args.frames,
                                     (width, height))
                for i, p in enumerate(paths) for f, (name, family) in enumerate(FAMILIES.items())}
     description: dict[str, object] = {
-        "cameras": "families", "fallback": args.fallback, "frames": args.frames, "size": [width, height],
+        "cameras": "families", "decode": args.decode, "fallback": args.fallback, "frames": args.frames,
+        "size": [width, height],
         "shots": [f"{still}/{camera.describe()}" for (still, _), camera in cameras.items()]}
 
     def make() -> Iterator[TemporalExamples]:
@@ -142,8 +146,11 @@ def family_examples(paths: list[Path], args: argparse.Namespace,
                     started = time.perf_counter()
                     camera = cameras[(path.stem, name)]
                     shot = make_shot(path, camera, Path(folder))
+                    exact = args.decode == EXACT
+                    grade = grade_for(TEMPORAL, args.fallback, camera, EXACT if exact else "")
                     with open_clip(shot.clip) as clip:
-                        pipeline = Pipeline(grade_for(TEMPORAL, args.fallback, camera), clip, device="cpu")
+                        pipeline = Pipeline(grade, clip, device="cpu",
+                                            response=exact_inverse(shot.response) if exact else None)
                         yield pipeline_examples(pipeline, shot.truth)
                     shot.clip.unlink()
                     log(f"{shot.name}: {args.frames} frames in {time.perf_counter() - started:.0f} s")
@@ -168,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", choices=("srgb", "families"), default="srgb",
                         help="refine: an exact sRGB camera (a pan and a push per still), or one camera "
                         "of each engine.synth.families family per still")
+    parser.add_argument("--decode", choices=("declared", EXACT), default="declared",
+                        help="refine, family cameras: decode through the declared transfer, or through "
+                        "the camera's own curve (a colorist's camera LUT; docs/evaluation.md item 33)")
     parser.add_argument("--widths", default="16,32,64,64", help="unet: channels per level")
     parser.add_argument("--seed", type=int, default=0, help="draws the shots (refine) or patches (unet)")
     parser.add_argument("--train-seed", type=int,
