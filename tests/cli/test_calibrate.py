@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -71,6 +73,35 @@ def test_a_bracket_gives_the_cameras_curve_back(tmp_path: Path, capsys: pytest.C
     assert np.abs(error).max() < stops
 
 
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
+@pytest.mark.parametrize("tag", ["shutter", "iso"])
+def test_the_brackets_exposures_come_from_exif_when_stops_are_not_given(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], tag: str) -> None:
+    """A bracket by shutter time (1/400 to 1/25 s) or by ISO (100 to 1600), tagged by ExifTool,
+    calibrates without --stops to what the stops give."""
+    stills = _bracket(tmp_path, _srgb_oetf)
+    for still, stop in zip(stills, STOPS, strict=True):
+        setting = (f"-ExposureTime=1/{round(100 / 2.0**stop)}" if tag == "shutter"
+                   else f"-ISO={round(400 * 2.0**stop)}")
+        subprocess.run(["exiftool", "-q", "-overwrite_original", "-ExposureTime=1/100", "-FNumber=4",
+                        "-ISO=400", setting, still], check=True)
+    out = tmp_path / "camera.cube"
+    order = [2, 4, 0, 3, 1]
+    assert main(["calibrate", *[stills[i] for i in order], "-o", str(out)]) == 0
+    assert "from 5 stills, -2 to 2 EV" in out.read_text()  # relative to the first still given, stop 0
+    table = read_camera_lut(out).double().numpy()
+    codes = np.linspace(0.0, 1.0, table.size)
+    sel = (codes > 0.05) & (codes < 0.95)
+    assert np.abs(np.log2(table[sel] / _srgb_eotf(codes[sel]))).max() < 0.03
+    plain = tmp_path / "plain.png"
+    cv2.imwrite(str(plain), cv2.imread(stills[0]))
+    capsys.readouterr()
+    assert main(["calibrate", stills[1], str(plain), "-o", str(tmp_path / "no.cube")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{plain}: records no Exif exposure time; give" in err
+    assert not (tmp_path / "no.cube").exists()
+
+
 def test_large_stills_are_thinned_to_whole_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Above MAX_PIXELS every k-th pixel is kept (codes as recorded), and the curve still comes back."""
     import app.commands.calibrate as calibrate
@@ -125,7 +156,7 @@ def test_a_bracket_that_cannot_measure_a_curve_is_refused(tmp_path: Path,
     cases = [
         ([stills[0]], "--stops=0", "a bracket needs two or more stills"),
         (stills[:3], "--stops=-2,-1", "--stops gives 2 exposures for 3 stills"),
-        (stills[:2], "--stops=0,0.5", "--stops spans 0.5 stops; a bracket needs at least 1"),
+        (stills[:2], "--stops=0,0.5", "--stops '0,0.5' spans 0.5 stops; a bracket needs at least 1"),
         (stills[:2], "--stops=0,zero", "is not a comma-separated list of numbers"),
         (stills[:2], "--stops=0,nan", "must be finite and different"),
         ([stills[0], str(small)], "--stops=0,2", f"{small}: is 8x8, the bracket's first still 256x48"),

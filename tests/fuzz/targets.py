@@ -402,6 +402,52 @@ def _run_camera_lut(data: bytes, folder: Path) -> object:
     return read_camera_lut(path)
 
 
+# -- Exif exposure ---------------------------------------------------------------------------
+
+def _exif_tiff(order: str) -> bytes:
+    """A TIFF structure as cameras write it: IFD0 pointing to an Exif IFD that holds
+    ExposureTime 1/250 and FNumber 5.6 (RATIONAL, stored after the IFD) and ISO 200 (SHORT, in
+    the entry)."""
+    import struct
+
+    exif_ifd = 8 + 2 + 12 + 4
+    values = exif_ifd + 2 + 3 * 12 + 4
+    ifd0 = struct.pack(order + "H", 1) + struct.pack(order + "HHII", 0x8769, 4, 1, exif_ifd) + bytes(4)
+    entries = (struct.pack(order + "HHII", 0x829A, 5, 1, values)
+               + struct.pack(order + "HHII", 0x829D, 5, 1, values + 8)
+               + struct.pack(order + "HHIHH", 0x8827, 3, 1, 200, 0))
+    head = (b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8)
+    return (head + ifd0 + struct.pack(order + "H", 3) + entries + bytes(4)
+            + struct.pack(order + "IIII", 1, 250, 56, 10))
+
+
+def _prepare_exif(folder: Path) -> list[bytes]:
+    """A JPEG with the Exif in its APP1 segment (little-endian) and a PNG with it in an eXIf chunk
+    (big-endian), as `lumigrade calibrate` reads them."""
+    import struct
+    import zlib
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))
+    assert ok
+    payload = b"Exif\x00\x00" + _exif_tiff("<")
+    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    with_exif = jpeg.tobytes()[:2] + app1 + jpeg.tobytes()[2:]
+    ok, png = cv2.imencode(".png", np.full((8, 8, 3), 128, np.uint8))
+    assert ok
+    tiff = _exif_tiff(">")
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    return [with_exif, png.tobytes()[:33] + chunk + png.tobytes()[33:]]
+
+
+def _run_exif(data: bytes, folder: Path) -> object:
+    """A still's Exif exposure as `lumigrade calibrate` reads it without --stops."""
+    from engine.io.exif import read_exposure
+
+    path = folder / "input.jpg"
+    path.write_bytes(data)
+    return read_exposure(path)
+
+
 # -- safetensors weights --------------------------------------------------------------------
 # The input is the weights file of a small network whose config and checksum are in order: the
 # SHA-256 check guards against corruption, not against a file made to pass it, so the parser
@@ -440,6 +486,7 @@ TARGETS: dict[str, Target] = {
         Target("project", _prepare_project, _run_project, json_seeds=True),
         Target("queue", _prepare_queue, _run_queue, json_seeds=True),
         Target("camera-lut", _prepare_camera_lut, _run_camera_lut),
+        Target("exif", _prepare_exif, _run_exif),
         Target("weights", _prepare_weights, _run_weights),
     )
 }

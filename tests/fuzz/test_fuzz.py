@@ -18,7 +18,7 @@ from tests.fuzz.targets import MAX_INPUT_BYTES, TARGETS, Target, check, write_se
 
 # Inputs per target, sized so each takes about five seconds on the 2-core machine (about 40 s in all).
 EXAMPLES = {"sps": 4000, "exr": 2000, "radiance": 2400, "sequence": 1200, "grade": 400, "project": 800,
-            "queue": 600, "weights": 1200, "camera-lut": 2000}
+            "queue": 600, "weights": 1200, "camera-lut": 2000, "exif": 3000}
 
 
 def mutated(target: Target, seed: bytes, rng: random.Random) -> bytes:
