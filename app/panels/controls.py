@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from app.panels.camera_calibration import measure_camera_lut
 from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm, param_label
 from app.panels.response_plot import ResponsePlot
@@ -40,6 +42,7 @@ from app.viewer.view_state import (
     ViewSettings,
     compare_label,
 )
+from engine.errors import LumigradeError
 from engine.grade import (
     SOURCE_PRIMARIES,
     SOURCE_TRANSFERS,
@@ -176,7 +179,14 @@ class ControlsPanel(QScrollArea):
         self.camera_lut.setToolTip("the camera's inverse response as a 1-D .cube LUT, used when the "
                                    "transfer is 'camera LUT'")
         self.camera_lut.clicked.connect(self._pick_camera_lut)
-        form.addRow("Camera LUT", self.camera_lut)
+        self.measure_lut = QPushButton("Measure…")
+        self.measure_lut.setToolTip("measure the camera's response from a bracket of stills of one static "
+                                    "scene (as `lumigrade calibrate`) and use it as the camera LUT")
+        self.measure_lut.clicked.connect(self._measure_camera_lut)
+        lut_row = QHBoxLayout()
+        lut_row.addWidget(self.camera_lut, 1)
+        lut_row.addWidget(self.measure_lut)
+        form.addRow("Camera LUT", lut_row)
         self.response_plot = ResponsePlot(self.session)
         form.addRow(self.response_plot)
         for signal in (self.transfer.currentIndexChanged, self.primaries.currentTextChanged,
@@ -332,7 +342,19 @@ class ControlsPanel(QScrollArea):
 
     def _pick_camera_lut(self) -> None:
         """The button: another camera LUT, which also makes 'camera-lut' the transfer."""
-        chosen = self._ask_camera_lut()
+        self._use_camera_lut(self._ask_camera_lut())
+
+    def _measure_camera_lut(self) -> None:
+        """The Measure button: a camera LUT measured from a bracket, then used as the transfer."""
+        try:
+            written = measure_camera_lut(self, CAMERA_LUT_FILTER)
+        except LumigradeError as exc:
+            self.session.error.emit("Cannot measure the camera's response", str(exc))
+            return
+        self._use_camera_lut(written)
+
+    def _use_camera_lut(self, chosen: str) -> None:
+        """`chosen` as the camera LUT and 'camera-lut' as the transfer; nothing when it is ''."""
         if not chosen:
             return
         self._camera_lut = chosen

@@ -5,5 +5,6 @@ emor.py the empirical model of response (Grossberg & Nayar, PAMI 2004), fit.py t
 per-shot fits, net.py the single-frame network, train.py its training, and estimate.py the
 source transform `estimated` that linearises a clip through its estimated response;
 camera_lut.py reads a camera's known inverse response from a 1-D .cube file (the `camera-lut`
-source transform) and checks any response table before the engine decodes through it.
+source transform) and checks any response table before the engine decodes through it, and
+bracket.py measures one from a bracket of stills (`lumigrade calibrate`, the GUI's "Measure…").
 """

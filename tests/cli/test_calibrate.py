@@ -104,11 +104,11 @@ def test_the_brackets_exposures_come_from_exif_when_stops_are_not_given(
 
 def test_large_stills_are_thinned_to_whole_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Above MAX_PIXELS every k-th pixel is kept (codes as recorded), and the curve still comes back."""
-    import app.commands.calibrate as calibrate
+    import engine.crf.bracket as bracket
 
-    monkeypatch.setattr(calibrate, "MAX_PIXELS", 3000)
+    monkeypatch.setattr(bracket, "MAX_PIXELS", 3000)
     stills = [Path(p) for p in _bracket(tmp_path, _srgb_oetf)]
-    frames = calibrate.read_bracket(stills)
+    frames = bracket.read_bracket(stills)
     assert frames[0].shape == (3, 16, 86)  # 48 x 256 at every 3rd pixel
     full = cv2.imread(str(stills[0]))[::3, ::3, ::-1].transpose(2, 0, 1) / 255.0
     assert np.allclose(frames[0].numpy(), full, atol=1e-6)
@@ -155,7 +155,7 @@ def test_a_bracket_that_cannot_measure_a_curve_is_refused(tmp_path: Path,
     write_exr(tmp_path / "linear.exr", torch.ones(3, 48, 256), white_luminance=100.0)
     cases = [
         ([stills[0]], "--stops=0", "a bracket needs two or more stills"),
-        (stills[:3], "--stops=-2,-1", "--stops gives 2 exposures for 3 stills"),
+        (stills[:3], "--stops=-2,-1", "--stops '-2,-1' gives 2 exposures for 3 stills"),
         (stills[:2], "--stops=0,0.5", "--stops '0,0.5' spans 0.5 stops; a bracket needs at least 1"),
         (stills[:2], "--stops=0,zero", "is not a comma-separated list of numbers"),
         (stills[:2], "--stops=0,nan", "must be finite and different"),
