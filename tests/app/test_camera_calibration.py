@@ -40,12 +40,17 @@ def _dialogs(monkeypatch: pytest.MonkeyPatch, stills: list[str], stops: tuple[st
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save)
 
 
-def test_a_measured_bracket_becomes_the_camera_lut(gl_app: object, qtbot: object, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def _panel(qtbot: object, folder: Path) -> tuple[Session, ControlsPanel]:
     session = Session()
-    session.open_clip(sdr_clip(tmp_path / "clip.mp4", 2))
+    session.open_clip(sdr_clip(folder / "clip.mp4", 2))
     panel = ControlsPanel(session)
     qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    return session, panel
+
+
+def test_a_measured_bracket_becomes_the_camera_lut(gl_app: object, qtbot: object, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    session, panel = _panel(qtbot, tmp_path)
     errors: list[tuple[str, str]] = []
     session.error.connect(lambda title, message: errors.append((title, message)))
     stills = _bracket(tmp_path, _srgb_oetf)  # PNGs without Exif: the exposures are asked for
@@ -82,10 +87,7 @@ def test_a_measured_bracket_becomes_the_camera_lut(gl_app: object, qtbot: object
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
 def test_stills_with_exif_are_not_asked_for_their_exposures(gl_app: object, qtbot: object, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    session = Session()
-    session.open_clip(sdr_clip(tmp_path / "clip.mp4", 2))
-    panel = ControlsPanel(session)
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
+    session, panel = _panel(qtbot, tmp_path)
     stills = _bracket(tmp_path, _srgb_oetf)
     for still, iso in zip(stills, (100, 200, 400, 800, 1600), strict=True):
         subprocess.run(["exiftool", "-q", "-overwrite_original", "-ExposureTime=1/100", f"-ISO={iso}", still],
