@@ -9,6 +9,7 @@ as new ViewSettings (display only).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.camera_calibration import measure_camera_lut
+from app.panels.camera_calibration import ask_bracket
 from app.panels.number_control import NumberControl
 from app.panels.param_form import ParamForm, param_label
 from app.panels.response_plot import ResponsePlot
@@ -64,6 +65,8 @@ _TRANSFER_LABELS = {"estimated": "auto (estimated)", "bt709-camera": "bt709 came
                     "camera-lut": "camera LUT (1-D .cube)"}
 CAMERA_LUT_FILTER = "1-D camera LUT (*.cube)"
 _NO_CAMERA_LUT = "Choose…"
+_MEASURE = "Measure…"
+_MEASURE_FAILED = "Cannot measure the camera's response"
 _MASK_LABELS = {MaskView.NONE: "None", MaskView.CLIPPED: "Clipped source", MaskView.OVER_PEAK: "Above peak",
                 MaskView.CLUES: "Temporal clues (reference / fallback)"}
 _VIEW_LABELS = {DisplayView.SDR: "SDR (tone mapped, BT.1886)", DisplayView.PQ: "PQ (ST 2084)",
@@ -122,9 +125,12 @@ class OperatorPicker(QWidget):
 class ControlsPanel(QScrollArea):
     """Every control of the dock, showing the session's Grade and view settings."""
 
+    measured = Signal(str, str)  # a bracket's camera LUT as written, or '' and the problem
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.measured.connect(self._measure_done)  # queued: emitted by the measuring thread
         self.setWidgetResizable(True)
         body = QWidget()
         column = QVBoxLayout(body)
@@ -179,7 +185,7 @@ class ControlsPanel(QScrollArea):
         self.camera_lut.setToolTip("the camera's inverse response as a 1-D .cube LUT, used when the "
                                    "transfer is 'camera LUT'")
         self.camera_lut.clicked.connect(self._pick_camera_lut)
-        self.measure_lut = QPushButton("Measure…")
+        self.measure_lut = QPushButton(_MEASURE)
         self.measure_lut.setToolTip("measure the camera's response from a bracket of stills of one static "
                                     "scene (as `lumigrade calibrate`) and use it as the camera LUT")
         self.measure_lut.clicked.connect(self._measure_camera_lut)
@@ -345,13 +351,36 @@ class ControlsPanel(QScrollArea):
         self._use_camera_lut(self._ask_camera_lut())
 
     def _measure_camera_lut(self) -> None:
-        """The Measure button: a camera LUT measured from a bracket, then used as the transfer."""
+        """The Measure button: a bracket from the dialogs, measured on a thread (the GUI thread
+        does no numeric work), then used as the camera LUT (`_measure_done`)."""
         try:
-            written = measure_camera_lut(self, CAMERA_LUT_FILTER)
+            bracket = ask_bracket(self, CAMERA_LUT_FILTER)
         except LumigradeError as exc:
-            self.session.error.emit("Cannot measure the camera's response", str(exc))
+            self.session.error.emit(_MEASURE_FAILED, str(exc))
             return
-        self._use_camera_lut(written)
+        if bracket is None:
+            return
+        self.measure_lut.setEnabled(False)
+        self.measure_lut.setText("Measuring…")
+
+        def measure() -> None:
+            written, problem = "", "the measurement stopped unexpectedly"
+            try:
+                written, problem = bracket.measure(), ""
+            except LumigradeError as exc:
+                problem = str(exc)
+            finally:  # whatever happens, the button comes back
+                self.measured.emit(written, problem)
+
+        threading.Thread(target=measure, name="camera-calibration", daemon=True).start()
+
+    def _measure_done(self, written: str, problem: str) -> None:
+        self.measure_lut.setEnabled(True)
+        self.measure_lut.setText(_MEASURE)
+        if problem:
+            self.session.error.emit(_MEASURE_FAILED, problem)
+        else:
+            self._use_camera_lut(written)
 
     def _use_camera_lut(self, chosen: str) -> None:
         """`chosen` as the camera LUT and 'camera-lut' as the transfer; nothing when it is ''."""

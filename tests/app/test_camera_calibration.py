@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,12 +70,25 @@ def test_a_measured_bracket_becomes_the_camera_lut(gl_app: object, qtbot: object
     assert errors == [("Cannot measure the camera's response",
                        "Exposures '0,1' gives 2 exposures for 5 stills")]
     assert not cube.exists() and session.undo_stack.count() == 0
+    # A bracket the measurement refuses (on its thread): one line, the button back, no file.
+    small = tmp_path / "small.png"
+    assert cv2.imwrite(str(small), np.zeros((8, 8, 3), np.uint8))
+    _dialogs(monkeypatch, [stills[0], str(small)], ("0,2", True), str(cube), asked)
+    panel.measure_lut.click()
+    qtbot.waitUntil(lambda: len(errors) == 2, timeout=60000)  # type: ignore[attr-defined]
+    assert errors[1] == ("Cannot measure the camera's response",
+                         f"{small}: is 8x8, the bracket's first still 256x48")
+    assert panel.measure_lut.isEnabled() and not cube.exists() and session.undo_stack.count() == 0
     # Measured and used.
     asked.clear()
     _dialogs(monkeypatch, stills, ("-2,-1,0,1,2", True), str(cube), asked)
     panel.measure_lut.click()
-    assert asked == ["Bracket of stills", "Bracket exposures", "Save camera LUT"] and len(errors) == 1
-    assert session.grade.source.transfer == "camera-lut" and session.grade.source.camera_lut == str(cube)
+    assert asked == ["Bracket of stills", "Bracket exposures", "Save camera LUT"]
+    # Measured on a thread: the button waits, then the LUT becomes the grade's.
+    assert not panel.measure_lut.isEnabled() and panel.measure_lut.text() == "Measuring…"
+    qtbot.waitUntil(lambda: session.grade.source.transfer == "camera-lut", timeout=60000)  # type: ignore[attr-defined]
+    assert panel.measure_lut.isEnabled() and panel.measure_lut.text() == "Measure…" and len(errors) == 2
+    assert session.grade.source.camera_lut == str(cube)
     assert panel.camera_lut.text() == "camera.cube"
     table = read_camera_lut(cube).double().numpy()
     codes = np.linspace(0.0, 1.0, table.size)
@@ -96,7 +110,8 @@ def test_stills_with_exif_are_not_asked_for_their_exposures(gl_app: object, qtbo
     _dialogs(monkeypatch, stills, ("", False), str(tmp_path / "camera.cube"), asked)
     panel.measure_lut.click()
     assert asked == ["Bracket of stills", "Save camera LUT"]
-    assert session.grade.source.camera_lut == str(tmp_path / "camera.cube")
+    qtbot.waitUntil(lambda: session.grade.source.camera_lut == str(tmp_path / "camera.cube"),  # type: ignore[attr-defined]
+                    timeout=60000)
     table = read_camera_lut(tmp_path / "camera.cube").double().numpy()
     codes = np.linspace(0.0, 1.0, table.size)
     sel = (codes > 0.05) & (codes < 0.95)
