@@ -262,6 +262,18 @@ class Session(QObject):
             self.revision += 1
         self.grade_changed.emit(grade, engine_changed)
 
+    def reload_files(self) -> None:
+        """The Grade is unchanged but a file it names (its camera LUT) was written again: build
+        the Pipeline from the file as it is now and render afresh."""
+        try:
+            pipeline = self._pipeline_for(self.grade)
+        except LumigradeError as exc:
+            self.error.emit("Invalid grade", str(exc))
+            return
+        self.pipeline = pipeline
+        self.revision += 1
+        self.grade_changed.emit(self.grade, True)
+
     def _pipeline_for(self, grade: Grade) -> Pipeline | None:
         return Pipeline(grade, self.clip) if self.clip is not None else None
 

@@ -386,6 +386,10 @@ class ControlsPanel(QScrollArea):
         """`chosen` as the camera LUT and 'camera-lut' as the transfer; nothing when it is ''."""
         if not chosen:
             return
+        source = self.session.grade.source
+        if source.transfer == "camera-lut" and chosen == source.camera_lut:
+            self.session.reload_files()  # the same file, measured or edited again: the grade stays
+            return
         self._camera_lut = chosen
         self.transfer.blockSignals(True)
         self.transfer.setCurrentIndex(self.transfer.findData("camera-lut"))

@@ -96,6 +96,23 @@ def test_a_measured_bracket_becomes_the_camera_lut(gl_app: object, qtbot: object
     assert np.abs(np.log2(table[sel] / _srgb_eotf(codes[sel]))).max() < 0.03
     x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
     assert np.allclose(y, np.maximum(np.interp(x, codes, table), 1e-4), rtol=1e-4)
+    # Measured again into the same file (a gamma 2.6 camera): the grade stays, one undo step, and
+    # the engine and the plot read the new curve.
+    revision, steps = session.revision, session.undo_stack.count()
+    _dialogs(monkeypatch, _bracket(tmp_path, lambda light: light ** (1 / 2.6)), ("-2,-1,0,1,2", True),
+             str(cube), asked)
+    panel.measure_lut.click()
+    qtbot.waitUntil(lambda: session.revision > revision, timeout=60000)  # type: ignore[attr-defined]
+    assert session.undo_stack.count() == steps and session.grade.source.camera_lut == str(cube)
+    table = read_camera_lut(cube).double().numpy()
+    # Under code 0.2 some of the bracket's exposures no longer reach a 2.6 gamma's codes (the
+    # wedge starts at 2^-8), and the fit loosens there.
+    lit = (codes > 0.2) & (codes < 0.95)
+    assert np.abs(np.log2(table[lit] / codes[lit] ** 2.6)).max() < 0.03
+    assert session.pipeline is not None
+    assert np.allclose(session.pipeline.input.response.numpy(), table, rtol=1e-5)
+    x, y = panel.response_plot.chosen.xData, panel.response_plot.chosen.yData
+    assert np.allclose(y, np.maximum(np.interp(x, codes, table), 1e-4), rtol=1e-4)
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
