@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
-from engine.crf.bracket import calibrate, parse_stops
+from engine.crf.bracket import calibrate, exif_stops, parse_stops
 from engine.crf.camera_lut import write_camera_lut
 from engine.errors import GradeError
 from engine.io.exif import read_exposure
@@ -24,10 +24,10 @@ STOPS_FIELD = "Exposures"
 
 @dataclass(frozen=True)
 class Bracket:
-    """The stills, their exposures in stops (None: from their Exif) and the .cube to write."""
+    """The stills, their exposures in stops and the .cube to write."""
 
     stills: list[Path]
-    stops: list[float] | None
+    stops: list[float]
     target: Path
 
     def measure(self) -> str:
@@ -39,6 +39,7 @@ class Bracket:
 def ask_bracket(parent: QWidget, lut_filter: str) -> Bracket | None:
     """The bracket the colorist picks; None where a dialog was cancelled.
 
+    The exposures come from the stills' Exif where every one records it, else from the colorist.
     Raises the engine's one-line LumigradeError for exposures that do not fit the stills, metadata
     that cannot be read and a target that is not a .cube.
     """
@@ -46,8 +47,10 @@ def ask_bracket(parent: QWidget, lut_filter: str) -> Bracket | None:
     if len(stills) == 0:
         return None
     paths = [Path(s) for s in stills]
-    stops = None
-    if any(read_exposure(p) is None for p in paths):  # headers only: no pixel is decoded here
+    exposures = [read_exposure(p) for p in paths]  # headers only: no pixel is decoded here
+    if all(e is not None for e in exposures):
+        stops = exif_stops(paths, exposures)
+    else:
         names = ", ".join(p.name for p in paths)
         text, ok = QInputDialog.getText(
             parent, "Bracket exposures",

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import GradeError, MediaError
-from engine.io.exif import read_exposure, relative_stops
+from engine.io.exif import Exposure, read_exposure, relative_stops
 from engine.io.open import open_clip
 from engine.temporal.crf import estimate_crf
 
@@ -62,15 +62,16 @@ def parse_stops(text: str, count: int, label: str) -> list[float]:
     return check_stops(stops, f"{label} {text!r}")
 
 
-def exif_stops(paths: Sequence[Path]) -> list[float]:
-    """Each still's exposure in stops relative to the first, from its Exif metadata."""
-    exposures = []
-    for path in paths:
-        exposure = read_exposure(path)
+def exif_stops(paths: Sequence[Path], exposures: Sequence[Exposure | None] | None = None) -> list[float]:
+    """Each still's exposure in stops relative to the first, from its Exif metadata (`exposures`,
+    as engine.io.exif.read_exposure read them, where the caller already has them)."""
+    read = [read_exposure(p) for p in paths] if exposures is None else list(exposures)
+    known: list[Exposure] = []
+    for path, exposure in zip(paths, read, strict=True):
         if exposure is None:
             raise MediaError("records no Exif exposure time; give the bracket's exposures in stops", path)
-        exposures.append(exposure)
-    stops = relative_stops(exposures, list(paths))
+        known.append(exposure)
+    stops = relative_stops(known, list(paths))
     listed = ", ".join(f"{p.name} {s:+.2f} EV" for p, s in zip(paths, stops, strict=True))
     return check_stops(stops, f"the stills' Exif exposures ({listed})")
 
