@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import struct
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -408,8 +410,6 @@ def _exif_tiff(order: str) -> bytes:
     """A TIFF structure as cameras write it: IFD0 pointing to an Exif IFD that holds
     ExposureTime 1/250 and FNumber 5.6 (RATIONAL, stored after the IFD) and ISO 200 (SHORT, in
     the entry)."""
-    import struct
-
     exif_ifd = 8 + 2 + 12 + 4
     values = exif_ifd + 2 + 3 * 12 + 4
     ifd0 = struct.pack(order + "H", 1) + struct.pack(order + "HHII", 0x8769, 4, 1, exif_ifd) + bytes(4)
@@ -424,9 +424,6 @@ def _exif_tiff(order: str) -> bytes:
 def _prepare_exif(folder: Path) -> list[bytes]:
     """A JPEG with the Exif in its APP1 segment (little-endian) and a PNG with it in an eXIf chunk
     (big-endian), as `lumigrade calibrate` reads them."""
-    import struct
-    import zlib
-
     ok, jpeg = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))
     assert ok
     payload = b"Exif\x00\x00" + _exif_tiff("<")
