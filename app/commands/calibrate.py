@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.overwrite import check_overwrite, policy_of
-from engine.crf.bracket import calibrate, parse_stops
+from engine.crf.bracket import calibrate, listed_stops, parse_stops
 from engine.crf.camera_lut import write_camera_lut
 from engine.errors import GradeError
 
@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
     result = calibrate(args.stills, stops)
     if stops is None:
-        print("exposures from Exif: " + ", ".join(f"{p.name} {s:+.2f} EV"
-                                                  for p, s in zip(args.stills, result.stops, strict=True)))
+        print(f"exposures from Exif: {listed_stops(args.stills, result.stops)}")
     path = write_camera_lut(args.output, result.response, result.title)
     middle = result.response.numel() // 2
     print(f"wrote {path}: {result.response.numel()}-point camera response; code {middle}/"

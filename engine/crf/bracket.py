@@ -72,8 +72,12 @@ def exif_stops(paths: Sequence[Path], exposures: Sequence[Exposure | None] | Non
             raise MediaError("records no Exif exposure time; give the bracket's exposures in stops", path)
         known.append(exposure)
     stops = relative_stops(known, list(paths))
-    listed = ", ".join(f"{p.name} {s:+.2f} EV" for p, s in zip(paths, stops, strict=True))
-    return check_stops(stops, f"the stills' Exif exposures ({listed})")
+    return check_stops(stops, f"the stills' Exif exposures ({listed_stops(paths, stops)})")
+
+
+def listed_stops(paths: Sequence[Path], stops: Sequence[float]) -> str:
+    """'a.jpg +0.00 EV, b.jpg +1.00 EV': each still with its exposure, for messages."""
+    return ", ".join(f"{p.name} {s:+.2f} EV" for p, s in zip(paths, stops, strict=True))
 
 
 def read_bracket(paths: Sequence[Path]) -> list[torch.Tensor]:
