@@ -89,7 +89,9 @@ class OutputSettings:
 # and 13.28 on highlights but 16.23 / 19.35 recoverable and flicker 14.85 / 10.85. None leads on
 # all three. Pooled with a second run of 24 shots (seed 23, scored before the alignment fix, which
 # moved the TEST means by 0.13 dB at most): bt2446c 12.19 / 18.86 / 11.29 against masked-cnn 12.04 /
-# 19.10 / 11.75, a difference far inside the family-to-family spread (-4.4 to +3.7 dB).
+# 19.10 / 11.75, a difference far inside the family-to-family spread (-4.4 to +3.7 dB). A third
+# draw of 24 shots (seed 29), run because the validation renders favoured bt2446c: masked-cnn
+# 12.74 / 21.06 / 12.24 against bt2446c 12.17 / 19.28 / 11.91.
 DEFAULT_ITM = "masked-cnn"
 
 
