@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from app.overwrite import check_overwrite, policy_of
-from engine.crf.bracket import calibrate, listed_stops, parse_stops
-from engine.crf.camera_lut import write_camera_lut
-from engine.errors import GradeError
+from engine.crf.bracket import calibrate, check_bracket, listed_stops, parse_stops
+from engine.crf.camera_lut import check_cube_target, write_camera_lut
 
 
 def add_parser(sub: Any) -> None:
@@ -33,10 +32,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if len(args.stills) < 2:
-        raise GradeError("a bracket needs two or more stills")
-    if args.output.suffix.lower() != ".cube":
-        raise GradeError("the camera LUT is written as a .cube file", args.output)
+    check_bracket(args.stills)
+    check_cube_target(args.output)
     stops = parse_stops(args.stops, len(args.stills), "--stops") if args.stops is not None else None
     check_overwrite(args.output, policy_of(args.overwrite, args.no_overwrite))
     result = calibrate(args.stills, stops)

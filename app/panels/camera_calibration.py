@@ -14,8 +14,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from engine.crf.bracket import calibrate, exif_stops, parse_stops
-from engine.crf.camera_lut import write_camera_lut
-from engine.errors import GradeError
+from engine.crf.camera_lut import check_cube_target, write_camera_lut
 from engine.io.exif import read_exposure
 
 BRACKET_FILTER = "Stills (*.jpg *.jpeg *.png *.tif *.tiff *.dpx)"
@@ -63,7 +62,4 @@ def ask_bracket(parent: QWidget, lut_filter: str) -> Bracket | None:
                                             lut_filter)
     if not target:
         return None
-    path = Path(target)
-    if path.suffix.lower() != ".cube":
-        raise GradeError("the camera LUT is written as a .cube file", path)
-    return Bracket(paths, stops, path)
+    return Bracket(paths, stops, check_cube_target(Path(target)))

@@ -39,6 +39,12 @@ class Calibration:
         return f"camera response from {len(self.stops)} stills, {min(self.stops):g} to {max(self.stops):g} EV"
 
 
+def check_bracket(paths: Sequence[Path]) -> None:
+    """GradeError unless `paths` holds two or more stills: gsolve compares exposures."""
+    if len(paths) < 2:
+        raise GradeError("a bracket needs two or more stills")
+
+
 def check_stops(stops: Sequence[float], source: str) -> list[float]:
     """`stops` where they are finite, distinct and span a stop or more; else a GradeError naming
     `source`."""
@@ -109,8 +115,7 @@ def calibrate(paths: Sequence[Path], stops: Sequence[float] | None = None) -> Ca
     Every still opens before its metadata is read, so a missing or unreadable still is named as
     such rather than as one without Exif.
     """
-    if len(paths) < 2:
-        raise GradeError("a bracket needs two or more stills")
+    check_bracket(paths)
     if stops is not None and len(stops) != len(paths):
         raise GradeError(f"{len(stops)} exposures given for {len(paths)} stills")
     frames = read_bracket(paths)

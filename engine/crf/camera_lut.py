@@ -109,6 +109,14 @@ def read_camera_lut(path: str | Path) -> Tensor:
     return response
 
 
+def check_cube_target(path: Path) -> Path:
+    """`path` where it names a .cube file; GradeError naming it otherwise (checked before a
+    bracket is measured, so that a wrong name costs no measurement)."""
+    if path.suffix.lower() != ".cube":
+        raise GradeError("the camera LUT is written as a .cube file", path)
+    return path
+
+
 def write_camera_lut(path: str | Path, response: Tensor, title: str) -> Path:
     """Write an inverse response (as read_camera_lut returns it) as a 1-D .cube LUT that
     read_camera_lut, Resolve and OpenColorIO read: the same curve in all three columns over a unit
